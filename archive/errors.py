@@ -1,0 +1,32 @@
+"""Typed errors shared by the indexer and the search app."""
+
+
+class ArchiveError(Exception):
+    """Base of the archive's own errors."""
+
+    code = "archive_error"
+    status = 500
+
+
+class BackendUnavailable(ArchiveError):
+    """The index cannot be reached or read right now."""
+
+    code = "backend_unavailable"
+    status = 503
+
+
+class NotFound(ArchiveError):
+    code = "not_found"
+    status = 404
+
+
+class BadRequest(ArchiveError):
+    code = "bad_request"
+    status = 400
+
+
+class IndexMismatch(ArchiveError):
+    """The index was built with another embedder or schema than the one configured."""
+
+    code = "index_mismatch"
+    status = 503

@@ -1,0 +1,105 @@
+"""Plain data shared by the indexer, the backends and the search app."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+DOC_TYPES = ("年度报告", "工作安排", "自查报告", "综述", "政府工作报告", "其他")
+FACET_FIELDS = ("year", "region", "doc_type")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One report: its metadata and where it came from."""
+
+    doc_id: str
+    title: str
+    region: str | None = None
+    year: int | None = None
+    doc_type: str = "其他"
+    publisher: str | None = None
+    published: str | None = None  # ISO date, YYYY-MM-DD
+    doc_number: str | None = None
+    source_name: str = ""
+    sha256: str = ""
+    missing: tuple[str, ...] = ()  # metadata fields that could not be found
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d["missing"] = list(self.missing)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Document:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        known["missing"] = tuple(known.get("missing") or ())
+        return cls(**known)
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One passage of a report, cut along the report's own sections."""
+
+    chunk_id: str
+    doc_id: str
+    position: int
+    section: str  # heading path, e.g. "一、… > （三）…"; "" before the first heading
+    text: str  # original text, for display
+
+    @property
+    def anchor(self) -> str:
+        return f"p{self.position}"
+
+    def to_dict(self) -> dict:
+        return {**asdict(self), "anchor": self.anchor}
+
+
+def chunk_id_for(doc_id: str, position: int) -> str:
+    """Stable passage id: the document id and the passage's position."""
+    return f"{doc_id}-{position:04d}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Restrictions applied inside every retriever, never after a top-k cut."""
+
+    region: tuple[str, ...] = ()
+    doc_type: tuple[str, ...] = ()
+    year: tuple[int, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+
+    def is_empty(self) -> bool:
+        return self == Filters()
+
+
+@dataclass(frozen=True)
+class KeywordQuery:
+    """What a backend's keyword retriever needs, already tokenised and folded.
+
+    `terms` are scored with BM25 (any of them may match); every phrase and
+    every required term must occur; no excluded term may occur.
+    """
+
+    terms: tuple[str, ...] = ()
+    phrases: tuple[str, ...] = ()  # folded character sequences that must occur verbatim
+    excluded: tuple[str, ...] = ()  # folded character sequences that must not occur
+
+    def is_empty(self) -> bool:
+        return not self.terms and not self.phrases
+
+
+@dataclass(frozen=True)
+class Scored:
+    """A passage id with the score one retriever gave it (higher is better)."""
+
+    chunk_id: str
+    score: float
+
+
+@dataclass
+class FacetCounts:
+    """How many passages of the result set fall under each value of each facet field."""
+
+    total: int = 0
+    fields: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
