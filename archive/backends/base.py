@@ -36,7 +36,10 @@ class Backend(Protocol):
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
-        """Counts per year/region/doc_type over (passages matching `query` ∪ `extra_ids`) under `filters`."""
+        """Counts per year/region/doc_type over (passages matching `query` ∪ `extra_ids`) under `filters`.
+
+        With no query and no ids: over every passage under `filters` (the archive's overview).
+        """
 
     def get_document(self, doc_id: str) -> Document | None: ...
 

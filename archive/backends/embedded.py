@@ -301,9 +301,9 @@ class EmbeddedBackend:
         if extra:
             alternatives.append(f"c.chunk_id IN ({','.join('?' * len(extra))})")
             alt_params += extra
-        if not alternatives:
-            return FacetCounts(0, {f: [] for f in FACET_FIELDS})
-        base = f"FROM chunks c WHERE {where} AND ({' OR '.join(alternatives)})"
+        # No query and no ids: the whole (filtered) archive, for an overview.
+        either = f"({' OR '.join(alternatives)})" if alternatives else "1"
+        base = f"FROM chunks c WHERE {where} AND {either}"
         args = [*params, *alt_params]
         total = self._guard(lambda: self.db.execute(f"SELECT count(*) {base}", args).fetchone()[0])
         fields = {}

@@ -1,0 +1,48 @@
+# The two commands of the README: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+REPORTS ?= demo
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run serve ingest test lint es es-stop browser clean
+
+$(VENV)/.installed: requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@
+
+## make run: set up, index the demo reports (or REPORTS=path), serve on http://127.0.0.1:5000
+run: ingest serve
+
+ingest: $(VENV)/.installed
+	$(BIN)/python -m indexer ingest $(REPORTS)
+
+serve: $(VENV)/.installed
+	$(BIN)/python -m search_app serve --host $(HOST) --port $(PORT)
+
+## make test: the whole suite (unit, app, backend contract on SQLite and Elasticsearch, browser)
+test: $(VENV)/.dev-installed browser
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.dev-installed
+	$(BIN)/ruff check archive indexer search_app tests bench
+
+## make es: a local Elasticsearch 8 for development (tests start their own)
+es:
+	scripts/es.sh start
+
+es-stop:
+	scripts/es.sh stop
+
+browser:
+	scripts/install-browser.sh
+
+clean:
+	rm -rf $(VENV) data .cache test-output

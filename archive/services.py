@@ -1,0 +1,32 @@
+"""The archive's services for one configuration: the embedder (cached) and the backend, built lazily."""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from archive.backends import Backend, make_backend
+from archive.config import Config
+from archive.embedders import CachedEmbedder, make_embedder
+
+
+class Archive:
+    """Holds the configured embedder and backend; nothing is loaded or connected until first use."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self._lock = threading.Lock()
+
+    @cached_property
+    def embedder(self) -> CachedEmbedder:
+        inner = make_embedder(self.config.embedder, device=self.config.device)
+        return CachedEmbedder(inner, self.config.data_dir / "embeddings.sqlite")
+
+    @cached_property
+    def backend(self) -> Backend:
+        with self._lock:
+            return make_backend(self.config, dim=self.embedder.dim, model_id=self.embedder.model_id)
+
+    def close(self) -> None:
+        if "backend" in self.__dict__:
+            self.backend.close()

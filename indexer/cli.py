@@ -1,0 +1,82 @@
+"""`python -m indexer ingest|delete|reindex|stats`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from archive.config import ConfigError, load_config
+from archive.errors import ArchiveError
+from archive.services import Archive
+
+log = logging.getLogger("indexer")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m indexer", description="报告档案索引工具")
+    sub = parser.add_subparsers(dest="command", required=True)
+    ingest = sub.add_parser("ingest", help="index report files and folders (txt, html, pdf, docx)")
+    ingest.add_argument("paths", nargs="+", type=Path)
+    ingest.add_argument("--device", choices=("cpu", "cuda"), help="device for sentence-transformers")
+    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    delete = sub.add_parser("delete", help="remove a document and its passages")
+    delete.add_argument("doc_id")
+    sub.add_parser("reindex", help="rebuild the index beside the live one and switch to it")
+    sub.add_parser("stats", help="print index statistics as JSON")
+    return parser
+
+
+def _ingest(archive: Archive, args) -> int:
+    from indexer.pipeline import ingest_paths
+
+    report = ingest_paths(archive, args.paths, progress=not args.no_progress and sys.stderr.isatty())
+    for name, reason in report.failed:
+        log.error("失败: %s: %s", name, reason)
+    for name, doc_id in report.duplicates:
+        log.info("重复: %s 与已索引的 %s 内容相同，跳过", name, doc_id)
+    log.info("完成: %s", report.summary())
+    return 0 if report.ok else 1
+
+
+def _delete(archive: Archive, args) -> int:
+    if archive.backend.delete_document(args.doc_id):
+        log.info("已删除 %s", args.doc_id)
+        return 0
+    log.error("没有编号为 %s 的报告", args.doc_id)
+    return 1
+
+
+def _reindex(archive: Archive, args) -> int:
+    from indexer.pipeline import reindex
+
+    log.info("重建索引完成: %d 篇", reindex(archive))
+    return 0
+
+
+def _stats(archive: Archive, args) -> int:
+    sys.stdout.write(json.dumps(archive.backend.stats(), ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
+COMMANDS = {"ingest": _ingest, "delete": _delete, "reindex": _reindex, "stats": _stats}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        overrides = {"device": args.device} if getattr(args, "device", None) else {}
+        config = load_config(**overrides)
+    except ConfigError as exc:
+        _parser().exit(2, f"配置错误: {exc}\n")
+    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    archive = Archive(config)
+    try:
+        return COMMANDS[args.command](archive, args)
+    except ArchiveError as exc:
+        log.error("%s", exc)
+        return 1
+    finally:
+        archive.close()

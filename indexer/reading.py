@@ -1,0 +1,287 @@
+"""Read a report file (txt, html, pdf, docx) into plain text, and its optional sidecar metadata.
+
+Every failure surfaces as `ReadError(path, reason)`: the pipeline logs it against the
+file and goes on with the next one, and the upload API answers 400 with the reason.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+import logging
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.errors import ArchiveError
+
+log = logging.getLogger(__name__)
+
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".html", ".htm", ".pdf", ".docx")
+SIDECAR_SUFFIX = ".meta.json"
+DEFAULT_MAX_BYTES = 50 * 1024 * 1024
+
+_FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+_BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+_GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "cp936"})
+# Legacy East Asian codecs that charset-normalizer often ties with GB18030 on short
+# Chinese samples; this archive's legacy files are mainland Chinese, so GB wins a tie.
+_CJK_RIVALS = frozenset({"big5", "big5hkscs", "cp950", "cp949", "euc_kr", "johab",
+                         "euc_jp", "euc_jis_2004", "shift_jis", "cp932", "iso2022_jp"})
+_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""", re.I)
+# Not "form": ASP.NET pages wrap the whole page, article included, in one <form>.
+_DROP_TAGS = ("script", "style", "nav", "noscript", "template", "iframe", "head", "svg")
+_BLOCK_TAGS = frozenset(
+    "address article aside blockquote body center dd div dl dt fieldset figcaption figure footer "
+    "h1 h2 h3 h4 h5 h6 header hr html li main ol p pre section table tbody thead tfoot tr ul "
+    "caption".split()
+)
+_CELL_TAGS = frozenset({"td", "th"})
+_WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
+# A source line break between two Chinese characters is layout, not a word gap.
+_CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]*[\r\n]+[ \t\r\n]*"
+                        r"(?=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])")
+
+
+class ReadError(ArchiveError):
+    """A file could not be turned into report text; `reason` says why in one line."""
+
+    code = "unreadable_file"
+    status = 400
+
+    def __init__(self, path: Path | str, reason: str) -> None:
+        self.path = Path(path)
+        self.reason = reason
+        super().__init__(f"{self.path}: {reason}")
+
+
+@dataclass(frozen=True)
+class RawText:
+    """The text of one file as read, before any cleaning."""
+
+    text: str
+    encoding: str | None  # None for pdf and docx, whose text is not stored as encoded bytes
+    format: str  # "txt" | "html" | "pdf" | "docx"
+
+
+def is_sidecar(path: Path) -> bool:
+    """True for `NAME.meta.json` files, which describe a report but are not one."""
+    return path.name.lower().endswith(SIDECAR_SUFFIX)
+
+
+def is_report_file(path: Path) -> bool:
+    """True when `path` has a supported suffix and is not a sidecar."""
+    return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_sidecar(path)
+
+
+def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawText:
+    """Read one report file into text; raise `ReadError` for anything that is not a readable report."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if is_sidecar(path):
+        raise ReadError(path, "sidecar metadata file (*.meta.json), not a report")
+    if suffix not in _FORMATS:
+        raise ReadError(path, f"unsupported file type {suffix or '(no extension)'!r}; "
+                              f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+    data = _read_bytes(path, max_bytes)
+    fmt = _FORMATS[suffix]
+    if fmt == "txt":
+        text, encoding = _decode(path, data)
+    elif fmt == "html":
+        text, encoding = _html_to_text(path, data)
+    elif fmt == "pdf":
+        text, encoding = _pdf_to_text(path, data), None
+    else:
+        text, encoding = _docx_to_text(path, data), None
+    if not text.strip():
+        raise ReadError(path, "no text found in the file")
+    log.debug("read %s as %s (%s), %d characters", path, fmt, encoding, len(text))
+    return RawText(text=text, encoding=encoding, format=fmt)
+
+
+def _read_bytes(path: Path, max_bytes: int) -> bytes:
+    try:
+        size = path.stat().st_size
+        if not path.is_file():
+            raise ReadError(path, "not a regular file")
+        if size > max_bytes:
+            raise ReadError(path, f"file too large: {size} bytes (limit {max_bytes})")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ReadError(path, f"cannot open file: {exc.strerror or exc}") from exc
+    if not data.strip():
+        raise ReadError(path, "empty file")
+    return data
+
+
+def _decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, str]:
+    """Decode bytes: a BOM first, then valid UTF-8, then a declared charset, then detection."""
+    for bom, encoding in _BOMS:
+        if data.startswith(bom):
+            return _strict(path, data, encoding), encoding
+    try:
+        # Legacy GB text with Chinese in it is practically never valid UTF-8, while
+        # valid UTF-8 can look like plausible GB18030: so strict UTF-8 goes first.
+        return data.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    if declared:
+        encoding = _canonical(declared)
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError):
+            log.info("%s: declared charset %r does not fit the bytes; detecting", path, declared)
+    encoding = _detect(path, data)
+    return _strict(path, data, encoding), encoding
+
+
+def _strict(path: Path, data: bytes, encoding: str) -> str:
+    try:
+        return data.decode(encoding)
+    except (UnicodeDecodeError, LookupError) as exc:
+        raise ReadError(path, f"cannot decode as {encoding}: {exc}") from exc
+
+
+def _canonical(encoding: str) -> str:
+    """Codec name to decode with; GB2312/GBK become GB18030, their superset."""
+    try:
+        name = codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+    return "gb18030" if name.replace("-", "") in _GB_FAMILY else name
+
+
+def _detect(path: Path, data: bytes) -> str:
+    """Ask charset-normalizer; among equally plausible CJK candidates prefer GB18030."""
+    from charset_normalizer import from_bytes
+
+    matches = list(from_bytes(data))
+    if not matches:
+        raise ReadError(path, "cannot decode: not text in any known encoding (binary file?)")
+    best = matches[0]
+    if best.encoding in _CJK_RIVALS:
+        for m in matches[1:]:
+            tied = m.chaos <= best.chaos + 1e-9 and m.coherence >= best.coherence - 1e-9
+            if tied and _canonical(m.encoding) == "gb18030":
+                best = m
+                break
+    return _canonical(best.encoding)
+
+
+def _html_to_text(path: Path, data: bytes) -> tuple[str, str]:
+    found = _META_CHARSET.search(data[:4096])
+    declared = found.group(1).decode("ascii") if found else None
+    html, encoding = _decode(path, data, declared)
+    try:
+        return _html_text(html), encoding
+    except Exception as exc:  # lxml/bs4 raise many types on broken markup; report them as one
+        raise ReadError(path, f"malformed HTML: {exc}") from exc
+
+
+def _html_text(html: str) -> str:
+    """Visible text of a page, one line per block element, navigation and scripts dropped."""
+    from bs4 import BeautifulSoup, NavigableString
+
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for node in soup.find_all(string=True):
+        # Collapse source-code whitespace as a browser would; `pre` keeps its layout.
+        if type(node) is NavigableString and node.find_parent("pre") is None:
+            node.replace_with(_WHITESPACE.sub(" ", _CJK_BREAK.sub("", str(node))))
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for tag in soup.find_all(True):
+        if tag.name in _BLOCK_TAGS:
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+        elif tag.name in _CELL_TAGS:
+            tag.insert_after("\t")
+    lines = (line.strip() for line in soup.get_text().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def _pdf_to_text(path: Path, data: bytes) -> str:
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise ReadError(path, "encrypted PDF (password required)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except ReadError:
+        raise
+    except Exception as exc:  # pypdf raises many types on damaged files; report them as one
+        raise ReadError(path, f"malformed PDF: {exc}") from exc
+    text = "\n\n".join(p.strip() for p in pages)
+    if not text.strip():
+        raise ReadError(path, "PDF has no text layer (scanned images need OCR first)")
+    return text
+
+
+def _docx_to_text(path: Path, data: bytes) -> str:
+    import docx
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        return "\n".join(_docx_blocks(document))
+    except Exception as exc:  # python-docx/zipfile/lxml raise many types; report them as one
+        raise ReadError(path, f"malformed DOCX: {exc}") from exc
+
+
+def _docx_blocks(container) -> list[str]:
+    """Paragraph texts and table rows (cells joined by tabs), in document order."""
+    from docx.table import Table
+
+    lines: list[str] = []
+    for block in container.iter_inner_content():
+        if isinstance(block, Table):
+            for row in block.rows:
+                lines.extend(_docx_row(row))
+        elif block.text.strip():
+            lines.append(block.text)
+    return lines
+
+
+def _docx_row(row) -> list[str]:
+    cells: list[str] = []
+    seen = set()
+    for cell in row.cells:
+        # A merged cell appears once per grid column it spans; keep it once.
+        if id(cell._tc) in seen:
+            continue
+        seen.add(id(cell._tc))
+        text = " ".join(_docx_blocks(cell)).strip()
+        if text:
+            cells.append(text)
+    return ["\t".join(cells)] if cells else []
+
+
+def sidecar_paths(path: Path) -> tuple[Path, Path]:
+    """The two accepted sidecar names: `report.txt.meta.json`, then `report.meta.json`."""
+    path = Path(path)
+    return (path.with_name(path.name + SIDECAR_SUFFIX), path.with_name(path.stem + SIDECAR_SUFFIX))
+
+
+def read_sidecar(path: Path) -> dict:
+    """Metadata from the sidecar JSON beside `path`, or {} when there is none."""
+    for candidate in sidecar_paths(path):
+        if candidate.is_file():
+            return _load_sidecar(candidate)
+    return {}
+
+
+def _load_sidecar(sidecar: Path) -> dict:
+    try:
+        data = json.loads(sidecar.read_text(encoding="utf-8-sig"))
+    except OSError as exc:
+        raise ReadError(sidecar, f"cannot open sidecar: {exc.strerror or exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise ReadError(sidecar, "sidecar is not UTF-8 text") from exc
+    except json.JSONDecodeError as exc:
+        raise ReadError(sidecar, f"malformed JSON in sidecar: {exc.msg} "
+                                 f"(line {exc.lineno}, column {exc.colno})") from exc
+    if not isinstance(data, dict):
+        raise ReadError(sidecar, "sidecar must hold a JSON object of field names and values")
+    return data

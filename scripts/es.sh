@@ -1,0 +1,180 @@
+#!/usr/bin/env bash
+# A local Elasticsearch for development and the contract tests: no Docker, no download site
+# other than Maven Central (the "integ-test-zip" distribution: server + security module, no ML,
+# no geoip, no analysis-common; the archive's mappings use only what it carries).
+#
+#   scripts/es.sh start     # fetch + unpack on first use, start, wait for health, print the URL
+#   scripts/es.sh stop      # stop the node on ES_PORT (bounded wait, then SIGKILL)
+#   scripts/es.sh status    # print the URL and health, exit 1 when not running
+#
+# Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (from the
+# `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, passed
+# in ES_JAVA_OPTS), ES_WAIT (120 seconds), ES_USER (elasticsearch;
+# used only when run as root, because Elasticsearch refuses to run as root).
+# Each port gets its own node directory (.es/node-<port>/{config,data,logs}), so a test node and
+# a dev node can run side by side.
+set -euo pipefail
+
+ES_VERSION="${ES_VERSION:-8.19.21}"
+ES_PORT="${ES_PORT:-9200}"
+ES_WAIT="${ES_WAIT:-120}"
+ES_HEAP_MIN="${ES_HEAP_MIN:-512m}"
+ES_HEAP_MAX="${ES_HEAP_MAX:-1g}"
+ES_USER="${ES_USER:-elasticsearch}"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+ES_DIR="${ES_DIR:-$REPO/.es}"
+ES_HOME="$ES_DIR/elasticsearch-$ES_VERSION"
+NODE="$ES_DIR/node-$ES_PORT"
+PIDFILE="$NODE/es.pid"
+URL="http://127.0.0.1:$ES_PORT"
+ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
+
+die() { echo "es.sh: $*" >&2; exit 1; }
+
+log_tail() {
+    local f
+    for f in "$NODE/logs/console.log" "$NODE/logs/archive-es.log"; do
+        [[ -s "$f" ]] && { echo "--- tail of $f" >&2; tail -n 40 "$f" >&2; }
+    done
+    return 0
+}
+
+health() { curl -fsS --max-time 3 "$URL/_cluster/health" 2>/dev/null; }
+
+running_pid() {
+    [[ -s "$PIDFILE" ]] || return 1
+    local pid; pid="$(cat "$PIDFILE")"
+    kill -0 "$pid" 2>/dev/null && echo "$pid"
+}
+
+fetch() {
+    [[ -x "$ES_HOME/bin/elasticsearch" ]] && return 0
+    command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) or unpack Elasticsearch $ES_VERSION into $ES_HOME"
+    command -v unzip >/dev/null || die "unzip not found"
+    echo "es.sh: fetching $ARTIFACT from Maven Central" >&2
+    mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false >&2 || die "mvn could not fetch $ARTIFACT"
+    # copy (from the local Maven repository, wherever settings.xml puts it) to a known place
+    mkdir -p "$ES_DIR"
+    mvn -B -q dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$ES_DIR" >&2 || die "mvn could not copy $ARTIFACT"
+    local zip="$ES_DIR/elasticsearch-$ES_VERSION.zip"
+    [[ -f "$zip" ]] || die "downloaded zip not found at $zip"
+    local tmp; tmp="$(mktemp -d "$ES_DIR/unpack.XXXXXX")"
+    unzip -q "$zip" -d "$tmp"
+    mv "$tmp/elasticsearch-$ES_VERSION" "$ES_HOME"
+    rmdir "$tmp"
+    rm -f "$zip"
+}
+
+java_home() {
+    if [[ -n "${ES_JAVA_HOME:-}" ]]; then echo "$ES_JAVA_HOME"; return; fi
+    local java; java="$(command -v java)" || die "java not found on PATH (Elasticsearch 8 needs Java 17+); or set ES_JAVA_HOME"
+    java="$(readlink -f "$java")"
+    dirname "$(dirname "$java")"
+}
+
+# Settings the distribution does not know stop it at start-up, so only pass those whose module is there.
+settings() {
+    local s=(
+        "-Ehttp.host=127.0.0.1" "-Ehttp.port=$ES_PORT" "-Etransport.host=127.0.0.1" "-Etransport.port=0"
+        "-Ediscovery.type=single-node" "-Ecluster.name=archive-es-$ES_PORT" "-Enode.name=node-$ES_PORT"
+        "-Epath.data=$NODE/data" "-Epath.logs=$NODE/logs"
+        "-Ecluster.routing.allocation.disk.threshold_enabled=false"
+        "-Eaction.destructive_requires_name=false"
+    )
+    [[ -d "$ES_HOME/modules/x-pack-security" ]] && s+=("-Expack.security.enabled=false")
+    [[ -d "$ES_HOME/modules/x-pack-ml" ]] && s+=("-Expack.ml.enabled=false")
+    [[ -d "$ES_HOME/modules/ingest-geoip" ]] && s+=("-Eingest.geoip.downloader.enabled=false")
+    printf '%s\n' "${s[@]}"
+}
+
+prepare_node() {
+    mkdir -p "$NODE/data" "$NODE/logs"
+    if [[ ! -d "$NODE/config" ]]; then
+        cp -r "$ES_HOME/config" "$NODE/config"
+    fi
+    if [[ "$(id -u)" == 0 ]]; then
+        if ! id "$ES_USER" >/dev/null 2>&1; then
+            useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
+                || die "cannot create user $ES_USER (Elasticsearch refuses to run as root)"
+        fi
+        chown -R "$ES_USER:" "$ES_DIR"
+        runuser -u "$ES_USER" -- test -r "$ES_HOME/bin/elasticsearch" \
+            || die "user $ES_USER cannot read $ES_DIR: a parent directory is not world-traversable; set ES_DIR"
+    fi
+}
+
+wait_healthy() {
+    local deadline=$((SECONDS + ES_WAIT)) body
+    while (( SECONDS < deadline )); do
+        if body="$(health)" && [[ "$body" =~ \"status\":\"(green|yellow)\" ]]; then
+            echo "$URL"
+            return 0
+        fi
+        running_pid >/dev/null || break
+        sleep 1
+    done
+    log_tail
+    die "Elasticsearch did not become healthy on $URL within ${ES_WAIT}s"
+}
+
+start() {
+    if running_pid >/dev/null; then
+        wait_healthy  # already running (perhaps still starting): just report the URL
+        return
+    fi
+    if health >/dev/null; then
+        die "port $ES_PORT already answers but not from $NODE: pick another ES_PORT"
+    fi
+    fetch
+    local jh; jh="$(java_home)"
+    prepare_node
+    : > "$NODE/logs/console.log"
+    local cmd=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "ES_JAVA_OPTS=-Xms$ES_HEAP_MIN -Xmx$ES_HEAP_MAX ${ES_JAVA_OPTS:-}"
+               "$ES_HOME/bin/elasticsearch" -d -p "$PIDFILE")
+    mapfile -t flags < <(settings)
+    cmd+=("${flags[@]}")
+    rm -f "$PIDFILE"
+    echo "es.sh: starting Elasticsearch $ES_VERSION on $URL (java: $jh)" >&2
+    if [[ "$(id -u)" == 0 ]]; then
+        runuser -u "$ES_USER" -- "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 || { log_tail; die "start failed"; }
+    else
+        "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 || { log_tail; die "start failed"; }
+    fi
+    wait_healthy
+}
+
+stop() {
+    local pid
+    if ! pid="$(running_pid)"; then
+        rm -f "$PIDFILE"
+        echo "es.sh: not running on port $ES_PORT" >&2
+        return 0
+    fi
+    kill "$pid"
+    local deadline=$((SECONDS + 30))
+    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.5; done
+    if kill -0 "$pid" 2>/dev/null; then
+        echo "es.sh: $pid did not stop in 30s; killing" >&2
+        kill -9 "$pid" 2>/dev/null || true
+    fi
+    rm -f "$PIDFILE"
+    echo "es.sh: stopped $URL" >&2
+}
+
+status() {
+    local body
+    if running_pid >/dev/null && body="$(health)"; then
+        echo "$URL $body"
+        return 0
+    fi
+    echo "es.sh: not running on port $ES_PORT" >&2
+    return 1
+}
+
+case "${1:-}" in
+    start) start ;;
+    stop) stop ;;
+    status) status ;;
+    fetch) fetch; echo "$ES_HOME" ;;
+    *) die "usage: scripts/es.sh start|stop|status|fetch  (ES_PORT=$ES_PORT)" ;;
+esac

@@ -1,0 +1,31 @@
+"""The read side: a Flask application factory serving search pages and the JSON API."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+from archive.config import Config, load_config
+from archive.services import Archive
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the app; the backend and the embedder are created on first use, not here."""
+    config = config or load_config()
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = config.max_upload_mb * 1024 * 1024
+    app.json.ensure_ascii = False
+    app.json.sort_keys = False
+    app.extensions["archive"] = Archive(config)
+    app.extensions["archive_config"] = config
+
+    from search_app.api import api
+    from search_app.errors import register_error_handlers
+    from search_app.web import web
+
+    app.register_blueprint(api)
+    app.register_blueprint(web)
+    register_error_handlers(app)
+    logging.getLogger(__name__).debug("app created for backend %s", config.backend)
+    return app

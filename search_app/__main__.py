@@ -1,0 +1,55 @@
+"""`python -m search_app serve [--host H] [--port P]`: serve the archive with waitress."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from archive.config import ConfigError, load_config
+
+log = logging.getLogger("search_app")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m search_app", description="报告档案检索服务")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="serve the search pages and the JSON API")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5000)
+    serve.add_argument("--threads", type=int, default=8)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        print(f"配置错误: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from waitress import serve as waitress_serve
+
+    from search_app import create_app
+
+    app = create_app(config)
+    warm_up(app)
+    log.info("serving on http://%s:%d (backend %s, embedder %s)", args.host, args.port,
+             config.backend, config.embedder)
+    waitress_serve(app, host=args.host, port=args.port, threads=args.threads, ident="archive")
+    return 0
+
+
+def warm_up(app) -> None:
+    """Load the tokenizer and the embedder before the first request, so it is answered quickly."""
+    from archive.errors import ArchiveError
+    from archive.text import tokenize
+
+    tokenize("预热")
+    archive = app.extensions["archive"]
+    try:
+        archive.embedder.embed_query("预热")
+        archive.backend.ping()
+    except ArchiveError as exc:
+        log.warning("backend not ready at start-up: %s", exc)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""The JSON API blueprint: /api/v1/... and /healthz."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, current_app, jsonify, request
+
+from archive.errors import ArchiveError
+from archive.services import Archive
+from search_app import service
+from search_app.params import parse_params
+
+api = Blueprint("api", __name__)
+
+
+def archive() -> Archive:
+    return current_app.extensions["archive"]
+
+
+@api.get("/api/v1/search")
+def search():
+    return jsonify(service.search(archive(), parse_params(request.args)))
+
+
+@api.get("/api/v1/documents/<doc_id>")
+def document(doc_id: str):
+    return jsonify(service.document(archive(), doc_id, request.args.get("q", "")))
+
+
+@api.get("/api/v1/openapi.json")
+def openapi():
+    return jsonify(_openapi_spec())
+
+
+@cache
+def _openapi_spec() -> dict:
+    return json.loads((Path(__file__).parent / "openapi.json").read_text(encoding="utf-8"))
+
+
+@api.get("/healthz")
+def healthz():
+    try:
+        archive().backend.ping()
+        stats = archive().backend.stats()
+    except ArchiveError as exc:
+        return {"status": "unavailable", "backend": archive().config.backend,
+                "error": {"code": exc.code, "message": str(exc)}}, 503
+    return {"status": "ok", "backend": archive().config.backend,
+            "documents": stats["documents"], "passages": stats["passages"], "model_id": stats["model_id"]}
+
+

@@ -1,0 +1,47 @@
+"""One error shape for the API ({"error": {"code", "message"}}), and Chinese error pages for people."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from archive.errors import ArchiveError
+
+log = logging.getLogger(__name__)
+
+
+def error_body(code: str, message: str) -> dict:
+    return {"error": {"code": code, "message": message}}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def _respond(status: int, code: str, message: str):
+    if _wants_json():
+        return error_body(code, message), status
+    return render_template("error.html", status=status, code=code, message=message), status
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Typed errors become their status; anything unexpected is logged and answered 500, never a trace."""
+
+    @app.errorhandler(ArchiveError)
+    def archive_error(exc: ArchiveError):
+        if exc.status >= 500:
+            log.warning("%s: %s", exc.code, exc)
+        return _respond(exc.status, exc.code, str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        messages = {404: "找不到该页面或资源", 405: "不支持该请求方法", 413: "上传的文件过大"}
+        return _respond(exc.code or 500, code, messages.get(exc.code, exc.description or exc.name))
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s", request.path)
+        return _respond(500, "internal_error", "服务器内部错误，已记录日志")

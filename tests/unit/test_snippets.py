@@ -1,0 +1,50 @@
+import re
+from html import unescape
+
+import pytest
+
+from search_app.snippets import find_spans, highlight, snippet
+
+
+@pytest.mark.parametrize("text, needles, marked", [
+    ("全年办理行政复议案件406件", ["行政复议"], ["行政复议"]),
+    ("全年辦理行政復議案件", ["行政复议"], ["行政復議"]),  # traditional text, simplified query
+    ("ＡＢＣ与abc", ["abc"], ["ＡＢＣ", "abc"]),
+    ("行政复议复议", ["复议", "行政复议"], ["行政复议复议"]),  # overlapping and adjacent spans merge
+    ("没有匹配", ["行政复议"], []),
+])
+def test_highlight_marks(text, needles, marked):
+    html = highlight(text, needles)
+    assert re.findall(r"<mark>(.*?)</mark>", html) == marked
+    assert unescape(re.sub(r"</?mark>", "", html)) == text
+
+
+@pytest.mark.parametrize("text", [
+    "<script>alert(1)</script>行政复议",
+    '"><img src=x onerror=alert(1)>行政复议',
+    "a & b < c 行政复议",
+])
+def test_everything_is_escaped(text):
+    html = snippet(text, ["行政复议"])
+    assert "<script" not in html and "<img" not in html
+    assert re.sub(r"</?mark>", "", html).count("<") == 0
+    assert "<mark>行政复议</mark>" in html
+
+
+def test_long_passage_window_contains_the_matches():
+    text = "开头。" + "无关内容" * 60 + "全年办理行政复议案件406件，办案数增长。" + "其他" * 60
+    html = snippet(text, ["行政复议", "办案数"], width=120)
+    assert "<mark>行政复议</mark>" in html and "<mark>办案数</mark>" in html
+    assert html.startswith("…") and html.endswith("…")
+    assert len(unescape(re.sub(r"</?mark>|…", "", html))) <= 120
+
+
+def test_semantic_only_hit_gets_the_closest_sentence():
+    text = "第一句讲别的事情。" * 30 + "这里讲复议案件的办理。" + "再讲别的。" * 30
+    html = snippet(text, [], query="复议案件办理", width=60)
+    assert "复议案件的办理" in html
+    assert "<mark>" not in html
+
+
+def test_spans_map_to_original_offsets():
+    assert find_spans("１２３件行政復議", ["行政复议"]) == [(4, 8)]
