@@ -22,8 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = load_config()
     except ConfigError as exc:
-        print(f"配置错误: {exc}", file=sys.stderr)
-        return 2
+        parser.exit(2, f"配置错误: {exc}\n")
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from waitress import serve as waitress_serve
 

@@ -1,0 +1,115 @@
+"""Ingesting the seed reports: metadata per file, clean passages, idempotence, broken files."""
+
+import shutil
+
+import pytest
+
+from archive.services import Archive
+from indexer.pipeline import doc_id_for, ingest_paths
+
+SEEDS = {
+    "000_376bd0f46047f65e.txt": ("三门峡市", 2023, "年度报告"),
+    "001_d419610ad13389f4.txt": ("新密市", 2023, "工作安排"),
+    "002_67f32dd63841cfe1.txt": ("恒口示范区", 2022, "自查报告"),
+    "003_27b7b1199d3db883.txt": ("广元市", 2017, "综述"),
+    "004_9350f1803efad272.txt": ("太原市", 2021, "年度报告"),
+}
+JUNK = ["当前位置", "首页 >", "字号", "扫一扫在手机打开当前页", "友情链接", "版权所有", "主办单位", "邮编",
+        "推荐阅读", "文章字体", "公众号", "订阅号", "学习强国", "京ICP备", "发布时间", "索 引 号"]
+
+
+@pytest.mark.parametrize("name, expected", SEEDS.items())
+def test_seed_metadata(ingested, seeds_dir, name, expected):
+    archive, _ = ingested
+    doc = archive.backend.get_document(doc_id_for(seeds_dir / name))
+    assert doc is not None, name
+    assert (doc.region, doc.year, doc.doc_type) == expected
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_no_navigation_junk_in_any_passage(ingested, seeds_dir, name):
+    archive, _ = ingested
+    chunks = archive.backend.get_chunks(doc_id_for(seeds_dir / name))
+    assert len(chunks) >= 5
+    for chunk in chunks:
+        for junk in JUNK:
+            assert junk not in chunk.text, (name, chunk.position, junk)
+
+
+def test_ingest_report_counts(ingested):
+    _, report = ingested
+    assert report.ok, report.failed
+    assert len(report.indexed) >= 5 and report.passages > 50
+
+
+def test_passages_keep_section_paths(ingested, seeds_dir):
+    archive, _ = ingested
+    chunks = archive.backend.get_chunks(doc_id_for(seeds_dir / "004_9350f1803efad272.txt"))
+    assert any(c.section.startswith("一、") for c in chunks)
+    assert any(" > " in c.section for c in archive.backend.get_chunks(
+        doc_id_for(seeds_dir / "002_67f32dd63841cfe1.txt")))
+
+
+@pytest.fixture()
+def small_archive(tmp_path, config):
+    """A private index with the cheap hash embedder: for write-path behaviour, not ranking."""
+    from archive.config import load_config
+
+    return Archive(load_config({}, data_dir=tmp_path / "data", embedder="hash"))
+
+
+def test_ingest_twice_changes_nothing(small_archive, seeds_dir):
+    first = ingest_paths(small_archive, [seeds_dir])
+    before = small_archive.backend.stats()
+    second = ingest_paths(small_archive, [seeds_dir])
+    assert len(first.indexed) == 5 and second.indexed == [] and len(second.unchanged) == 5
+    assert second.embedded == 0
+    assert small_archive.backend.stats()["passages"] == before["passages"]
+
+
+def test_broken_file_is_reported_and_the_rest_indexed(small_archive, seeds_dir, tmp_path):
+    folder = tmp_path / "reports"
+    shutil.copytree(seeds_dir, folder)
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not a pdf")
+    (folder / "empty.txt").write_bytes(b"")
+    report = ingest_paths(small_archive, [folder])
+    failed = {name.rsplit("/", 1)[-1] for name, _ in report.failed}
+    assert failed == {"broken.pdf", "empty.txt"}
+    assert all(reason for _, reason in report.failed)
+    assert len(report.indexed) == 5
+
+
+def test_changed_file_replaces_its_passages(small_archive, tmp_path):
+    path = tmp_path / "r.txt"
+    path.write_text("云溪市2021年法治政府建设年度报告\n一、总体情况\n全年办理行政复议案件12件。\n", encoding="utf-8")
+    ingest_paths(small_archive, [path])
+    path.write_text("云溪市2021年法治政府建设年度报告\n一、总体情况\n全年办理行政复议案件15件。\n", encoding="utf-8")
+    report = ingest_paths(small_archive, [path])
+    chunks = small_archive.backend.get_chunks(doc_id_for(path))
+    assert report.indexed == [doc_id_for(path)]
+    assert small_archive.backend.stats()["documents"] == 1
+    assert "15件" in "".join(c.text for c in chunks) and "12件" not in "".join(c.text for c in chunks)
+
+
+def test_copy_of_a_file_is_one_document(small_archive, seeds_dir, tmp_path):
+    copy = tmp_path / "copy.txt"
+    shutil.copy(seeds_dir / "004_9350f1803efad272.txt", copy)
+    ingest_paths(small_archive, [seeds_dir / "004_9350f1803efad272.txt"])
+    report = ingest_paths(small_archive, [copy])
+    assert len(report.duplicates) == 1 and small_archive.backend.stats()["documents"] == 1
+
+
+def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypatch):
+    from indexer.cli import main
+
+    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("ARCHIVE_EMBEDDER", "hash")
+    assert main(["ingest", "--no-progress", str(seeds_dir / "003_27b7b1199d3db883.txt")]) == 0
+    assert main(["ingest", "--no-progress", str(tmp_path / "missing.txt")]) == 1
+    doc_id = doc_id_for(seeds_dir / "003_27b7b1199d3db883.txt")
+    assert main(["delete", doc_id]) == 0
+    assert main(["delete", doc_id]) == 1
+    monkeypatch.setenv("ARCHIVE_BACKEND", "nosql")
+    with pytest.raises(SystemExit) as info:
+        main(["stats"])
+    assert info.value.code == 2

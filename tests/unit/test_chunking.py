@@ -1,0 +1,304 @@
+import re
+from pathlib import Path
+
+import pytest
+
+from indexer.chunking import Passage, chunk_text, detect_heading
+
+SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
+DIGIT = re.compile(r"[0-9０-９]")
+
+
+def assert_exact_cover(body: str, passages: list[Passage]) -> None:
+    """Each passage is a stripped slice of body, in order, and only whitespace is left between them."""
+    pos = 0
+    for p in passages:
+        assert p.text and p.text == p.text.strip()
+        assert body[p.start : p.start + len(p.text)] == p.text
+        assert p.start >= pos, "passages overlap or are out of order"
+        assert body[pos : p.start].strip() == "", f"lost text before offset {p.start}"
+        pos = p.start + len(p.text)
+    assert body[pos:].strip() == ""
+
+
+def assert_no_split_number(passages: list[Passage]) -> None:
+    for left, right in zip(passages, passages[1:], strict=False):
+        split_number = DIGIT.match(left.text[-1]) and re.match(r"[0-9０-９.．%％]", right.text[0])
+        assert not split_number, (left.text[-10:], right.text[:10])
+
+
+# ---------------------------------------------------------------- heading detection
+
+@pytest.mark.parametrize("line, expected", [
+    # level 1
+    ("一、总体要求", (1, "一、总体要求")),
+    ("    二、主要做法。全年共召开会议3次。", (1, "二、主要做法")),
+    ("十二、其他事项", (1, "十二、其他事项")),
+    ("第一，坚持统筹谋划。各部门要…", (1, "第一，坚持统筹谋划")),
+    ("第二部分 工作成效", (1, "第二部分 工作成效")),
+    ("一是强化组织保障。成立工作专班，一是定期调度，二是按月通报。", (1, "一是强化组织保障")),
+    # level 2, full-width, half-width and with the opening bracket lost
+    ("（一）深化改革，优化服务。具体措施如下", (2, "（一）深化改革，优化服务")),
+    ("(三)加强监督", (2, "(三)加强监督")),
+    ("（十五）健全机制：建立台账", (2, "（十五）健全机制")),
+    ("十一)加大执法力度。聚焦重点领域", (2, "十一)加大执法力度")),
+    ("一)健全工作机制", (2, "一)健全工作机制")),
+    (")规范文件管理。全面落实", (2, ")规范文件管理")),
+    # level 3
+    ("1.完善制度建设", (3, "1.完善制度建设")),
+    ("2、规范执法程序；落实三项制度", (3, "2、规范执法程序")),
+    ("１．强化业务培训", (3, "１．强化业务培训")),
+    ("1．加强队伍建设", (3, "1．加强队伍建设")),
+    ("（1）建立工作台账", (3, "（1）建立工作台账")),
+    ("(2)开展专项检查：覆盖全部乡镇", (3, "(2)开展专项检查")),
+    ("10. 推进数字政府", (3, "10. 推进数字政府")),
+    # heading and body on one line without a sentence end: cut at 40 characters
+    ("三、" + "甲" * 60, (1, "三、" + "甲" * 38)),
+    # a 40-character cut that lands after a comma drops the comma
+    ("四、" + "乙" * 37 + "，丙丙丙", (1, "四、" + "乙" * 37)),
+    # numbers in running text are not headings
+    ("2023年，全市法治政府建设稳步推进。", None),
+    ("1065件行政复议案件全部办结。", None),
+    ("2018年3月6日", None),
+    ("99.77%的案件在期限内办结", None),
+    ("3.5亿元用于基础设施建设", None),
+    ("1.5倍于上年", None),
+    ("12345热线全年受理诉求", None),
+    ("二〇二三年工作总结", None),
+    ("十分重视法治宣传", None),
+    ("（2021—2025年）实施方案", None),
+    # markers that are not at the start of the line
+    ("全年办理一审、二审案件，一、二级响应均已解除", None),
+    ("本市围绕一是、二是两项任务开展工作", None),
+    ("其中（一）类事项已完成", None),
+    # a bare marker with nothing after it
+    ("一、", None),
+    ("（二）", None),
+    ("", None),
+    ("   ", None),
+])
+def test_detect_heading(line, expected):
+    assert detect_heading(line) == expected
+
+
+# ---------------------------------------------------------------- section paths
+
+OUTLINED_REPORT = """某市2099年法治政府建设情况报告
+
+　　2099年，本市持续推进依法行政，各项工作取得新进展。
+
+一、加强组织领导
+（一）压实主体责任。市政府召开常务会议4次，研究法治事项12项。
+1.完善制度。制定配套办法3项。
+2.强化考核。考核结果运用率100%。
+（二）健全推进机制
+本段属于健全推进机制一节的正文。
+二、深化放管服改革
+十一)优化营商环境。办理行政许可1065件。
+十二)推进一网通办。网上办理率99.5%。
+三、存在问题和下一步打算
+一是统筹不够有力。下一步将加强统筹。
+二是保障不够充分。下一步将强化保障。
+"""
+
+ENUMERATED_REPORT = """2099年，本区各项工作有序推进。
+
+一是加强组织领导。主要做法：一是召开专题会议，二是印发工作方案。
+二是规范行政执法。全年办理案件12件，办结率100%。
+"""
+
+LEVEL_TWO_FIRST = """（一）第一项工作
+1.细项甲。内容。
+一是补充说明。内容。
+（二）第二项工作
+内容。
+"""
+
+
+@pytest.mark.parametrize("body, expected", [
+    (OUTLINED_REPORT, [
+        ("", "某市2099年"),
+        ("一、加强组织领导", "一、加强组织领导"),
+        ("一、加强组织领导 > （一）压实主体责任", "（一）压实主体责任。"),
+        ("一、加强组织领导 > （一）压实主体责任 > 1.完善制度", "1.完善制度。"),
+        ("一、加强组织领导 > （一）压实主体责任 > 2.强化考核", "2.强化考核。"),
+        # a heading-only line joins its body
+        ("一、加强组织领导 > （二）健全推进机制", "（二）健全推进机制\n本段"),
+        ("二、深化放管服改革", "二、深化放管服改革"),
+        ("二、深化放管服改革 > 十一)优化营商环境", "十一)优化营商环境。"),
+        ("二、深化放管服改革 > 十二)推进一网通办", "十二)推进一网通办。"),
+        # 一是 inside a 一、 outline numbers paragraphs; it does not open sections
+        ("三、存在问题和下一步打算", "三、存在问题和下一步打算\n一是"),
+    ]),
+    (ENUMERATED_REPORT, [
+        ("", "2099年"),
+        ("一是加强组织领导", "一是加强组织领导。"),
+        ("二是规范行政执法", "二是规范行政执法。"),
+    ]),
+    (LEVEL_TWO_FIRST, [
+        ("（一）第一项工作", "（一）第一项工作"),
+        ("（一）第一项工作 > 1.细项甲", "1.细项甲。内容。\n一是补充说明"),
+        ("（二）第二项工作", "（二）第二项工作"),
+    ]),
+])
+def test_section_paths(body, expected):
+    passages = chunk_text(body, max_chars=500)
+    assert len(passages) == len(expected)
+    got = [(p.section, p.text[: len(prefix)]) for p, (_, prefix) in zip(passages, expected, strict=True)]
+    assert got == expected
+    assert_exact_cover(body, passages)
+
+
+def test_heading_and_body_on_one_line_belong_to_the_heading():
+    body = "（一）坚持高位推进，认真落实责任。一是强化组织领导。二是强化统筹推进。"
+    (passage,) = chunk_text(body)
+    assert passage.section == "（一）坚持高位推进，认真落实责任"
+    assert passage.text == body
+
+
+# ---------------------------------------------------------------- long paragraphs
+
+NUMBERS_PARAGRAPH = (
+    "全年受理群众诉求17.92万件，办结率99.77%。"
+    "地区生产总值预期增长6.5%-7%；新增市场主体1065户。"
+    "行政复议纠错率3.2%，同比下降0.8个百分点！"
+    "规划期为2021—2025年，共有12345热线坐席120个？"
+) * 6
+
+
+@pytest.mark.parametrize("max_chars", [40, 60, 100, 200])
+def test_long_paragraph_splits_at_sentence_ends(max_chars):
+    passages = chunk_text(NUMBERS_PARAGRAPH, max_chars=max_chars)
+    assert len(passages) > 1
+    assert all(len(p.text) <= max_chars for p in passages)
+    assert all(p.text[-1] in "。；！？" for p in passages)
+    assert_no_split_number(passages)
+    assert_exact_cover(NUMBERS_PARAGRAPH, passages)
+    for number in ("17.92万件", "99.77%", "6.5%-7%", "2021—2025年", "12345热线"):
+        assert sum(p.text.count(number) for p in passages) == NUMBERS_PARAGRAPH.count(number)
+
+
+def test_inline_enumerations_are_split_points():
+    body = "主要做法：一是" + "加强培训" * 8 + "，二是" + "完善制度" * 8 + "，三是" + "强化考核" * 8 + "。"
+    passages = chunk_text(body, max_chars=60)
+    assert [p.text[:2] for p in passages] == ["主要", "二是", "三是"]
+    assert_exact_cover(body, passages)
+
+
+@pytest.mark.parametrize("body, max_chars, expected_texts", [
+    # one sentence longer than max_chars: cut at commas
+    ("甲" * 20 + "，" + "乙" * 20 + "，" + "丙" * 20 + "。", 45,
+     ["甲" * 20 + "，" + "乙" * 20 + "，", "丙" * 20 + "。"]),
+    # no comma: cut at 、
+    ("甲" * 20 + "、" + "乙" * 20 + "。", 30, ["甲" * 20 + "、", "乙" * 20 + "。"]),
+    # no punctuation at all: cut at max_chars
+    ("字" * 25, 10, ["字" * 10, "字" * 10, "字" * 5]),
+    # never beside a number: the cut moves back before 17.92万
+    ("甲" * 8 + "17.92万件" + "乙" * 8, 12, ["甲" * 8, "17.92万件" + "乙" * 5, "乙" * 3]),
+    # a digit run longer than max_chars is kept whole, with the character after it (its unit)
+    ("编号" + "1234567890" * 3 + "件结束了", 12, ["编号", "1234567890" * 3 + "件", "结束了"]),
+    # a comma inside a number is not a clause break
+    ("总额1,234,567元" + "甲" * 10 + "，" + "乙" * 5, 18,
+     ["总额1,234,567元" + "甲" * 6, "甲" * 4 + "，" + "乙" * 5]),
+])
+def test_hard_split(body, max_chars, expected_texts):
+    passages = chunk_text(body, max_chars=max_chars, min_chars=0)
+    assert [p.text for p in passages] == expected_texts
+    assert_exact_cover(body, passages)
+
+
+def test_packs_paragraphs_within_max_chars():
+    paragraphs = [f"第{i}段内容，办理案件{i}件。" for i in range(1, 40)]
+    body = "\n\n".join(paragraphs)
+    passages = chunk_text(body, max_chars=100)
+    assert all(len(p.text) <= 100 for p in passages)
+    assert all(p.text.count("段内容") >= 2 for p in passages)  # paragraphs are packed, not one each
+    assert_exact_cover(body, passages)
+
+
+def test_short_tail_takes_units_from_the_previous_passage():
+    body = "甲" * 30 + "。" + "乙" * 30 + "。" + "丁" * 10 + "。"
+    # greedy packing alone would give 62 + 11
+    assert [len(p.text) for p in chunk_text(body, max_chars=70, min_chars=0)] == [62, 11]
+    passages = chunk_text(body, max_chars=70, min_chars=20)
+    assert [len(p.text) for p in passages] == [31, 31 + 11]
+    assert_exact_cover(body, passages)
+
+
+# ---------------------------------------------------------------- invariants
+
+INVARIANT_BODIES = [
+    "",
+    "   \n\n\t  ",
+    "一行",
+    "  前后有空白  \n",
+    "第一行\r\n第二行\r\n\r\n一、标题\r\n正文。\r\n",
+    "\u3000\u3000首行缩进。\n\u3000\u3000第二段。",
+    OUTLINED_REPORT,
+    ENUMERATED_REPORT,
+    NUMBERS_PARAGRAPH,
+    "\n".join([NUMBERS_PARAGRAPH, OUTLINED_REPORT] * 3),
+    "编号" + "9" * 700 + "号",
+    "a b c " * 300,
+]
+
+
+@pytest.mark.parametrize("body", INVARIANT_BODIES)
+@pytest.mark.parametrize("max_chars", [20, 200, 500])
+def test_no_loss_no_duplication(body, max_chars):
+    passages = chunk_text(body, max_chars=max_chars)
+    assert_exact_cover(body, passages)
+    assert_no_split_number(passages)
+    if not body.strip():
+        assert passages == []
+
+
+def seed_files() -> list[Path]:
+    return sorted(SEEDS.glob("*.txt")) if SEEDS.is_dir() else []
+
+
+@pytest.mark.parametrize("max_chars", [200, 500, 1000])
+def test_seed_reports_keep_every_character(max_chars):
+    files = seed_files()
+    if not files:
+        pytest.skip(f"no seed reports at {SEEDS}")
+    for path in files:
+        body = path.read_text(encoding="utf-8")
+        passages = chunk_text(body, max_chars=max_chars)
+        assert_exact_cover(body, passages)
+        assert_no_split_number(passages)
+        assert all(len(p.text) <= max_chars for p in passages), path.name
+
+
+@pytest.mark.parametrize("prefix, first_heading, last_heading, top_level_count", [
+    ("000_", "一是加强法治政府建设组织领导", "八是营造尊法学法用法良好氛围", 8),
+    ("001_", "一、深入学习贯彻习近平法治思想", "十、加强党的领导", 10),
+    ("002_", "一、工作开展情况", "二、存在主要问题", 2),
+    ("003_", "一、严格落实工作责任", "七、有效化解各类争议", 7),
+    ("004_", "一、党对法治政府建设的领导不断加强", "三、存在的不足和下一步工作打算", 3),
+])
+def test_seed_reports_are_sectioned_by_their_top_level_headings(prefix, first_heading, last_heading,
+                                                                top_level_count):
+    files = [p for p in seed_files() if p.name.startswith(prefix)]
+    if not files:
+        pytest.skip(f"seed {prefix}* not at {SEEDS}")
+    passages = chunk_text(files[0].read_text(encoding="utf-8"))
+    roots = list(dict.fromkeys(p.section.split(" > ")[0] for p in passages if p.section))
+    assert roots[0].startswith(first_heading)
+    assert roots[-1].startswith(last_heading)
+    assert len(roots) == top_level_count
+
+
+def test_two_megabytes_finish():
+    paragraph = NUMBERS_PARAGRAPH + "\n\n"
+    parts, size, i = [], 0, 0
+    while size < 2_000_000:
+        i += 1
+        part = (f"{'一二三四五六七八九'[i % 9]}、第{i}部分标题\n" if i % 20 == 0 else "") + \
+            (f"（{'一二三'[i % 3]}）小节{i}\n" if i % 5 == 0 else "") + paragraph
+        parts.append(part)
+        size += len(part)
+    body = "".join(parts) + "字" * 100_000 + "\n" + "7" * 50_000
+    passages = chunk_text(body)
+    assert_exact_cover(body, passages)
+    assert max(len(p.text) for p in passages if not p.text.isdigit()) <= 500
