@@ -33,7 +33,7 @@ _LABELS = (
 # "索 引 号" and "关 键 词" are spaced out on some sites, so labels allow spaces between characters.
 _LABEL = "(?:" + "|".join(r"\s*".join(map(re.escape, w)) for w in _LABELS) + ")"
 _STARTS_WITH_LABEL = re.compile(rf"^{_LABEL}\s*(?:[::]|\s|\d|$)")
-_ANY_LABEL = re.compile(rf"{_LABEL}(?:{_COLON}|\s|\d)")
+_ANY_LABEL = re.compile(_LABEL)
 
 _JUNK_LINES = tuple(
     re.compile(p)
@@ -72,8 +72,8 @@ def clean(text: str) -> str:
     lines = [_CONTROL.sub("", line).strip() for line in text.splitlines()]
     lines = ["" if _EMPTYISH.fullmatch(line) else line for line in lines]
     lines = _drop_header(lines)
+    lines = _drop_footer(lines)  # before the junk pass, which would blank the footer headings
     lines = ["" if is_junk_line(line) else line for line in lines]
-    lines = _drop_footer(lines)
     return _join(lines)
 
 
@@ -87,8 +87,10 @@ def is_junk_line(line: str) -> bool:
     tokens = [t for t in _UI_SPLIT.split(bare) if t]
     if tokens and all(t in _UI_WORDS for t in tokens):
         return True
-    # Two or more metadata labels on one line is a metadata panel, never a sentence.
-    return bool(_STARTS_WITH_LABEL.match(bare)) and len(_ANY_LABEL.findall(bare)) >= 2
+    # A line that opens with a metadata label and holds another is a metadata panel
+    # (公开日期…成文日期…, 公开目录…公开形式…), unless it reads as a sentence.
+    return (bool(_ANY_LABEL.match(bare)) and len(_ANY_LABEL.findall(bare)) >= 2
+            and len(bare) <= 100 and "。" not in bare)
 
 
 def is_prose(line: str) -> bool:
@@ -96,7 +98,8 @@ def is_prose(line: str) -> bool:
     return len(line) >= 30 and ("。" in line or len(re.findall(r"[,,;;]", line)) >= 2)
 
 
-def _body_start(lines: list[str]) -> int:
+def header_end(lines: list[str]) -> int:
+    """Index of the first line of prose: the page header (title, metadata panel) lies above it."""
     for i, line in enumerate(lines[:_HEADER_MAX_LINES]):
         if is_prose(line) and not is_junk_line(line):
             return i
@@ -105,7 +108,7 @@ def _body_start(lines: list[str]) -> int:
 
 def _drop_header(lines: list[str]) -> list[str]:
     """Above the first paragraph: drop bullet panels, field lines and the breadcrumb's echo."""
-    start = _body_start(lines)
+    start = header_end(lines)
     out: list[str] = []
     echo = None  # the last breadcrumb segment, often repeated as a channel heading below it
     for line in lines[:start]:

@@ -17,7 +17,7 @@ from archive.text import tokenize
 from indexer.chunking import chunk_text
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
-from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_path
+from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_paths
 
 log = logging.getLogger(__name__)
 
@@ -69,9 +69,9 @@ def doc_id_for(path: Path) -> str:
 
 def content_hash(path: Path) -> str:
     sha = hashlib.sha256(path.read_bytes())
-    side = sidecar_path(path)
-    if side is not None:
-        sha.update(side.read_bytes())
+    for side in sidecar_paths(path):
+        if side.is_file():  # a changed sidecar changes the document
+            sha.update(side.read_bytes())
     return sha.hexdigest()
 
 

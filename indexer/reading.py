@@ -38,6 +38,7 @@ _BLOCK_TAGS = frozenset(
     "caption".split()
 )
 _CELL_TAGS = frozenset({"td", "th"})
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f]")
 _WHITESPACE = re.compile(r"[ \t\r\n\f\v]+")
 # A source line break between two Chinese characters is layout, not a word gap.
 _CJK_BREAK = re.compile(r"(?<=[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef])[ \t]*[\r\n]+[ \t\r\n]*"
@@ -117,15 +118,24 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
 
 def _decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, str]:
     """Decode bytes: a BOM first, then valid UTF-8, then a declared charset, then detection."""
+    text, encoding = _decode_any(path, data, declared)
+    controls = len(_CONTROL_CHARS.findall(text))
+    if controls > 0.01 * len(text):
+        raise ReadError(path, f"cannot decode: binary content ({controls} control characters)")
+    return text, encoding
+
+
+def _decode_any(path: Path, data: bytes, declared: str | None) -> tuple[str, str]:
     for bom, encoding in _BOMS:
         if data.startswith(bom):
             return _strict(path, data, encoding), encoding
-    try:
-        # Legacy GB text with Chinese in it is practically never valid UTF-8, while
-        # valid UTF-8 can look like plausible GB18030: so strict UTF-8 goes first.
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
+    if b"\x00" not in data:  # NUL bytes: UTF-16 without a BOM, or binary; let detection judge
+        try:
+            # Legacy GB text with Chinese in it is practically never valid UTF-8, while
+            # valid UTF-8 can look like plausible GB18030: so strict UTF-8 goes first.
+            return data.decode("utf-8"), "utf-8"
+        except UnicodeDecodeError:
+            pass
     if declared:
         encoding = _canonical(declared)
         try:

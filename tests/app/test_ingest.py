@@ -113,3 +113,26 @@ def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypat
     with pytest.raises(SystemExit) as info:
         main(["stats"])
     assert info.value.code == 2
+
+
+DEMO = {
+    "yunxi-2020-review.txt": ("云溪市", 2020, "综述"),
+    "yunxi-2021-annual.txt": ("云溪市", 2021, "年度报告"),
+    "yunxi-2022-annual.txt": ("云溪市", 2022, "年度报告"),
+    "yunxi-2023-annual.txt": ("云溪市", 2023, "年度报告"),
+    "nanping-2022-annual.txt": ("南屏县", 2022, "年度报告"),
+    "nanping-2023-plan.txt": ("南屏县", 2023, "工作安排"),
+    "donghu-2022-selfcheck.html": ("东湖新区", 2022, "自查报告"),
+}
+
+
+def test_demo_reports_ingest_with_their_metadata(small_archive, demo_dir):
+    report = ingest_paths(small_archive, [demo_dir])
+    assert report.ok and len(report.indexed) == len(DEMO)
+    for name, expected in DEMO.items():
+        doc = small_archive.backend.get_document(doc_id_for(demo_dir / name))
+        assert (doc.region, doc.year, doc.doc_type) == expected, name
+        text = "".join(c.text for c in small_archive.backend.get_chunks(doc.doc_id))
+        assert "版权所有" not in text and "扫一扫" not in text and "当前位置" not in text
+    gb = small_archive.backend.get_chunks(doc_id_for(demo_dir / "nanping-2022-annual.txt"))
+    assert "行政复议" in "".join(c.text for c in gb)  # GB18030 decoded, not mojibake

@@ -1,0 +1,322 @@
+"""Report metadata (title, region, year covered, type, publisher, dates, document number)
+from the raw text of a scraped report, overridable by a sidecar dict.
+
+Works on the raw text because the header fields live in the page furniture that
+`cleaning.clean` removes. Text is NFKC-normalised (full-width digits and brackets) but not
+passed through `archive.text.normalise`, whose joining of digits across spaces would turn
+"2018/3/6 11:24:00" into "2018/3/611:24:00". A field that cannot be found stays None and is listed in
+`missing`: a wrong region or year would mislead every search filter, an absent one does not.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.models import DOC_TYPES
+from indexer.cleaning import clean, header_end, is_junk_line, is_prose
+
+FIELDS = ("title", "region", "year", "doc_type", "publisher", "published", "doc_number")
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What is known about one report; `missing` names the fields left None."""
+
+    title: str | None
+    region: str | None
+    year: int | None
+    doc_type: str
+    publisher: str | None
+    published: str | None  # ISO date, YYYY-MM-DD
+    doc_number: str | None
+    missing: tuple[str, ...] = ()
+
+
+_BULLET = re.compile(r"^[•·●○◆◇▪▫■□►▶◎※]+\s*")
+_LABELS = (
+    "发布时间 发布日期 发文日期 成文日期 公开日期 印发日期 文章来源 信息来源 来源 发布机构 发文机关 "
+    "发布单位 索引号 关键词 主题词 服务对象 体裁分类 主题分类 发文字号 文号 标题 公开目录 公开形式 "
+    "有效性 责任编辑 作者 文章字体 字号"
+).split()
+# Spaced-out labels ("索 引 号") occur, so a label's characters may have spaces between them.
+_LABEL = re.compile("|".join(r"\s*".join(w) for w in _LABELS))
+_PUBLISHER_LABELS = ("发文机关", "发布机构", "发布单位", "文章来源", "信息来源", "来源")
+_DATE_LABELS = ("发布时间", "发布日期", "公开日期", "发文日期", "印发日期", "成文日期")
+
+_DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
+_DATE_ONLY = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?")
+_DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,15})\s*[〔\[【(]\s*((?:19|20)\d{2})\s*[〕\]】)]\s*(\d{1,5})\s*号")
+_TITLE_WORDS = re.compile(r"报告|工作安排|综述|通知|方案|要点|意见|总结|计划|规划|决定|公告|白皮书")
+_TITLE_YEAR = re.compile(r"(?<![\d—\-~～至])((?:19|20)\d{2})\s*年(?!\s*[—\-~～至])")
+_BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度|以来)?\s*[,,]")
+
+_DOC_TYPE_RULES = (
+    (re.compile(r"(?<!法治)政府工作报告"), "政府工作报告"),
+    (re.compile(r"自查"), "自查报告"),
+    (re.compile(r"工作安排"), "工作安排"),
+    (re.compile(r"综述"), "综述"),
+    (re.compile(r"年度报告|情况的?报告|法治政府建设.*报告|工作报告"), "年度报告"),
+)
+
+# "州" only ends a name when no "市" follows: 郑州市 is a city, not the prefecture "郑州".
+_REGION = re.compile(
+    r"[\u4e00-\u9fff]{2,12}?(?:特别行政区|自治区|自治州|自治县|自治旗|示范区|新区|开发区|高新区|试验区"
+    r"|实验区|地区|省|市|州(?!市)|盟|县|区|旗)"
+)
+# A region name starts the text, follows a non-Chinese character, or follows one of these words.
+_REGION_LEAD = re.compile(r"中国共产党|关于印发|关于|印发|转发|中共|年度|年|[^\u4e00-\u9fff]")
+_NOT_REGION_PARTS = re.compile(r"法治|政府|建设|工作|委|办|局|报告|通知|领导|小组|党|中共|关于|人民|年")
+_NOT_REGION_ENDS = frozenset("城区 市区 郊区 辖区 社区 园区 景区 小区 山区 片区 街区 库区 矿区 营区 校区 厂区".split())
+_ORG = re.compile(r"[\u4e00-\u9fff()]{2,40}(?:政府|委员会|办公室|管委会|局|厅|办|委|院|部|中心|小组|司法所|法制办)")
+
+
+def _nfkc(text: str) -> str:
+    return unicodedata.normalize("NFKC", text)
+
+
+def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = None) -> Metadata:
+    """Metadata of one report from its raw (uncleaned) text; `sidecar` values override what is found."""
+    lines = [line.strip() for line in _nfkc(raw_text).splitlines()]
+    header = lines[: header_end(lines)]
+    fields = _header_fields(header)
+    bullets = [_BULLET.sub("", line) for line in header if _BULLET.match(line)]
+    closing = _closing_lines(raw_text)
+
+    side = _sidecar_values(sidecar or {})
+
+    def pick(name: str, find):
+        # A sidecar value wins and also feeds the fields derived from it (title -> region, year).
+        return side[name] if name in side else find()
+
+    title = pick("title", lambda: find_title(lines) or Path(source_name).stem or None)
+    doc_type = pick("doc_type", lambda: doc_type_of(title or ""))
+    publisher = pick("publisher", lambda: _publisher(fields, bullets, closing))
+    published = pick("published", lambda: _published(fields, bullets, closing))
+    values = {
+        "title": title,
+        "region": pick("region", lambda: region_of(title or "") or region_of(publisher or "")),
+        "year": pick("year", lambda: _year(title or "", lines, doc_type, published)),
+        "doc_type": doc_type,
+        "publisher": publisher,
+        "published": published,
+        "doc_number": pick("doc_number", lambda: _doc_number(fields, header)),
+    }
+    missing = tuple(name for name in FIELDS if values[name] is None)
+    return Metadata(**values, missing=missing)
+
+
+def find_title(lines: list[str]) -> str | None:
+    """The title line near the top: names a kind of document, is no breadcrumb, panel or prose."""
+    for line in [ln for ln in lines if ln][:30]:
+        if _BULLET.match(line) or _LABEL.match(line) or is_junk_line(line) or is_prose(line):
+            continue
+        if 5 <= len(line) <= 100 and _TITLE_WORDS.search(line):
+            return line
+    return None
+
+
+def doc_type_of(title: str) -> str:
+    """One of `archive.models.DOC_TYPES`, from the words of the title."""
+    compact = re.sub(r"\s+", "", title)
+    for pattern, doc_type in _DOC_TYPE_RULES:
+        if pattern.search(compact):
+            return doc_type
+    return "其他"
+
+
+def region_of(text: str) -> str | None:
+    """The most specific administrative region at the head of a chain (安康市恒口示范区 -> 恒口示范区)."""
+    starts = [0] + [m.end() for m in _REGION_LEAD.finditer(text)]
+    for pos in sorted(set(starts)):
+        name, end = _region_at(text, pos)
+        if name is None:
+            continue
+        while True:  # follow a chain of adjacent names down to the most specific one
+            inner, end = _region_at(text, end)
+            if inner is None:
+                return name
+            name = inner
+    return None
+
+
+def _region_at(text: str, pos: int) -> tuple[str | None, int]:
+    found = _REGION.match(text, pos)
+    if not found:
+        return None, pos
+    name = found.group()
+    ok = (name[-2:] not in _NOT_REGION_ENDS and name[0] not in "市县区省州全各本我该此每"
+          and not _NOT_REGION_PARTS.search(name))
+    return (name if ok else None), found.end()
+
+
+def parse_date(text: str) -> str | None:
+    """The first valid date in `text` as YYYY-MM-DD (2024-03-26, 2018/3/6, 2022年12月02日16时26分)."""
+    for m in _DATE.finditer(_nfkc(text)):
+        try:
+            return dt.date(int(m.group(1)), int(m.group(2)), int(m.group(3))).isoformat()
+        except ValueError:
+            continue
+    return None
+
+
+def parse_doc_number(text: str) -> str | None:
+    """A document number written out alone (新密法政[2023]1号), with brackets made 〔〕."""
+    m = _DOC_NUMBER.fullmatch(_nfkc(text).strip())
+    return f"{m.group(1)}〔{m.group(2)}〕{m.group(3)}号" if m else None
+
+
+def _header_fields(header: list[str]) -> dict[str, str]:
+    """Label -> value from header lines that start with a label; the first occurrence wins."""
+    fields: dict[str, str] = {}
+    for line in header:
+        line = _BULLET.sub("", line)
+        labels = list(_LABEL.finditer(line))
+        if not labels or labels[0].start() != 0:
+            continue
+        for label, nxt in zip(labels, labels[1:] + [None]):
+            value = line[label.end() : nxt.start() if nxt else len(line)]
+            fields.setdefault(re.sub(r"\s+", "", label.group()), value.strip(" ::"))
+    return fields
+
+
+def _closing_lines(raw_text: str) -> list[str]:
+    """The last few lines of the cleaned report, where the signature and date sit."""
+    cleaned = [line for line in _nfkc(clean(raw_text)).splitlines() if line.strip()]
+    return cleaned[-4:]
+
+
+def _is_org(text: str) -> bool:
+    return bool(_ORG.fullmatch(text)) and not re.search(r"\d", text)
+
+
+def _publisher(fields: dict[str, str], bullets: list[str], closing: list[str]) -> str | None:
+    for label in _PUBLISHER_LABELS:
+        value = fields.get(label, "").split(" ")[0]
+        if value:
+            return value
+    for candidate in bullets + closing[::-1]:
+        if _is_org(candidate):
+            return candidate
+    return None
+
+
+def _published(fields: dict[str, str], bullets: list[str], closing: list[str]) -> str | None:
+    for label in _DATE_LABELS:
+        if label in fields and (date := parse_date(fields[label])):
+            return date
+    for candidate in bullets + closing[::-1]:
+        if _DATE_ONLY.fullmatch(candidate) and (date := parse_date(candidate)):
+            return date
+    return None
+
+
+def _year(title: str, lines: list[str], doc_type: str, published: str | None) -> int | None:
+    """The year the report covers, not the year it came out.
+
+    The title's year, else the year opening a body paragraph ("2023年,"), else for an
+    annual report the year before publication (reports on 2023 appear in 2024).
+    """
+    m = _TITLE_YEAR.search(title)
+    if m:
+        return int(m.group(1))
+    for line in lines[header_end(lines) :]:
+        if m := _BODY_YEAR.match(line):
+            return int(m.group(1))
+    if doc_type == "年度报告" and published:
+        return int(published[:4]) - 1
+    return None
+
+
+def _doc_number(fields: dict[str, str], header: list[str]) -> str | None:
+    for label in ("发文字号", "文号"):
+        if label in fields and (number := parse_doc_number(fields[label])):
+            return number
+    for line in header:
+        if number := parse_doc_number(_BULLET.sub("", line)):
+            return number
+    return None
+
+
+def _sidecar_values(sidecar: dict) -> dict:
+    """Known fields from a sidecar, checked and converted; unknown keys are ignored."""
+    values = {}
+    for key in FIELDS:
+        if key not in sidecar:
+            continue
+        value = sidecar[key]
+        if isinstance(value, str):
+            value = value.strip() or None
+        if value is not None or key == "doc_type":  # doc_type is never unknown: it has 其他
+            value = _SIDECAR_CHECKS.get(key, str)(value)
+        values[key] = value
+    return values
+
+
+def _sidecar_year(value) -> int:
+    try:
+        year = int(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"sidecar year must be a whole number like 2023, got {value!r}") from None
+    if not 1949 <= year <= 2100:
+        raise ValueError(f"sidecar year {year} is out of range 1949-2100")
+    return year
+
+
+def _sidecar_doc_type(value) -> str:
+    if value not in DOC_TYPES:
+        raise ValueError(f"sidecar doc_type must be one of {', '.join(DOC_TYPES)}, got {value!r}")
+    return value
+
+
+def _sidecar_published(value) -> str:
+    date = parse_date(str(value))
+    if date is None:
+        raise ValueError(f"sidecar published must be a date like 2024-03-26, got {value!r}")
+    return date
+
+
+_SIDECAR_CHECKS = {"year": _sidecar_year, "doc_type": _sidecar_doc_type, "published": _sidecar_published}
+
+
+TITLE_SEARCH_LINES = 15
+
+
+def strip_title(body: str, title: str | None) -> str:
+    """The cleaned body from after its title line (and the metadata lines right after it).
+
+    Whatever stands above the title near the top of a page is site furniture (welcome
+    banners, menus, breadcrumbs) that the line-by-line cleaner could not recognise.
+    """
+    target = _compact(title or "")
+    if not target:
+        return body
+    lines = body.split("\n")
+    nonblank = [i for i, line in enumerate(lines) if line.strip()][:TITLE_SEARCH_LINES]
+    for i in nonblank:
+        for span in (1, 2, 3):  # a long title may be wrapped over two or three lines
+            if _compact("".join(lines[i : i + span])) == target:
+                return _drop_leading_metadata(lines[i + span :])
+    return body
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", _nfkc(text))
+
+
+def _drop_leading_metadata(lines: list[str]) -> str:
+    i = 0
+    while i < len(lines) and (not lines[i].strip() or _is_metadata_line(lines[i])):
+        i += 1
+    return "\n".join(lines[i:])
+
+
+def _is_metadata_line(line: str) -> bool:
+    bare = _BULLET.sub("", _nfkc(line).strip())
+    if is_junk_line(bare) or _LABEL.match(bare) or parse_doc_number(bare):
+        return True
+    # A date alone, or in brackets under the title: "(2024年3月1日市人民代表大会通过)".
+    return bool(_DATE_ONLY.fullmatch(bare) or (re.fullmatch(r"[(〔【].*[)〕】]", bare) and _DATE.search(bare)))

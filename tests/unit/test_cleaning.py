@@ -1,0 +1,170 @@
+"""Cleaning scraped pages: page furniture goes, the title, body and signature stay."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.cleaning import clean, header_end, is_junk_line, is_prose
+
+TITLE = "某市2023年度法治政府建设情况报告"
+PROSE = "2023年,某市坚持以习近平法治思想为指导,深入推进依法行政,法治政府建设取得新成效。"
+PROSE2 = "二是深化简政放权。持续推动改革,全年受理群众咨询17.92万件,办结率95.09%。"
+
+
+def page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "当前位置:首页 > 政府信息公开 > 法定主动公开内容 > 公告公示 > 正文",
+        "当前位置:首页 > 法治政府",
+        "您当前的位置:首页 » 信息公开>>某市2017年法治政府建设综述>>详情",
+        "您的位置:首页 > 新闻",
+        "首页 > 政务公开 > 正文内容",
+        "【字号:",
+        "【字号:大 中 小】",
+        "打印",
+        "【打印本页】 【关闭窗口】",
+        "[ 打印 ] [ 关闭 ]",
+        "文章字体:【 】 发布日期: 2022-03-07 来源:某市司法局",
+        "扫一扫在手机打开当前页",
+        "友情链接:",
+        "友情链接",
+        "推荐阅读",
+        "分享到:",
+        "上一篇:某县2022年法治政府建设年度报告",
+        "版权所有:法治时代杂志 京ICP备12049208号-6",
+        "版权所有 某市人民政府办公室",
+        "Copyright © 2023 某市人民政府",
+        "京ICP备12049208号 京公网安备11010502030337号",
+        "主办单位:某市人民政府办公室 地址:某市青屏大街86号 邮编:452370",
+        "公众号",
+        "• 订阅号",
+        "• 服务号",
+        "•          学习强国         手机版         电子期刊          登录",
+        "登录 注册",
+        "中国出版传媒股份有限公司主管 中国民主法制出版社有限公司主办",
+        "发布时间:2024-03-26 10:55\u00a0\u00a0\u00a0 文章来源:某市政府",
+        "索\u00a0引\u00a0号 008450794/2018-05 关\u00a0键\u00a0词 法治政府建设",
+        "发布机构 市政府法制办 发文日期 2018/3/6 11:24:00",
+        "服务对象 其他 体裁分类 公告",
+        "• 公开日期2022年12月02日16时26分成文日期2022年12月02日",
+        "• 公开目录重点领域信息公开公开形式主动公开",
+    ],
+)
+def test_junk_lines_are_recognised(line):
+    assert is_junk_line(line)
+
+
+BODY_LINES = [
+    TITLE,
+    PROSE,
+    "一、严格落实工作责任",
+    "(一)营商环境更加优化",
+    "市委依法治市办:",
+    "某市人民政府",
+    "2018年3月6日",
+    "中共某市某示范区工作委员会",
+    "各部门要认真做好文件打印、分发和归档工作。",
+    "依法保护著作权,版权所有人的合法权益得到保障。",
+    "当前位置偏远的乡镇也要实现公共法律服务全覆盖。",
+    "发布时间紧、任务重,各单位要按时完成。",
+    "推荐阅读书目已印发各单位,请组织学习。",
+    "首页改版后,政府网站访问量增长20%。",
+    "法治政府",
+    "主办单位要落实安全责任,确保活动顺利进行。",
+    "登录政务服务网即可办理。",
+]
+
+
+@pytest.mark.parametrize("line", BODY_LINES)
+def test_body_lines_are_not_junk(line):
+    assert not is_junk_line(line)
+
+
+@pytest.mark.parametrize("line", BODY_LINES)
+def test_body_lines_survive_clean_anywhere(line):
+    cleaned = clean(page(TITLE, PROSE, line, PROSE2)).splitlines()
+    assert line in cleaned
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # Header: breadcrumb, its echo (the channel name), metadata panel; the title stays.
+        (page("当前位置:首页 > 法治政府", " 法治政府", "", TITLE, "文章字体:【 】 发布日期: 2022-03-07", PROSE),
+         page(TITLE, "", PROSE)),
+        # Bullet panels above the body go; the same bullets inside the body stay.
+        (page("• 005307554/2023-00051", "  • 某市司法局", "  • 2023-08-14", TITLE, PROSE, "• 第一项任务", PROSE2),
+         page(TITLE, PROSE, "• 第一项任务", PROSE2)),
+        # Single-label fields are junk in the header only.
+        # (A dropped line leaves a paragraph break behind.)
+        (page(TITLE, "来源:某市司法局", PROSE, "来源:国家统计局", PROSE2),
+         page(TITLE, "", PROSE, "来源:国家统计局", PROSE2)),
+        # Footer: everything from a footer heading on, when no prose follows.
+        (page(TITLE, PROSE, "", "推荐阅读", "某县法治政府建设报告", "友情链接:", "版权所有:某杂志"),
+         page(TITLE, PROSE)),
+        (page(TITLE, PROSE, "主办单位:某市人民政府办公室"), page(TITLE, PROSE)),
+        # After the closing signature and date: page furniture goes, document endings stay.
+        (page(TITLE, PROSE, "", "某市人民政府", "", "2018年3月6日", "", "扫一扫在手机打开当前页", "返回顶部"),
+         page(TITLE, PROSE, "", "某市人民政府", "", "2018年3月6日")),
+        (page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "微信扫码阅读", "(此件公开发布)"),
+         page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "(此件公开发布)")),
+        # A date inside the body followed by prose is not an ending.
+        (page(TITLE, "2018年3月6日", PROSE, "短行"), page(TITLE, "2018年3月6日", PROSE, "短行")),
+    ],
+    ids=["header", "header-bullets", "header-fields", "footer-heading", "footer-host", "after-date",
+         "after-date-keeps-document-tail", "date-mid-body"],
+)
+def test_clean_by_position(raw, expected):
+    assert clean(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("题目\r\n正文\r\n", "题目\n正文"),
+        ("题目\r正文", "题目\n正文"),
+        ("题目   \n正文\t \n", "题目\n正文"),
+        ("  题目\n\u3000\u3000正文", "题目\n正文"),
+        ("题目\n\n\n\n\n正文", "题目\n\n正文"),
+        ("题目\n \n\u00a0\n\t\n正文", "题目\n\n正文"),
+        ("题目\n•\n  • \n- \n正文", "题目\n\n正文"),
+        ("\n\n题目\n正文\n\n\n", "题目\n正文"),
+        ("题目\u200b\n正\ufeff文", "题目\n正文"),
+        ("", ""),
+    ],
+    ids=["crlf", "cr", "trailing-space", "leading-space", "blank-runs", "whitespace-lines",
+         "bullet-only-lines", "edges", "invisible-chars", "empty"],
+)
+def test_whitespace_is_tidied(raw, expected):
+    assert clean(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        (PROSE, True),
+        (TITLE, False),  # a title has no sentence punctuation
+        ("短句。", False),  # too short
+        ("各乡镇人民政府,街道办事处,市人民政府各部门,各有关单位,各直属机构负责人:", True),
+        ("您当前的位置:首页 » 信息公开>>某市2017年法治政府建设综述>>详情>>正文内容", False),
+    ],
+)
+def test_is_prose(line, expected):
+    assert is_prose(line) is expected
+
+
+def test_header_end_is_the_first_prose_line():
+    lines = ["当前位置:首页", TITLE, "发布时间:2024-03-26", PROSE, PROSE2]
+    assert header_end(lines) == 3
+
+
+def test_clean_is_idempotent():
+    raw = page("首页 > 政务公开 > 正文内容", TITLE, "• 公开日期2022年12月02日", PROSE, "", "", "",
+               PROSE2, "某市人民政府", "2022年12月2日", "扫一扫在手机打开当前页")
+    once = clean(raw)
+    assert clean(once) == once
+    assert once.startswith(TITLE) and once.endswith("2022年12月2日")

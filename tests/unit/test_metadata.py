@@ -1,0 +1,302 @@
+"""Metadata from raw report text: title, region, covered year, type, publisher, dates, numbers, sidecars."""
+
+from __future__ import annotations
+
+import pytest
+
+from indexer.metadata import (
+    FIELDS,
+    Metadata,
+    doc_type_of,
+    extract_metadata,
+    find_title,
+    parse_date,
+    parse_doc_number,
+    region_of,
+    strip_title,
+)
+
+PROSE = "全市坚持以习近平法治思想为指导,深入推进依法行政,法治政府建设取得新成效。"
+
+
+def page(*lines: str) -> str:
+    return "\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    ("title", "region", "year", "doc_type"),
+    [
+        ("三门峡市2023年度法治政府建设情况报告", "三门峡市", 2023, "年度报告"),
+        ("新密市法治政府建设领导小组关于印发新密市2023年度法治政府建设工作安排的通知", "新密市", 2023, "工作安排"),
+        ("关于恒口示范区 2022 年法治政府建设工作自查情况的报告", "恒口示范区", 2022, "自查报告"),
+        ("广元市2017年法治政府建设综述", "广元市", 2017, "综述"),
+        ("太原市2021年法治政府建设年度报告", "太原市", 2021, "年度报告"),
+        ("２０２２年某县政府工作报告", None, 2022, "政府工作报告"),  # full-width digits
+        ("枣庄市人民政府2022年政府工作报告", "枣庄市", 2022, "政府工作报告"),
+        ("法治政府建设年度报告", None, None, "年度报告"),
+        ("河南省三门峡市2020年法治政府建设情况报告", "三门峡市", 2020, "年度报告"),  # most specific
+        ("安康市恒口示范区2021年法治政府建设工作总结", "恒口示范区", 2021, "其他"),
+        ("中共郑州市委关于2023年法治建设工作的报告", "郑州市", 2023, "其他"),
+        ("内蒙古自治区2019年法治政府建设情况报告", "内蒙古自治区", 2019, "年度报告"),
+        ("延边朝鲜族自治州2022年度法治政府建设情况报告", "延边朝鲜族自治州", 2022, "年度报告"),
+        ("锡林郭勒盟2021年法治政府建设年度报告", "锡林郭勒盟", 2021, "年度报告"),
+        ("郑州航空港经济综合实验区2022年法治政府建设综述", "郑州航空港经济综合实验区", 2022, "综述"),
+        ("市委依法治市办关于法治政府建设示范市创建工作的通知", None, None, "其他"),
+        ("关于全市2023年法治政府建设工作安排的通知", None, 2023, "工作安排"),
+        ("关于印发《法治政府建设实施纲要(2021—2025年)》的通知", None, None, "其他"),
+        ("关于城市管理领域法治政府建设自查报告", None, None, "自查报告"),
+    ],
+)
+def test_title_gives_region_year_and_type(title, region, year, doc_type):
+    meta = extract_metadata(page(title, PROSE), "x.txt")
+    assert meta.title == title.replace("２０２２", "2022")
+    assert (meta.region, meta.year, meta.doc_type) == (region, year, doc_type)
+
+
+@pytest.mark.parametrize(
+    ("text", "region"),
+    [
+        ("新密市司法局", "新密市"),
+        ("中共安康市恒口示范区工作委员会", "恒口示范区"),
+        ("法治政府", None),
+        ("市委", None),
+        ("全面推进法治政府建设示范市创建", None),
+        ("某社区", None),
+        ("晋城市城区", "晋城市"),
+        ("2023年度太原市法治政府建设年度报告", "太原市"),
+        ("郑州市", "郑州市"),
+        ("恩施州2022年", "恩施州"),
+        ("", None),
+    ],
+)
+def test_region_of(text, region):
+    assert region_of(text) == region
+
+
+@pytest.mark.parametrize(
+    ("title", "doc_type"),
+    [
+        ("某市法治政府建设情况报告", "年度报告"),
+        ("某市2023年度报告", "年度报告"),
+        ("关于印发某市2023年度法治政府建设工作安排的通知", "工作安排"),
+        ("某区法治政府建设自查报告", "自查报告"),
+        ("某市2017年法治政府建设综述", "综述"),
+        ("2024年某市政府工作报告", "政府工作报告"),
+        ("某市法治政府工作报告", "年度报告"),  # 法治政府 + 工作报告 is not a 政府工作报告
+        ("某市政府信息公开指南", "其他"),
+    ],
+)
+def test_doc_type_of(title, doc_type):
+    assert doc_type_of(title) == doc_type
+
+
+@pytest.mark.parametrize(
+    ("text", "iso"),
+    [
+        ("2024-03-26 10:55", "2024-03-26"),
+        ("2018/3/6 11:24:00", "2018-03-06"),
+        ("2022年12月02日16时26分", "2022-12-02"),
+        ("2022 年 1 月 5 日", "2022-01-05"),
+        ("２０２３年８月１４日", "2023-08-14"),
+        ("2022.03.07", "2022-03-07"),
+        ("2023-02-30", None),  # not a real day
+        ("2023年", None),
+        ("", None),
+    ],
+)
+def test_parse_date(text, iso):
+    assert parse_date(text) == iso
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [
+        ("新密法政〔2023〕1号", "新密法政〔2023〕1号"),
+        ("新密法政[2023]1号", "新密法政〔2023〕1号"),
+        ("新密法政【2023】12号", "新密法政〔2023〕12号"),
+        ("国办发［２０２３］３号", "国办发〔2023〕3号"),
+        ("郑政 〔 2021 〕 7 号", "郑政〔2021〕7号"),
+        ("根据《某某方案》(郑法政〔2023〕1号)要求", None),  # a citation in a sentence is another document
+        ("新密法政〔2023", None),
+    ],
+)
+def test_parse_doc_number(text, number):
+    assert parse_doc_number(text) == number
+
+
+@pytest.mark.parametrize(
+    ("raw", "published"),
+    [
+        (page("某市2023年度法治政府建设情况报告", "发布时间:2024-03-26 10:55   文章来源:某市政府", PROSE), "2024-03-26"),
+        (page("发布机构 市政府法制办 发文日期 2018/3/6 11:24:00", "某市2017年法治政府建设综述", PROSE), "2018-03-06"),
+        (page("  • 公开日期2022年12月02日16时26分成文日期2022年12月01日", "关于某区2022年自查情况的报告", PROSE),
+         "2022-12-02"),
+        (page("某市2021年法治政府建设年度报告", "文章字体:【 】 发布日期: 2022-03-07 来源:某市司法局", PROSE),
+         "2022-03-07"),
+        (page("• 某市司法局", "• 2023-08-14", "关于印发某市2023年度工作安排的通知", PROSE), "2023-08-14"),
+        (page("某市2017年法治政府建设综述", PROSE, "某市人民政府", "2018年3月6日", "扫一扫在手机打开当前页"),
+         "2018-03-06"),
+        (page("某市2017年法治政府建设综述", PROSE), None),
+    ],
+    ids=["发布时间", "发文日期", "公开日期", "发布日期", "bullet", "closing-date", "none"],
+)
+def test_published_date_sources(raw, published):
+    assert extract_metadata(raw, "x.txt").published == published
+
+
+@pytest.mark.parametrize(
+    ("raw", "publisher"),
+    [
+        (page("某市2023年度报告", "发布时间:2024-03-26 文章来源:三门峡市政府", PROSE), "三门峡市政府"),
+        (page("发布机构 市政府法制办 发文日期 2018/3/6", "某市2017年综述", PROSE), "市政府法制办"),
+        (page("某市2021年度报告", "发布日期: 2022-03-07 来源:太原市司法局", PROSE), "太原市司法局"),
+        (page("某市2021年度报告", "发文机关:某市人民政府 发布机构:某市司法局", PROSE), "某市人民政府"),
+        (page("• 005307554/2023-00051", "• 新密市司法局", "• 2023-08-14", "关于印发某工作安排的通知", PROSE),
+         "新密市司法局"),
+        (page("关于某区2022年自查情况的报告", PROSE, "中共某市某示范区工作委员会", "2022年12月2日"),
+         "中共某市某示范区工作委员会"),
+        (page("某市2017年法治政府建设综述", PROSE), None),
+    ],
+    ids=["文章来源", "发布机构", "来源", "发文机关-first", "bullet-office", "signature", "none"],
+)
+def test_publisher_sources(raw, publisher):
+    assert extract_metadata(raw, "x.txt").publisher == publisher
+
+
+def test_doc_number_from_header_not_from_body_citations():
+    raw = page("• 新密法政[2023]1号", "关于印发某市2023年度工作安排的通知",
+               "根据《郑州市工作安排》(郑法政〔2023〕9号)要求," + PROSE)
+    assert extract_metadata(raw, "x.txt").doc_number == "新密法政〔2023〕1号"
+    body_only = page("关于印发某市2023年度工作安排的通知", "根据(郑法政〔2023〕9号)要求," + PROSE)
+    assert extract_metadata(body_only, "x.txt").doc_number is None
+
+
+def test_doc_number_from_field():
+    raw = page("某市2023年度法治政府建设情况报告", "发文字号:某政〔2024〕3号 成文日期:2024-01-05", PROSE)
+    assert extract_metadata(raw, "x.txt").doc_number == "某政〔2024〕3号"
+
+
+@pytest.mark.parametrize(
+    ("raw", "year"),
+    [
+        (page("某市法治政府建设情况报告", "2023年,某市" + PROSE), 2023),  # the body's opening year
+        (page("某市法治政府建设情况报告", "2023年度," + PROSE), 2023),
+        (page("某市法治政府建设年度报告", "发布日期:2024-03-26", PROSE), 2023),  # published - 1
+        (page("某市法治政府建设工作安排", "发布日期:2024-03-26", PROSE), None),  # only annual reports
+        (page("某市2023年度法治政府建设情况报告", "发布日期:2024-03-26", "2022年," + PROSE), 2023),  # title wins
+        (page("某市法治政府建设综述(2016—2020年)", PROSE), None),  # a range is not the covered year
+    ],
+)
+def test_year_fallbacks(raw, year):
+    assert extract_metadata(raw, "x.txt").year == year
+
+
+def test_title_falls_back_to_file_stem_and_missing_is_reported():
+    meta = extract_metadata(PROSE + "\n" + PROSE, "reports/某市材料.txt")
+    assert meta == Metadata(title="某市材料", region=None, year=None, doc_type="其他", publisher=None,
+                            published=None, doc_number=None,
+                            missing=("region", "year", "publisher", "published", "doc_number"))
+
+
+def test_nothing_is_invented_for_an_empty_text():
+    meta = extract_metadata("", "")
+    assert meta.title is None
+    assert set(meta.missing) == set(FIELDS) - {"doc_type"}
+    assert meta.doc_type == "其他"
+
+
+@pytest.mark.parametrize(
+    ("lines", "title"),
+    [
+        (["当前位置:首页 > 某市2023年度法治政府建设情况报告", "某市2023年度法治政府建设情况报告"],
+         "某市2023年度法治政府建设情况报告"),
+        (["• 法治政府建设工作安排", "关于印发某市2023年度法治政府建设工作安排的通知"],
+         "关于印发某市2023年度法治政府建设工作安排的通知"),
+        (["标题:某市报告", "某市2021年法治政府建设年度报告"], "某市2021年法治政府建设年度报告"),
+        ([PROSE + "报告"], None),
+    ],
+    ids=["not-breadcrumb", "not-bullet", "not-field", "not-prose"],
+)
+def test_find_title(lines, title):
+    assert find_title(lines) == title
+
+
+SIDECAR_RAW = page("当前位置:首页 > 法治政府", "太原市2021年法治政府建设年度报告",
+                   "发布日期: 2022-03-07 来源:太原市司法局", PROSE)
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "field", "value"),
+    [
+        ({"title": "覆盖的标题"}, "title", "覆盖的标题"),
+        ({"region": "山西省"}, "region", "山西省"),
+        ({"year": "2020"}, "year", 2020),
+        ({"year": 2019}, "year", 2019),
+        ({"doc_type": "综述"}, "doc_type", "综述"),
+        ({"publisher": "太原市人民政府"}, "publisher", "太原市人民政府"),
+        ({"published": "2022/3/8"}, "published", "2022-03-08"),
+        ({"doc_number": "并政〔2022〕1号"}, "doc_number", "并政〔2022〕1号"),
+        ({"region": None}, "region", None),
+        ({"unknown_key": "ignored"}, "region", "太原市"),
+    ],
+)
+def test_sidecar_overrides_extracted_values(sidecar, field, value):
+    meta = extract_metadata(SIDECAR_RAW, "x.txt", sidecar)
+    assert getattr(meta, field) == value
+    assert (field in meta.missing) is (value is None)
+
+
+@pytest.mark.parametrize(
+    ("raw", "sidecar", "expected"),
+    [
+        (page("会议材料", PROSE), {"title": "广元市2017年法治政府建设综述"}, ("广元市", 2017, "综述")),
+        (page("某材料汇编", "发布日期:2024-03-26", PROSE), {"doc_type": "年度报告"}, (None, 2023, "年度报告")),
+    ],
+    ids=["title-feeds-region-year-type", "doc-type-feeds-year"],
+)
+def test_sidecar_values_feed_derived_fields(raw, sidecar, expected):
+    meta = extract_metadata(raw, "x.txt", sidecar)
+    assert (meta.region, meta.year, meta.doc_type) == expected
+
+
+def test_sidecar_fills_missing_fields():
+    meta = extract_metadata(SIDECAR_RAW, "x.txt", {"doc_number": "并政〔2022〕1号"})
+    assert meta.missing == ()
+    assert "doc_number" in extract_metadata(SIDECAR_RAW, "x.txt").missing
+
+
+@pytest.mark.parametrize(
+    ("sidecar", "message"),
+    [
+        ({"doc_type": "年报"}, "doc_type must be one of"),
+        ({"doc_type": None}, "doc_type must be one of"),
+        ({"year": "二〇二三"}, "year must be a whole number"),
+        ({"year": "1800"}, "out of range"),
+        ({"published": "昨天"}, "published must be a date"),
+    ],
+)
+def test_invalid_sidecar_values_raise_value_error(sidecar, message):
+    with pytest.raises(ValueError, match=message):
+        extract_metadata(SIDECAR_RAW, "x.txt", sidecar)
+
+
+@pytest.mark.parametrize(
+    ("body", "title", "expected"),
+    [
+        ("某市2023年度报告\n\n正文第一段。", "某市2023年度报告", "正文第一段。"),
+        ("某市2023年度报告\n2024年3月26日\n(2024年3月1日市政府常务会议通过)\n\n正文。",
+         "某市2023年度报告", "正文。"),
+        ("某市2023年度报告\n新密法政〔2023〕1号\n正文。", "某市2023年度报告", "正文。"),
+        ("关于恒口示范区 2022 年自查情况的报告\n正文。", "关于恒口示范区 2022 年自查情况的报告", "正文。"),
+        ("某市2023年度法治政府\n建设情况报告\n正文。", "某市2023年度法治政府建设情况报告", "正文。"),
+        ("某市２０２３年度报告\n正文。", "某市2023年度报告", "正文。"),
+        ("正文不以标题开头。\n第二段。", "某市2023年度报告", "正文不以标题开头。\n第二段。"),
+        ("某市2023年度报告\n(一)营商环境更加优化\n正文。", "某市2023年度报告", "(一)营商环境更加优化\n正文。"),
+        ("正文。", None, "正文。"),
+        ("\n正文。", "", "\n正文。"),
+    ],
+    ids=["plain", "date-lines", "doc-number", "spaces", "wrapped", "full-width", "no-title", "keeps-heading",
+         "title-none", "title-empty"],
+)
+def test_strip_title(body, title, expected):
+    assert strip_title(body, title) == expected

@@ -1,0 +1,266 @@
+"""Reading report files: encodings, HTML to text, PDF, DOCX, sidecars and every way a file can fail."""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import docx
+import pytest
+
+from indexer.reading import (
+    SUPPORTED_SUFFIXES,
+    RawText,
+    ReadError,
+    is_report_file,
+    read_document,
+    read_sidecar,
+)
+
+CHINESE = (
+    "三门峡市2023年度法治政府建设情况报告\n"
+    "2023年,全市坚持以习近平法治思想为指导,深入推进依法行政,行政复议案件办理406件。\n"
+    "一是加强法治政府建设组织领导。二是深化简政放权规范权力运行。\n"
+)
+# U+20000 lies outside GBK: only a GB18030 decoder gets it back.
+BEYOND_GBK = CHINESE + "生僻字𠀀也要保留。\n"
+
+
+def write(tmp_path: Path, name: str, data: bytes) -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "raw", "encoding"),
+    [
+        (CHINESE, CHINESE.encode("utf-8"), "utf-8"),
+        (CHINESE, codecs.BOM_UTF8 + CHINESE.encode("utf-8"), "utf-8-sig"),
+        (BEYOND_GBK, BEYOND_GBK.encode("gb18030"), "gb18030"),
+        (CHINESE, CHINESE.encode("gbk"), "gb18030"),
+        (CHINESE, CHINESE.encode("utf-16"), "utf-16"),  # Python writes a BOM for "utf-16"
+        (CHINESE, codecs.BOM_UTF16_BE + CHINESE.encode("utf-16-be"), "utf-16"),
+        (CHINESE, CHINESE.encode("utf-16-le"), "utf-16-le"),  # no BOM: left to the detector
+        # Short GB text: the detector ties it with Big5 and others; GB18030 must win.
+        ("法治政府建设", "法治政府建设".encode("gb18030"), "gb18030"),
+    ],
+    ids=["utf8", "utf8-bom", "gb18030-beyond-gbk", "gbk", "utf16-le-bom", "utf16-be-bom", "utf16-le-no-bom",
+         "short-gb"],
+)
+def test_txt_encodings_are_detected(tmp_path, text, raw, encoding):
+    result = read_document(write(tmp_path, "report.txt", raw))
+    assert result == RawText(text=text, encoding=encoding, format="txt")
+
+
+@pytest.mark.parametrize(
+    "meta",
+    ['<meta charset="gbk">', '<meta http-equiv="Content-Type" content="text/html; charset=GB2312">'],
+    ids=["meta-charset", "http-equiv"],
+)
+def test_html_meta_charset_is_honoured(tmp_path, meta):
+    html = f"<html><head>{meta}<title>标题</title></head><body><p>{CHINESE}</p></body></html>"
+    result = read_document(write(tmp_path, "page.html", html.encode("gbk")))
+    assert result.encoding == "gb18030"
+    assert result.format == "html"
+    assert "行政复议案件办理406件" in result.text
+
+
+def test_html_declared_charset_that_does_not_fit_falls_back_to_detection(tmp_path):
+    # Pages saved by a browser are re-encoded as UTF-8 but keep their old <meta charset>.
+    html = f'<html><head><meta charset="gbk"></head><body><p>{CHINESE}</p></body></html>'
+    result = read_document(write(tmp_path, "saved.htm", html.encode("utf-8")))
+    assert result.encoding == "utf-8"
+    assert "三门峡市2023年度法治政府建设情况报告" in result.text
+
+
+PAGE = """<!DOCTYPE html><html><head><title>页面标题</title><style>.x{color:red}</style>
+<script>var tracking = "脚本内容";</script></head>
+<body><nav><a href="/">首页</a> <a href="/news">新闻中心</a></nav>
+<div class="article"><h1>太原市2021年法治政府建设年度报告</h1>
+<p>第一段,<b>加粗</b>的文字。</p><p>第二段<br>换行之后</p>
+<p>法治
+    政府建设</p>
+<ul><li>条目一</li><li>条目二</li></ul>
+<table><tr><td>指标</td><td>数值</td></tr></table>
+<!-- 注释不应出现 --></div>
+<noscript>请启用脚本</noscript></body></html>"""
+
+
+@pytest.mark.parametrize(
+    ("present", "absent"),
+    [
+        ("太原市2021年法治政府建设年度报告", "页面标题"),
+        ("第一段,加粗的文字。", "脚本内容"),
+        ("第二段", "color:red"),
+        ("换行之后", "新闻中心"),
+        ("法治政府建设", "注释不应出现"),
+        ("指标\t数值", "请启用脚本"),
+    ],
+)
+def test_html_keeps_blocks_as_lines_and_drops_scripts_and_nav(tmp_path, present, absent):
+    lines = read_document(write(tmp_path, "page.html", PAGE.encode("utf-8"))).text.splitlines()
+    assert present in lines
+    assert not any(absent in line for line in lines)
+
+
+def test_html_list_items_are_separate_lines(tmp_path):
+    text = read_document(write(tmp_path, "page.htm", PAGE.encode("utf-8"))).text
+    assert "条目一\n条目二" in text
+
+
+def minimal_pdf(text: str | None) -> bytes:
+    """A one-page PDF with `text` in Helvetica (ASCII), or a page without content when None."""
+    content = f"BT /F1 18 Tf 72 720 Td ({text}) Tj ET".encode("ascii") if text else b""
+    page = b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 5 0 R >> >>"
+    page += b" /Contents 4 0 R >>" if text else b" >>"
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        page,
+        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = bytearray(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    out += b"".join(b"%010d 00000 n \n" % off for off in offsets)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    return bytes(out)
+
+
+def test_pdf_text_layer_is_read(tmp_path):
+    result = read_document(write(tmp_path, "report.pdf", minimal_pdf("Annual report 2023: 406 cases")))
+    assert result.format == "pdf"
+    assert result.encoding is None
+    assert "Annual report 2023: 406 cases" in result.text
+
+
+def make_docx(path: Path) -> Path:
+    document = docx.Document()
+    document.add_heading("新密市2023年度法治政府建设工作安排", level=1)
+    document.add_paragraph("一、深入学习贯彻习近平法治思想")
+    table = document.add_table(rows=2, cols=3)
+    table.cell(0, 0).merge(table.cell(0, 1)).text = "合并单元格"
+    table.cell(0, 2).text = "牵头单位"
+    for col, value in enumerate(["行政复议", "406", "市司法局"]):
+        table.cell(1, col).text = value
+    document.add_paragraph("二、健全政府机构职能体系")
+    document.save(path)
+    return path
+
+
+def test_docx_paragraphs_and_table_cells_in_document_order(tmp_path):
+    result = read_document(make_docx(tmp_path / "plan.docx"))
+    assert result.format == "docx"
+    assert result.text.splitlines() == [
+        "新密市2023年度法治政府建设工作安排",
+        "一、深入学习贯彻习近平法治思想",
+        "合并单元格\t牵头单位",  # the merged cell once, not once per grid column
+        "行政复议\t406\t市司法局",
+        "二、健全政府机构职能体系",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("empty.txt", b"", "empty file"),
+        ("blank.txt", b" \r\n\t\n", "empty file"),
+        ("bom-only.txt", codecs.BOM_UTF8 + b"  \n", "no text"),
+        ("binary.txt", bytes(range(256)) * 4, "cannot decode"),
+        ("controls.txt", b"\x00\x01\x02abc" * 100, "binary content"),  # valid UTF-8, still not text
+        ("junk.pdf", b"%PDF-1.4\n\x00\x9c\xff garbage \x01" * 40, "malformed PDF"),
+        ("notapdf.pdf", b"this is not a pdf at all", "malformed PDF"),
+        ("scanned.pdf", minimal_pdf(None), "no text layer"),
+        ("junk.docx", b"PK\x03\x04 not really a zip archive", "malformed DOCX"),
+        ("text.docx", "正文".encode() * 20, "malformed DOCX"),
+        ("empty-body.html", b"<html><body><script>x()</script></body></html>", "no text"),
+        ("report.xyz", b"some text", "unsupported file type '.xyz'"),
+        ("legacy.doc", b"some text", "unsupported file type '.doc'"),
+        ("README", b"some text", "(no extension)"),
+        ("report.txt.meta.json", b"{}", "sidecar"),
+    ],
+)
+def test_unreadable_files_raise_read_error(tmp_path, name, data, reason):
+    path = write(tmp_path, name, data)
+    with pytest.raises(ReadError) as info:
+        read_document(path)
+    assert reason in info.value.reason
+    assert info.value.path == path
+    assert str(path) in str(info.value)
+
+
+def test_file_over_the_size_limit_is_refused(tmp_path):
+    path = write(tmp_path, "big.txt", CHINESE.encode("utf-8"))
+    assert read_document(path, max_bytes=len(CHINESE.encode("utf-8"))).text == CHINESE
+    with pytest.raises(ReadError, match="file too large"):
+        read_document(path, max_bytes=100)
+
+
+@pytest.mark.parametrize(
+    ("make", "reason"),
+    [
+        (lambda tmp: tmp / "missing.txt", "cannot open file"),
+        (lambda tmp: (tmp / "folder.txt").mkdir() or tmp / "folder.txt", "not a regular file"),
+    ],
+    ids=["missing", "directory"],
+)
+def test_paths_that_are_not_files(tmp_path, make, reason):
+    with pytest.raises(ReadError, match=reason):
+        read_document(make(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("a.txt", True), ("a.HTML", True), ("a.htm", True), ("a.pdf", True), ("a.docx", True),
+        ("a.meta.json", False), ("a.txt.meta.json", False), ("a.json", False), ("a.doc", False), ("a", False),
+    ],
+)
+def test_is_report_file(name, expected):
+    assert is_report_file(Path(name)) is expected
+
+
+def test_supported_suffixes_are_lowercase_with_dot():
+    assert all(s.startswith(".") and s == s.lower() for s in SUPPORTED_SUFFIXES)
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        ({"report.txt.meta.json": '{"region": "新密市"}'}, {"region": "新密市"}),
+        ({"report.meta.json": '{"year": "2023"}'}, {"year": "2023"}),
+        # The full name is the more specific one, so it wins when both exist.
+        ({"report.txt.meta.json": '{"year": 2022}', "report.meta.json": '{"year": 2021}'}, {"year": 2022}),
+        ({"report.txt.meta.json": '\ufeff{"title": "带BOM"}'}, {"title": "带BOM"}),
+        ({"other.meta.json": '{"year": 2021}'}, {}),
+        ({}, {}),
+    ],
+    ids=["full-name", "stem-name", "full-name-wins", "bom", "other-file", "none"],
+)
+def test_read_sidecar(tmp_path, files, expected):
+    for name, content in files.items():
+        (tmp_path / name).write_text(content, encoding="utf-8")
+    assert read_sidecar(tmp_path / "report.txt") == expected
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b'{"year": 2023,', "malformed JSON"),
+        (b"{'year': 2023}", "malformed JSON"),
+        (b'["not", "an", "object"]', "JSON object"),
+        ('{"title": "报告"}'.encode("gb18030"), "not UTF-8"),
+    ],
+)
+def test_bad_sidecar_raises_read_error(tmp_path, content, reason):
+    sidecar = write(tmp_path, "report.meta.json", content)
+    with pytest.raises(ReadError) as info:
+        read_sidecar(tmp_path / "report.txt")
+    assert reason in info.value.reason
+    assert info.value.path == sidecar
