@@ -8,10 +8,12 @@ from pathlib import Path
 
 from flask import Blueprint, current_app, jsonify, request
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
 from search_app import service
+from search_app.auth import require_write_token
 from search_app.params import parse_params
+from search_app.uploads import save_and_ingest
 
 api = Blueprint("api", __name__)
 
@@ -28,6 +30,21 @@ def search():
 @api.get("/api/v1/documents/<doc_id>")
 def document(doc_id: str):
     return jsonify(service.document(archive(), doc_id, request.args.get("q", "")))
+
+
+@api.post("/api/v1/documents")
+@require_write_token
+def upload_document():
+    result = save_and_ingest(archive(), request.files.get("file"), request.form.get("metadata"))
+    return jsonify(result), 200 if result["status"] != "indexed" else 201
+
+
+@api.delete("/api/v1/documents/<doc_id>")
+@require_write_token
+def delete_document(doc_id: str):
+    if not archive().backend.delete_document(doc_id):
+        raise NotFound(f"没有编号为 {doc_id[:80]} 的报告")
+    return "", 204
 
 
 @api.get("/api/v1/openapi.json")
