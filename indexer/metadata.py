@@ -179,7 +179,7 @@ def _header_fields(header: list[str]) -> dict[str, str]:
             continue
         for label, nxt in zip(labels, labels[1:] + [None]):
             value = line[label.end() : nxt.start() if nxt else len(line)]
-            fields.setdefault(re.sub(r"\s+", "", label.group()), value.strip(" ::"))
+            fields.setdefault(re.sub(r"\s+", "", label.group()), value.strip(" :\uff1a"))
     return fields
 
 

@@ -86,7 +86,7 @@ def parse_query(raw: str) -> ParsedQuery:
 def highlight_needles(parsed: ParsedQuery) -> list[str]:
     """Folded strings to mark in snippets: phrases and terms, longest first; single characters
     only when the query has nothing longer (marking every 数 or 年 helps nobody)."""
-    words = [*parsed.phrases, *parsed.terms]
+    words = {fold(w) for w in (*parsed.phrases, *parsed.terms) if w.strip()}
     if any(len(w) > 1 for w in words):
-        words = [w for w in words if len(w) > 1]
-    return sorted(dict.fromkeys(fold(w) for w in words if w.strip()), key=lambda w: (-len(w), w))
+        words = {w for w in words if len(w) > 1}
+    return sorted(words, key=lambda w: (-len(w), w))

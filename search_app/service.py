@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from urllib.parse import quote, urlencode
 
-from archive.errors import NotFound
+from archive.errors import BadRequest, NotFound
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, KeywordQuery, Scored
 from archive.services import Archive
 from archive.text import fold
 from search_app.fusion import Fused, rrf
-from search_app.params import SearchParams
+from search_app.params import MAX_QUERY_CHARS, SearchParams
 from search_app.query import ParsedQuery, highlight_needles, parse_query
 from search_app.snippets import highlight, snippet
 
@@ -107,6 +107,8 @@ def search(archive: Archive, params: SearchParams) -> dict:
 
 def document(archive: Archive, doc_id: str, q: str = "") -> dict:
     """A document's metadata, its table of contents and its passages (highlighted when `q` is given)."""
+    if len(q) > MAX_QUERY_CHARS:
+        raise BadRequest(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符（收到 {len(q)}）")
     doc = archive.backend.get_document(doc_id)
     if doc is None:
         raise NotFound(f"没有编号为 {doc_id[:80]} 的报告")

@@ -17,6 +17,16 @@ _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 
 
 def find_spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
+    """Spans of the words the user typed; of their parts only where none of the words occurs.
+
+    jieba's search mode also yields the parts of a word (行政, 复议 of 行政复议): a passage that
+    has 行政复议 should not light up every 行政 as well, but one that has only 复议 should show it.
+    """
+    whole = [n for n in needles if not any(n != other and n in other for other in needles)]
+    return _spans(text, whole) or _spans(text, needles)
+
+
+def _spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
     """Non-overlapping (start, end) spans of the original text matching any folded needle."""
     folded, offsets = fold_with_offsets(text)
     hits = []
@@ -59,7 +69,7 @@ def highlight(text: str, needles: list[str]) -> str:
 def _best_window(text: str, spans: list[tuple[int, int]], needles_of: list[str], width: int) -> int:
     """Start of the window of `width` characters covering the most distinct matched words."""
     best, best_key = 0, (-1, -1)
-    for i, (s, _) in enumerate(spans):
+    for s, _ in spans:
         inside = [j for j, (s2, e2) in enumerate(spans) if s <= s2 and e2 <= s + width]
         key = (len({needles_of[j] for j in inside}), len(inside))
         if key > best_key:
@@ -96,5 +106,6 @@ def snippet(text: str, needles: list[str], query: str = "", width: int = 160) ->
     else:
         start = min(_closest_sentence(text, query), max(0, len(text) - width))
     end = min(len(text), start + width)
+    end = next((e for s, e in spans if s < end < e), end)  # never cut a match in two
     html = render(text, spans, start, end)
     return (ELLIPSIS if start > 0 else "") + html + (ELLIPSIS if end < len(text) else "")

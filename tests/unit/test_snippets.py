@@ -10,7 +10,7 @@ from search_app.snippets import find_spans, highlight, snippet
     ("全年办理行政复议案件406件", ["行政复议"], ["行政复议"]),
     ("全年辦理行政復議案件", ["行政复议"], ["行政復議"]),  # traditional text, simplified query
     ("ＡＢＣ与abc", ["abc"], ["ＡＢＣ", "abc"]),
-    ("行政复议复议", ["复议", "行政复议"], ["行政复议复议"]),  # overlapping and adjacent spans merge
+    ("行政复议 复议决定", ["行政", "复议", "议决"], ["行政复议", "复议决"]),  # overlapping and adjacent spans merge
     ("没有匹配", ["行政复议"], []),
 ])
 def test_highlight_marks(text, needles, marked):
@@ -48,3 +48,22 @@ def test_semantic_only_hit_gets_the_closest_sentence():
 
 def test_spans_map_to_original_offsets():
     assert find_spans("１２３件行政復議", ["行政复议"]) == [(4, 8)]
+
+
+def test_window_never_cuts_a_match():
+    text = "甲" * 200 + "行政复议" + "乙" * 200
+    for width in range(100, 130):
+        html = snippet(text, ["行政复议", "甲乙"], width=width)
+        assert "<mark>" not in html or "<mark>行政复议</mark>" in html or "<mark>甲乙</mark>" in html
+        assert html.count("<mark>") == html.count("</mark>")
+        assert re.search(r"<mark>行政?复?议?</mark>", html) is None or "<mark>行政复议</mark>" in html
+
+
+@pytest.mark.parametrize("text, marked", [
+    ("办理行政复议案件，加强行政执法", ["行政复议"]),  # the whole word only, not every 行政
+    ("加强行政执法和复议工作", ["行政", "复议"]),  # no whole word: its parts
+    ("没有任何相关词", []),
+])
+def test_whole_words_before_their_parts(text, marked):
+    html = highlight(text, ["行政复议", "行政", "复议"])
+    assert re.findall(r"<mark>(.*?)</mark>", html) == marked
