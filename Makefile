@@ -6,7 +6,7 @@ REPORTS ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve ingest test lint es es-stop browser clean
+.PHONY: run serve ingest test lint es es-stop es-status browser clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,9 @@ es:
 
 es-stop:
 	scripts/es.sh stop
+
+es-status:
+	scripts/es.sh status
 
 browser:
 	scripts/install-browser.sh

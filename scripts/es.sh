@@ -7,10 +7,10 @@
 #   scripts/es.sh stop      # stop the node on ES_PORT (bounded wait, then SIGKILL)
 #   scripts/es.sh status    # print the URL and health, exit 1 when not running
 #
-# Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (from the
-# `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, passed
-# in ES_JAVA_OPTS), ES_WAIT (120 seconds), ES_USER (elasticsearch;
-# used only when run as root, because Elasticsearch refuses to run as root).
+# Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (the
+# `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, given in ES_JAVA_OPTS), ES_WAIT (120 s),
+# ES_USER (elasticsearch: run as root, the script creates this user and starts the node as it,
+# because Elasticsearch refuses to run as root).
 # Each port gets its own node directory (.es/node-<port>/{config,data,logs}), so a test node and
 # a dev node can run side by side.
 set -euo pipefail
@@ -49,12 +49,15 @@ running_pid() {
 
 fetch() {
     [[ -x "$ES_HOME/bin/elasticsearch" ]] && return 0
+    mkdir -p "$ES_DIR"
+    exec 8>"$ES_DIR/fetch.lock"
+    flock -w 600 8 || die "another es.sh is fetching Elasticsearch"
+    [[ -x "$ES_HOME/bin/elasticsearch" ]] && return 0
     command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) or unpack Elasticsearch $ES_VERSION into $ES_HOME"
     command -v unzip >/dev/null || die "unzip not found"
     echo "es.sh: fetching $ARTIFACT from Maven Central" >&2
     mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false >&2 || die "mvn could not fetch $ARTIFACT"
     # copy (from the local Maven repository, wherever settings.xml puts it) to a known place
-    mkdir -p "$ES_DIR"
     mvn -B -q dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$ES_DIR" >&2 || die "mvn could not copy $ARTIFACT"
     local zip="$ES_DIR/elasticsearch-$ES_VERSION.zip"
     [[ -f "$zip" ]] || die "downloaded zip not found at $zip"
@@ -79,7 +82,6 @@ settings() {
         "-Ediscovery.type=single-node" "-Ecluster.name=archive-es-$ES_PORT" "-Enode.name=node-$ES_PORT"
         "-Epath.data=$NODE/data" "-Epath.logs=$NODE/logs"
         "-Ecluster.routing.allocation.disk.threshold_enabled=false"
-        "-Eaction.destructive_requires_name=false"
     )
     [[ -d "$ES_HOME/modules/x-pack-security" ]] && s+=("-Expack.security.enabled=false")
     [[ -d "$ES_HOME/modules/x-pack-ml" ]] && s+=("-Expack.ml.enabled=false")
@@ -136,9 +138,10 @@ start() {
     rm -f "$PIDFILE"
     echo "es.sh: starting Elasticsearch $ES_VERSION on $URL (java: $jh)" >&2
     if [[ "$(id -u)" == 0 ]]; then
-        runuser -u "$ES_USER" -- "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 || { log_tail; die "start failed"; }
+        runuser -u "$ES_USER" -- "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 8>&- 9>&- \
+            || { log_tail; die "start failed"; }
     else
-        "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 || { log_tail; die "start failed"; }
+        "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 8>&- 9>&- || { log_tail; die "start failed"; }
     fi
     wait_healthy
 }
@@ -171,9 +174,17 @@ status() {
     return 1
 }
 
+# One start or stop at a time per node: test sessions running side by side share the test node.
+locked() {
+    mkdir -p "$ES_DIR"
+    exec 9>"$ES_DIR/node-$ES_PORT.lock"
+    flock -w "$((ES_WAIT + 60))" 9 || die "another es.sh holds $ES_DIR/node-$ES_PORT.lock"
+    "$@"
+}
+
 case "${1:-}" in
-    start) start ;;
-    stop) stop ;;
+    start) locked start ;;
+    stop) locked stop ;;
     status) status ;;
     fetch) fetch; echo "$ES_HOME" ;;
     *) die "usage: scripts/es.sh start|stop|status|fetch  (ES_PORT=$ES_PORT)" ;;

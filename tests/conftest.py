@@ -125,3 +125,53 @@ def live_server(config, ingested, tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def es_url():
+    """A live Elasticsearch for the session; a node this session started is stopped at its end
+    (ES_KEEP=1 keeps it for faster reruns)."""
+    from tests import es_server
+
+    url, started = es_server.shared_node()
+    yield url
+    if started is not None and os.environ.get("ES_KEEP") != "1":
+        started.stop()
+
+
+@pytest.fixture(scope="session")
+def es_config(config, es_url):
+    """The session's settings, on Elasticsearch under an alias of its own."""
+    import uuid
+
+    return load_config_like(config, backend="elasticsearch", elasticsearch_url=es_url,
+                            es_index=f"test-seeds-{uuid.uuid4().hex[:8]}")
+
+
+def load_config_like(config, **changes):
+    from dataclasses import replace
+
+    return replace(config, **changes)
+
+
+@pytest.fixture(scope="session")
+def es_ingested(es_config, seeds_dir, ingested):
+    """The seed reports in Elasticsearch (vectors come from the cache the embedded ingest filled)."""
+    from archive.services import Archive
+    from indexer.pipeline import ingest_paths
+
+    archive = Archive(es_config)
+    report = ingest_paths(archive, [seeds_dir])
+    yield archive, report
+    client = archive.backend.client
+    names = list(client.indices.get(index=f"{es_config.es_index}-v*", expand_wildcards="all"))
+    if names:
+        client.indices.delete(index=",".join(names))
+    archive.close()
+
+
+@pytest.fixture(scope="session")
+def es_app(es_config, es_ingested):
+    from search_app import create_app
+
+    return create_app(es_config)

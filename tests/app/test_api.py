@@ -7,6 +7,13 @@ import pytest
 SEED_REGIONS = {"三门峡市", "新密市", "恒口示范区", "广元市", "太原市"}
 
 
+@pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.es)])
+def client(request):
+    """The same API over each backend: results must look the same whichever serves them."""
+    app = request.getfixturevalue("app" if request.param == "embedded" else "es_app")
+    return app.test_client()
+
+
 def search(client, **params):
     resp = client.get("/api/v1/search", query_string=params)
     assert resp.status_code == 200, resp.get_json()

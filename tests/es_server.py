@@ -1,0 +1,126 @@
+"""A real Elasticsearch for the tests: the one ELASTICSEARCH_URL names, or one `scripts/es.sh` starts.
+
+The shared test node listens on TEST_ES_PORT (9250), away from a development node
+on 9200, and is left running after the session so the next run starts in a second
+(`ES_PORT=9250 scripts/es.sh stop` stops it). Fault tests start their own node on a
+free port (`EsNode.fresh()`), stop and restart it, and remove it afterwards.
+Without Java or Maven a laptop skips these tests with the reason; under CI=true
+anything missing is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPT = ROOT / "scripts" / "es.sh"
+ES_DIR = Path(os.environ.get("ES_DIR", ROOT / ".es"))
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
+START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
+
+
+def unavailable(reason: str):
+    """Skip on a laptop without the tools; fail loudly in CI."""
+    if IN_CI:
+        pytest.fail(f"CI must have Elasticsearch: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def answers(url: str, timeout: float = 3.0) -> bool:
+    """True when `url` is an Elasticsearch whose cluster is yellow or green."""
+    try:
+        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=timeout) as resp:
+            return json.load(resp).get("status") in ("green", "yellow")
+    except (OSError, ValueError):
+        return False
+
+
+def missing_tools() -> str | None:
+    if not shutil.which("java"):
+        return "no `java` on PATH: Elasticsearch 8 needs Java 17+ (or set ELASTICSEARCH_URL)"
+    fetched = any(ES_DIR.glob("elasticsearch-*/bin/elasticsearch"))
+    for tool in ("mvn", "unzip") if not fetched else ():
+        if not shutil.which(tool):
+            return f"no `{tool}` on PATH to fetch Elasticsearch (or set ELASTICSEARCH_URL)"
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class EsNode:
+    """One node run by scripts/es.sh on `port`, with its own data under .es/node-<port>."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.url = f"http://127.0.0.1:{port}"
+
+    @classmethod
+    def fresh(cls) -> EsNode:
+        return cls(free_port())
+
+    def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
+        env = {**os.environ, "ES_PORT": str(self.port)}
+        return subprocess.run([str(SCRIPT), action], env=env, capture_output=True, text=True,
+                              timeout=timeout, check=False)
+
+    def start(self) -> str:
+        """Start (or find running) and return the URL; RuntimeError with the script's output otherwise."""
+        try:
+            done = self._run("start", START_TIMEOUT)
+        except subprocess.TimeoutExpired as exc:
+            raise RuntimeError(f"scripts/es.sh start took over {START_TIMEOUT} s") from exc
+        if done.returncode != 0 or not answers(self.url):
+            raise RuntimeError(f"scripts/es.sh start failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
+        return self.url
+
+    def stop(self) -> None:
+        done = self._run("stop", 90)
+        if done.returncode != 0:
+            raise RuntimeError(f"scripts/es.sh stop failed:\n{done.stderr[-3000:]}")
+
+    def remove(self) -> None:
+        """Stop the node and delete its data directory."""
+        self.stop()
+        shutil.rmtree(ES_DIR / f"node-{self.port}", ignore_errors=True)
+        (ES_DIR / f"node-{self.port}.lock").unlink(missing_ok=True)
+
+
+def start_node(node: EsNode) -> str:
+    """Start `node` or skip/fail the test with the reason."""
+    reason = missing_tools()
+    if reason:
+        unavailable(reason)
+    try:
+        return node.start()
+    except RuntimeError as exc:
+        unavailable(str(exc))
+
+
+def shared_node() -> tuple[str, EsNode | None]:
+    """The Elasticsearch the tests use: ELASTICSEARCH_URL if it answers, else the test node
+    (returned too, so the session that started it can stop it)."""
+    url = os.environ.get("ELASTICSEARCH_URL", "").rstrip("/")
+    if url and answers(url):
+        log.info("using Elasticsearch at %s (ELASTICSEARCH_URL)", url)
+        return url, None
+    if url:
+        log.warning("ELASTICSEARCH_URL=%s does not answer; starting a test node instead", url)
+    node = EsNode(TEST_PORT)
+    was_running = answers(node.url)
+    return start_node(node), None if was_running else node
