@@ -6,7 +6,7 @@ REPORTS ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve ingest test lint es es-stop es-status browser clean
+.PHONY: run serve ingest test lint es es-stop es-status test-tools clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ serve: $(VENV)/.installed
 	$(BIN)/python -m search_app serve --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite (unit, app, backend contract on SQLite and Elasticsearch, browser)
-test: $(VENV)/.dev-installed browser
+test: $(VENV)/.dev-installed test-tools
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
@@ -44,8 +44,8 @@ es-stop:
 es-status:
 	scripts/es.sh status
 
-browser:
-	scripts/install-browser.sh
+test-tools:
+	scripts/install-test-tools.sh
 
 clean:
 	rm -rf $(VENV) data .cache test-output
