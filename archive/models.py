@@ -45,13 +45,14 @@ class Chunk:
     position: int
     section: str  # heading path, e.g. "一、… > （三）…"; "" before the first heading
     text: str  # original text, for display
+    figures: tuple[dict, ...] = ()  # numeric facts found in the text (archive.figures.Figure.to_dict())
 
     @property
     def anchor(self) -> str:
         return f"p{self.position}"
 
     def to_dict(self) -> dict:
-        return {**asdict(self), "anchor": self.anchor}
+        return {**asdict(self), "figures": list(self.figures), "anchor": self.anchor}
 
 
 def chunk_id_for(doc_id: str, position: int) -> str:

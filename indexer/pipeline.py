@@ -6,10 +6,11 @@ import hashlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from archive.backends.base import IndexItem
+from archive.embedders import embedding_text
 from archive.errors import ArchiveError
 from archive.models import Chunk, Document, chunk_id_for
 from archive.services import Archive
@@ -90,13 +91,16 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
         publisher=meta.publisher, published=meta.published, doc_number=meta.doc_number,
         source_name=source_name or path.name, sha256=content_hash(path), missing=tuple(meta.missing),
     )
-    chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text) for i, p in enumerate(passages)]
+    chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text, figures_of(p.text))
+              for i, p in enumerate(passages)]
     return doc, chunks
 
 
-def embedding_text(chunk: Chunk) -> str:
-    """What the embedder sees: the section path gives a passage its topic."""
-    return f"{chunk.section}\n{chunk.text}" if chunk.section else chunk.text
+def figures_of(text: str) -> tuple[dict, ...]:
+    """The numeric facts of a passage, as stored with it."""
+    from archive.figures import extract_figures
+
+    return tuple(f.to_dict() for f in extract_figures(text))
 
 
 def vectors_and_tokens(archive: Archive, chunks: list[Chunk]):
@@ -153,7 +157,8 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool = False
 
 def _reindex_items(archive: Archive, docs: list[Document]) -> Iterator[IndexItem]:
     for doc in docs:
-        chunks = archive.backend.get_chunks(doc.doc_id)
+        # Figures are found again: a better extractor improves old reports on reindex.
+        chunks = [replace(c, figures=figures_of(c.text)) for c in archive.backend.get_chunks(doc.doc_id)]
         vectors, tokens = vectors_and_tokens(archive, chunks)
         yield doc, chunks, vectors, tokens
 

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
-from search_app import service
+from search_app import compare, export, service
 from search_app.auth import require_write_token
 from search_app.params import parse_params
 from search_app.uploads import save_and_ingest
@@ -25,6 +25,31 @@ def archive() -> Archive:
 @api.get("/api/v1/search")
 def search():
     return jsonify(service.search(archive(), parse_params(request.args)))
+
+
+@api.get("/api/v1/figures")
+def figures():
+    return jsonify(compare.figure_rows(archive(), parse_params(request.args)))
+
+
+@api.get("/api/v1/grid")
+def grid():
+    return jsonify(compare.grid(archive(), parse_params(request.args)))
+
+
+@api.get("/api/v1/passages/<chunk_id>/similar")
+def similar(chunk_id: str):
+    params = parse_params(request.args)
+    return jsonify(compare.similar(archive(), chunk_id, params.filters(), k=min(params.size, 50)))
+
+
+@api.get("/api/v1/export/<kind>.<fmt>")
+def export_rows(kind: str, fmt: str):
+    if kind not in export.COLUMNS or fmt not in ("csv", "json"):
+        raise NotFound("可导出：search / figures / grid，格式 .csv 或 .json")
+    params = parse_params(request.args)
+    data = {"search": export.all_hits, "figures": compare.figure_rows, "grid": compare.grid}[kind](archive(), params)
+    return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
 
 
 @api.get("/api/v1/documents/<doc_id>")

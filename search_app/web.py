@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
 from archive.models import FACET_FIELDS
 from archive.services import Archive
-from search_app import service
+from search_app import charts, compare, service
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 
 web = Blueprint("web", __name__)
@@ -19,6 +20,12 @@ MODE_LABELS = {"hybrid": "混合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "date": "时间"}
 MATCHED_LABELS = {"keyword": "关键词", "semantic": "语义"}
 EXAMPLE_QUERIES = ("行政复议 办案数", '"行政执法" year:2021', "法治政府 region:太原市", "普法 -疫情")
+
+@web.app_template_filter("num")
+def number(value: float) -> str:
+    """406.0 -> 406, 17.92 -> 17.92: figures as reports write them."""
+    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+
 
 def archive() -> Archive:
     return current_app.extensions["archive"]
@@ -48,6 +55,51 @@ def document(doc_id: str):
     return render_template("doc.html", doc=doc, q=q, marks=marks, back_href=back)
 
 
+@web.get("/figures")
+def figures():
+    """Figures from matching passages: a table, and a chart of one label by year per region."""
+    params = parse_params(request.args)
+    data = compare.figure_rows(archive(), params) if params.q else {"rows": [], "labels": []}
+    label, unit = _chosen_label(data["labels"])
+    svg = charts.line_chart(compare.series(data["rows"], label, unit), unit, f"{label}（{unit}）") if label else ""
+    return render_template("figures.html", params=params, data=data, label=label, unit=unit, chart=svg,
+                           label_links=[{**lb, "href": url_for("web.figures") + _qs(params.query_string())
+                                         + ("&" if params.q else "?") + urlencode({"label": lb["label"]})}
+                                        for lb in data["labels"][:12]],
+                           exports=_exports("figures", params), search_href=search_href(params))
+
+
+def _chosen_label(labels: list[dict]) -> tuple[str | None, str | None]:
+    wanted = request.args.get("label")
+    for lb in labels:
+        if wanted is None or lb["label"] == wanted:
+            return lb["label"], lb["unit"]
+    return (labels[0]["label"], labels[0]["unit"]) if labels else (None, None)
+
+
+@web.get("/grid")
+def grid():
+    """Region x year: which reports mention the topic, which don't, and where reports are missing."""
+    params = parse_params(request.args)
+    data = compare.grid(archive(), params) if params.q else {"regions": [], "years": [], "cells": []}
+    rows = [[c for c in data["cells"] if c["region"] == region] for region in data["regions"]]
+    return render_template("grid.html", params=params, data=data, rows=rows,
+                           exports=_exports("grid", params), search_href=search_href(params))
+
+
+@web.get("/similar/<chunk_id>")
+def similar(chunk_id: str):
+    """A passage's nearest neighbours in other reports and in its region's other years."""
+    data = compare.similar(archive(), chunk_id, parse_params(request.args).filters())
+    return render_template("similar.html", data=data)
+
+
+def _exports(kind: str, params: SearchParams) -> list[dict]:
+    qs = _qs(params.query_string())
+    return [{"label": label, "href": url_for("api.export_rows", kind=kind, fmt=fmt) + qs}
+            for fmt, label in (("csv", "导出 CSV"), ("json", "导出 JSON"))]
+
+
 @web.get("/help")
 def help_page():
     """Query syntax, modes and API examples."""
@@ -63,6 +115,9 @@ def _render_search(params: SearchParams):
         mode_links=option_links(params, "mode", MODE_LABELS),
         sort_links=option_links(params, "sort", SORT_LABELS),
         json_href=url_for("api.search") + _qs(params.query_string()),
+        tools=[{"label": "数字对比", "href": url_for("web.figures") + _qs(params.query_string(page=1))},
+               {"label": "地区 × 年份", "href": url_for("web.grid") + _qs(params.query_string(page=1))},
+               *_exports("search", params)],
         clear_href=url_for("web.search") + _qs(clear_filters(params).query_string()),
         overview_total=sum(v["count"] for v in result["facets"].get("doc_type", [])),
         labels={"field": FIELD_LABELS, "matched": MATCHED_LABELS, "mode": MODE_LABELS},

@@ -9,7 +9,7 @@ import numpy as np
 
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: passages carry their figures
 
 # (document, its passages, their vectors, their tokens): one unit of indexing.
 IndexItem = tuple[Document, Sequence[Chunk], np.ndarray, Sequence[Sequence[str]]]

@@ -40,7 +40,7 @@ FACET_SIZE = 10_000
 SCAN_PAGE = 1_000
 # BM25 fields and boosts; the embedded backend weighs the same columns 3 / 1.5 / 1.
 TERM_FIELDS = (("tokens", 1.0), ("title_tokens", 3.0), ("section_tokens", 1.5))
-CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text"]
+CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
 BULK_TIMEOUT = 120.0
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
@@ -265,6 +265,7 @@ class ElasticBackend:
             yield {"_id": chunk.chunk_id, "_source": {
                 **shared, "kind": PASSAGE, "chunk_id": chunk.chunk_id, "position": chunk.position,
                 "section": chunk.section, "text": chunk.text, "fold": fold(chunk.text),
+                "figures": list(chunk.figures),
                 "tokens": " ".join(toks), "title_tokens": title_tokens,
                 "section_tokens": " ".join(tokenize(chunk.section)),
                 "vector": np.asarray(vec, np.float32).tolist()}}
@@ -452,4 +453,5 @@ class ElasticBackend:
 
 
 def _chunk(source: dict) -> Chunk:
-    return Chunk(source["chunk_id"], source["doc_id"], source["position"], source["section"], source["text"])
+    return Chunk(source["chunk_id"], source["doc_id"], source["position"], source["section"], source["text"],
+                 tuple(source.get("figures") or ()))

@@ -41,7 +41,7 @@ CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     section TEXT NOT NULL, text TEXT NOT NULL, fold TEXT NOT NULL,
-    region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL
+    region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL, figures TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, position);
 CREATE INDEX IF NOT EXISTS chunks_filters ON chunks (region, year, doc_type);
@@ -194,9 +194,10 @@ class EmbeddedBackend:
         for chunk, vec, toks in zip(chunks, vectors, tokens):
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
-                "doc_type, vec) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                "doc_type, vec, figures) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                 (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, fold(chunk.text),
-                 doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes()))
+                 doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
+                 json.dumps(list(chunk.figures), ensure_ascii=False)))
             db.execute("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)",
                        (cur.lastrowid, title_tokens, " ".join(tokenize(chunk.section)), " ".join(toks)))
 
@@ -338,11 +339,12 @@ class EmbeddedBackend:
 
     @staticmethod
     def _chunk(row: sqlite3.Row) -> Chunk:
-        return Chunk(row["chunk_id"], row["doc_id"], row["position"], row["section"], row["text"])
+        return Chunk(row["chunk_id"], row["doc_id"], row["position"], row["section"], row["text"],
+                     tuple(json.loads(row["figures"])))
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         rows = self._guard(lambda: self.db.execute(
-            "SELECT chunk_id, doc_id, position, section, text FROM chunks WHERE doc_id = ? ORDER BY position",
+            "SELECT chunk_id, doc_id, position, section, text, figures FROM chunks WHERE doc_id = ? ORDER BY position",
             (doc_id,)).fetchall())
         return [self._chunk(r) for r in rows]
 
@@ -351,7 +353,7 @@ class EmbeddedBackend:
         if not ids:
             return {}
         rows = self._guard(lambda: self.db.execute(
-            "SELECT chunk_id, doc_id, position, section, text FROM chunks "
+            "SELECT chunk_id, doc_id, position, section, text, figures FROM chunks "
             f"WHERE chunk_id IN ({','.join('?' * len(ids))})", ids).fetchall())
         return {r["chunk_id"]: self._chunk(r) for r in rows}
 

@@ -224,3 +224,24 @@ def test_xss_payloads_stay_inert(page, server, payload):
         assert page.evaluate("typeof window.__xss") == "undefined", url
     assert dialogs == []
     shot(page, "xss")
+
+
+def test_figures_chart_grid_and_csv_download(page, server):
+    page.goto(f"{server}/search?q={quote('行政复议')}")
+    page.get_by_role("link", name="数字对比").click()
+    page.wait_for_load_state()
+    assert "/figures?" in page.url
+    chart = page.locator("svg.chart")
+    assert chart.is_visible() and chart.locator("polyline").count() >= 1
+    assert page.locator("table.figures-table tbody tr").count() >= 5
+    shot(page, "figures", full_page=True)
+    with page.expect_download() as info:
+        page.get_by_role("link", name="导出 CSV").click()
+    download = info.value
+    data = Path(download.path()).read_bytes()
+    assert download.suggested_filename == "figures.csv"
+    assert data.startswith("\ufeff".encode()) and "广元市" in data.decode("utf-8-sig")
+    page.goto(f"{server}/grid?q={quote('行政复议')}")
+    assert page.locator("td.cell-match mark").count() >= 3
+    assert page.locator("td.cell-no_report").count() >= 1
+    shot(page, "grid", full_page=True)

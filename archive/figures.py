@@ -1,0 +1,333 @@
+"""Numeric facts in report passages: the number, its unit and the phrase it measures.
+
+`extract_figures` finds "收到行政复议申请36件", "办结率99. 77%", "１２３件", "6.5%-7%", "百分之九",
+"二十多万件" in a passage and returns one `Figure` each, with the sentence it came from.
+
+Matching runs on a view of the passage that is NFKC restricted to the full-width ASCII block and
+odd spaces. That view has the passage's length, so offsets need no mapping back (`text.normalise`
+would shift them: "…" becomes "...", spaces inside numbers vanish); instead the number pattern
+tolerates the one space scraped pages put after a decimal point ("99. 77").
+
+Value and unit: a 万/亿 written after the number goes into the unit, as reports write it
+("17.92万件" is 17.92 万件). Chinese numerals follow the same rule: a trailing 万/亿 goes into the
+unit and the rest of the numeral is applied ("四亿零七百多万吨" is 40700 万吨, "二十万件" is 20 万件),
+so the same fact reads the same in either script. 多/余 qualifiers are dropped from the value.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import re
+from dataclasses import asdict, dataclass
+from decimal import Decimal, InvalidOperation
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One numeric fact: what is measured, how much, in which unit, and where it was written."""
+
+    label: str  # the phrase measured, e.g. "收到行政复议申请", "办结率"
+    value: float  # in `unit`: 17.92 for "17.92万件"
+    unit: str  # "件", "万件", "%", "个百分点", "亿元" …
+    text: str  # the figure as written, unit included: "99. 77%", "１２３件"
+    sentence: str  # the sentence it came from, original characters
+    start: int  # offset of `text` in the passage
+    value_high: float | None = None  # upper bound of a range ("6.5%-7%")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Figure:
+        known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        return cls(**known)
+
+
+# Full-width ASCII to ASCII (length-preserving); the full-width comma stays so that "12，345"
+# is two clauses, never a thousands separator.
+_VIEW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20}
+
+_CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_SMALL = {"十": 10, "百": 100, "千": 1000}
+_MULTIPLIER = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
+_CN_DIGITS = "零〇一二两三四五六七八九"
+_CN_NUM = f"[{_CN_DIGITS}十][{_CN_DIGITS}十百千万亿多余]{{0,20}}(?:点[{_CN_DIGITS}]{{1,8}})?"
+_AR_NUM = r"[0-9]{1,15}(?:,[0-9]{3}(?![0-9]))*(?:\.(?: (?=[0-9]))?[0-9]{1,10})?"
+_NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
+_UNITS = (
+    "个百分点 百分点 个工作日 工作日 个月 人次 户次 家次 件次 场次 批次 小时 分钟 平方公里 平方米 公里 公顷 学时 课时 "
+    "件 人 次 个 项 元 名 份 场 期 卷 条 天 户 家 所 亩 吨 篇 部 批 起 宗 位 支 册 本 套 台 辆 处 座 笔 例 "
+    "轮 类 种 组 堂 封 张 间 栋 米 倍 % ‰"
+).split()
+_UNIT = "(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
+_SEP = " ?(?:——|[-—–−~至到]) ?"
+# Not after a digit, a decimal point, a letter, a dash or 第 (ordinals), nor inside a numeral or a time.
+_BEFORE = r"(?<![\d./A-Za-z_第零〇一二两三四五六七八九十百千万亿\-])(?<!\d:)"
+_TAIL = rf"[余多]?(?P<m>万亿|亿|万)?[余多]?(?P<u>{_UNIT})"
+_RUN = re.compile("[0-9]+|[零〇一二两三四五六七八九十百千万亿]+")  # where a figure may start: cheap to find
+_SINGLE = re.compile(rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})|(?P<n1>{_NUM}){_TAIL})")
+_RANGE = re.compile(
+    rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})"
+    rf"|(?P<n1>{_NUM})(?:[余多]?(?P<m1>万亿|亿|万)?[余多]?(?P<u1>{_UNIT})?{_SEP}(?P<n2>{_NUM}))?{_TAIL})"
+)
+# A unit character that starts a longer word instead: "5人民", "3条例", "12部门".
+_NOT_UNIT = {"人": "民", "条": "例款", "场": "所景", "项": "目", "期": "间刊货", "天": "然", "名": "单称",
+             "处": "理罚置", "家": "庭长渠", "位": "于置", "部": "门分署", "台": "账县河区",
+             "次": "数", "间": "隔", "起": "来草", "种": "类", "例": "如", "所": "有在属以", "元": "旦素"}
+
+_QUOTE_BREAK = re.compile(r"[“,，;:]")
+_SENTENCE = re.compile(r"[^。!?;\n]+")
+# Numbers inside titles, quoted names, document-number brackets and slogans are names, not measurements.
+_SHIELD = re.compile(
+    r"两个(?:确立|维护)|四个(?:意识|自信|全面)|[三四]项制度|四种形态|三个区分开来"
+    r"|《[^《》\n]{0,80}》|“[^“”。!?;\n]{0,20}”|〔[^〔〕\n]{0,12}〕|【[^【】\n]{0,12}】|\[[^\[\]\n]{0,12}\]"
+)
+_WINDOW, _AFTER, _MAX_LABEL, _MAX_SENTENCE = 40, 24, 16, 500
+
+_VERBS = (
+    "受理|办理|办结|收到|审查|审核|纠正|调解|化解|接待|处理|查处|开展|组织|举办|召开|出台|制定|修订|修改|清理|"
+    "废止|发布|公开|答复|培训|检查|立案|审结|提供|完成|接收|备案|审理|出庭|应诉|征集|印发|解决|新增|建成|派驻|"
+    "参与|聘请|作出|做出|撤销|维持|确认|驳回|终止|移送|处罚|督办|提出|采纳|录入|实施|挂牌|摘牌|审议|起草|落实|推进|"
+    "建立|推行|设立|设置|发放|引进|创建|评选|抽取|抽查|查办|抓获|侦办|破获|接听"
+)
+_VERB = re.compile(_VERBS)
+_PARENS = re.compile(r"\([^()]{0,20}\)")
+_BOUNDARY = re.compile(r"[,，;:()!?\t]| {2,}")
+_QUOTED = re.compile(r"“[^“”]*”")
+_NOISE = re.compile(r"[\s“”\"'‘’]")
+_HOTLINE = re.compile(r"12345[\u4e00-\u9fff]{0,12}?热线")
+_FILLER_BEFORE_VERB = re.compile(rf"(?:全年|全市|今年|当年|共计|累计|合计|总计|共|均|已|先后|依法|分别)+(?={_VERBS})")
+_LEAD = re.compile(
+    r"^(?:[一二三四五六七八九十]+是|\([一二三四五六七八九十\d]+\)|\d+[.、]|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+[批次届期轮]?"
+    r"|截至|截止|\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初)?|\d{1,2}(?:[-—至]\d{1,2})?月(?:份|底|末)?|\d{1,2}日"
+    r"|今年|去年|全年|上半年|下半年|年内|当年|以来|目前|至今|全市|全县|全区|全省|我市|本市|其中|另外|此外|同时"
+    r"|共计|累计|合计|总计|先后|同比|较上年|比上年|各类|首先|其次|确保|力争|对(?![照接象标外话]))+"
+)
+_TRAIL = re.compile(
+    r"(?:达到了?|分别为|分别|共计|累计|合计|总计|提高到|提高至|提升至|提升到|上升至|上升到|增至|增加到|增加至|保持在|"
+    r"稳定在|控制在|同比|较上年|比上年|不少于|不低于|不超过|不到|低于|高于|超过|实现|各类|等|了|达|为|约|近|超|逾|共|计|是|"
+    r"至|的|在|和|及|与|从|由)$"
+)
+# A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
+_KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
+              "计": "统会设审估", "共": "公总", "超": "赶", "是": "但就还也总于", "等": "平同对相", "了": "为除",
+              "至": "截甚乃", "的": "目", "在": "存现正所实", "和": "平温缓总", "及": "普涉以危可", "与": "参给",
+              "从": "服遵自随", "由": "自理经缘"}
+_CLAUSE_END = ",，、;:。!?"  # after one of these (or at the end) nothing follows the number in its clause
+_CONJUNCTION = re.compile(r"(?<![平温缓总普涉以危参给])[和及与]\s*$")
+_TITLE_END = re.compile(r"^[^《]*》")
+_AFTER_WORD = re.compile(r"[\u4e00-\u9fff]{1,12}")
+_AFTER_STOP = re.compile(
+    rf"在|均|已|并|实现|全面|全部|基本|进行|的|以上|以下|左右|等|共计|合计|累计|对(?![照接象标])|和(?![解谐])|及|{_VERBS}"
+)
+
+
+def extract_figures(text: str) -> list[Figure]:
+    """Every measured number in a passage, in order of appearance."""
+    if not isinstance(text, str) or not text:
+        return []
+    view = text.translate(_VIEW)
+    sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(view)]
+    sentence_starts = [s for s, _ in sentences]
+    shields = [(m.start(), m.end()) for m in _SHIELD.finditer(view)]
+    shield_starts = [s for s, _ in shields]
+    figures: list[Figure] = []
+    pos = floor = 0
+    while run := _RUN.search(view, pos):
+        m = _RANGE.match(view, run.start())
+        if m is None:  # no figure can start inside a run of digits: skip it whole
+            pos = run.end()
+            continue
+        shielded = _inside(shields, shield_starts, m.start()) or _before_close_quote(view, m.start(), m.end())
+        found = None if shielded else _measure(m, view)
+        if found is None:
+            pos = m.start() + 1
+            continue
+        end, value, high, unit = found
+        s, e = sentences[bisect.bisect_right(sentence_starts, m.start()) - 1]
+        label = _label(view, max(s, floor), m.start(), end, e)
+        figures.append(Figure(label, value, unit, text[m.start():end], _sentence(text, s, e, m.start(), end),
+                              m.start(), high))
+        pos = floor = end
+    return figures
+
+
+def _inside(spans: list[tuple[int, int]], starts: list[int], at: int) -> bool:
+    i = bisect.bisect_right(starts, at) - 1
+    return i >= 0 and at < spans[i][1]
+
+
+def _before_close_quote(view: str, start: int, end: int) -> bool:
+    """True for "…四个意识”" whose opening quote the scraper lost: a slogan, not a count."""
+    close = view.find("”", end, end + 6)
+    return close >= 0 and not _QUOTE_BREAK.search(view, end, close) and "“" not in view[max(0, start - 12):start]
+
+
+def _measure(m: re.Match, view: str) -> tuple[int, float, float | None, str] | None:
+    """End, value, upper bound and unit of a candidate, or None when it is not a measurement."""
+    if m["pct"] is not None:
+        value = parse_number(m["pct"])
+        return None if value is None else (m.end(), value, None, "%")
+    if m.re is _RANGE and m["n2"] is not None:
+        low, high = _amount(m["n1"], m["m1"] or m["m"] or ""), _amount(m["n2"], m["m"] or "")
+        same_unit = m["u1"] in (None, m["u"]) and m["m1"] in (None, m["m"])
+        if low and high and same_unit and low[1] == high[1] and low[0] <= high[0]:
+            return _checked(m, view, low[0], high[0], high[1] + m["u"])
+        m = _SINGLE.match(view, m.start())  # not a range: read the first number alone
+        if m is None:
+            return None
+    amount = _amount(m["n1"], m["m"] or "")
+    return _checked(m, view, amount[0], None, amount[1] + m["u"]) if amount else None
+
+
+def _checked(m: re.Match, view: str, value: float, high: float | None, unit: str):
+    nxt = view[m.end():m.end() + 1]
+    if nxt and nxt in _NOT_UNIT.get(m["u"], ""):
+        return None
+    before = view[m.start() - 1:m.start()]
+    if m["n1"] == "一" or (". " in m["n1"] and (not before or before in " \t。;!?:()")):
+        return None  # "一个", "一次性" are idiom; "2. 3个" is an item number, then a count
+    return m.end(), value, high, unit
+
+
+def _amount(token: str, mult: str) -> tuple[float, str] | None:
+    """A numeral's value counted in its multiplier (万/亿), and that multiplier."""
+    if token[0].isascii():  # the common case, kept cheap: figures can be dense
+        return float(token.replace(",", "").replace(" ", "")), mult
+    if mult:
+        value = parse_number(token)
+        return None if value is None else (value, mult)
+    core = token.rstrip("多余")
+    for mark in ("万亿", "亿", "万"):
+        if core.endswith(mark) and len(core) > len(mark):
+            value = parse_number(core)
+            return None if value is None else (value / _MULTIPLIER[mark], mark)
+    value = parse_number(core)
+    return None if value is None else (value, "")
+
+
+def _sentence(text: str, s: int, e: int, start: int, end: int) -> str:
+    if e - s > _MAX_SENTENCE:  # a run-on "sentence" (tables, junk): keep the neighbourhood only
+        s, e = max(s, start - 200), min(e, end + 200)
+    return text[s:e].strip()
+
+
+def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> str:
+    """The phrase right before the number, within its clause, trimmed and shortened."""
+    seg = _PARENS.sub("", view[max(floor, start - _WINDOW):start]).rstrip(": ")
+    piece, listed = _last_item(_BOUNDARY.split(seg)[-1])
+    after = _after(view[end:min(sentence_end, end + _AFTER)]) if view[end:end + 1] not in _CLAUSE_END else ""
+    if after and _CONJUNCTION.search(piece):  # "免罚清单和117项轻罚清单": the second list names it
+        return after
+    label = _clean(piece)
+    if listed:  # "受理咨询、投诉、建议等17万件": the verb before the list is what is measured
+        verbs = list(_VERB.finditer(label))
+        label = label[:verbs[-1].end()] if verbs else label
+    if label[-1:] == "》" and after:  # "印发《A》《B》两部政府规章": the kind counted follows the titles
+        head = label.split("《")[0]
+        return head + after if _VERB.fullmatch(head) else after
+    label = _shorten(label)
+    if len(label) <= 2:  # "建成7个公共法律服务中心": the counted thing follows the number
+        label += after
+    return label
+
+
+def _last_item(seg: str) -> tuple[str, bool]:
+    """The last 、-separated item of a clause, or its first when the clause is a list ending in 等."""
+    items = _QUOTED.sub(lambda q: q[0].replace("、", "\0"), seg).split("、")
+    items = [item.replace("\0", "、") for item in items]
+    if len(items) > 1 and items[-1].rstrip().endswith("等"):
+        return items[0], True
+    return items[-1], False
+
+
+def _clean(label: str) -> str:
+    label = _FILLER_BEFORE_VERB.sub("", _HOTLINE.sub("12345热线", _NOISE.sub("", label)))
+    label = _TITLE_END.sub("", label)  # the window began inside a 《title》: drop its end
+    previous = None
+    while previous != label:
+        previous = label
+        label = _LEAD.sub("", label)
+        tail = _TRAIL.search(label)
+        before = label[tail.start() - 1:tail.start()] if tail else ""
+        if tail and not (len(tail[0]) == 1 and before and before in _KEEP_TAIL.get(tail[0], "")):
+            label = label[:tail.start()]
+    return label
+
+
+def _shorten(label: str) -> str:
+    """At most 16 characters, cut at a verb where one allows it, keeping the end."""
+    if len(label) <= _MAX_LABEL:
+        return label
+    for verb in _VERB.finditer(label):
+        if len(label) - verb.start() <= _MAX_LABEL + 2:  # a whole verb phrase is worth two more
+            return label[verb.start():]
+    return _TITLE_END.sub("", label[-_MAX_LABEL:]).lstrip("和及与")
+
+
+def _after(rest: str) -> str:
+    word = _AFTER_WORD.match(_NOISE.sub("", _PARENS.sub("", rest)))
+    return _AFTER_STOP.split(word[0])[0] if word else ""
+
+
+_WHITESPACE = re.compile(r"\s")
+_ARABIC = re.compile(r"(\d+(?:\.\d+)?)[余多]?(万亿|亿|万|千)?[余多]?")
+
+
+def parse_number(s: str) -> float | None:
+    """The value of a written number: "17.92", "１２３", "1,234", "17.92万", "四亿零七百万", "百分之九", "二十三"."""
+    if not isinstance(s, str) or len(s) > 60:
+        return None
+    s = _WHITESPACE.sub("", s.translate(_VIEW)).replace(",", "")
+    s = s.removeprefix("百分之")
+    if not s:
+        return None
+    value = _arabic(s) if s[0].isascii() else _chinese(s.replace("多", "").replace("余", ""))
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _arabic(s: str) -> float | None:
+    m = _ARABIC.fullmatch(s)
+    if not m:
+        return None
+    try:
+        return float(Decimal(m[1]) * _MULTIPLIER.get(m[2] or "", 1))
+    except (InvalidOperation, OverflowError):
+        return None
+
+
+def _chinese(s: str) -> float | None:
+    whole, _, frac = s.partition("点")
+    if not whole or any(c not in _CN_DIGIT for c in frac):
+        return None
+    if len(whole) > 2 and all(c in _CN_DIGIT for c in whole):  # "二〇二三": read digit by digit
+        value: float | None = float("".join(str(_CN_DIGIT[c]) for c in whole))
+    else:
+        value = _cn_integer(whole)
+    if value is None:
+        return None
+    try:  # "亿亿亿…" overflows a float
+        return float(f"{int(value)}." + "".join(str(_CN_DIGIT[c]) for c in frac)) if frac else float(value)
+    except OverflowError:
+        return None
+
+
+def _cn_integer(s: str) -> int | None:
+    """"四亿零七百万" -> 407000000: split at the last 亿, then at the last 万, then 千百十."""
+    for mark in ("亿", "万"):
+        if mark in s:
+            high, _, low = s.rpartition(mark)
+            hi = _cn_integer(high) if high else 1
+            lo = _cn_integer(low) if low else 0
+            return None if hi is None or lo is None else hi * _MULTIPLIER[mark] + lo
+    total, digit = 0, None
+    for c in s:
+        if c in _CN_SMALL:
+            total += (1 if digit is None else digit) * _CN_SMALL[c]
+            digit = None
+        elif c not in _CN_DIGIT or (digit is not None and c not in "零〇"):
+            return None  # not a numeral, or two digits in a row ("三五个": a guess, not a count)
+        elif c not in "零〇":
+            digit = _CN_DIGIT[c]
+    return total + (digit or 0)

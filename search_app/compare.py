@@ -1,0 +1,198 @@
+"""Across years and regions: figure tables, the region x year grid, and similar passages.
+
+Each function takes the archive and search parameters and returns the JSON shape
+the API serves; the pages render the same dicts.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import replace
+
+from archive.embedders import embedding_text
+from archive.errors import BadRequest, NotFound
+from archive.models import Chunk, Document, Filters, KeywordQuery
+from archive.services import Archive
+from archive.text import fold
+from search_app.params import SearchParams
+from search_app.query import ParsedQuery, highlight_needles, parse_query
+from search_app.service import passage_url
+from search_app.snippets import snippet
+
+# How many matching passages feed a figures table or a grid: every match in an archive of
+# a few hundred reports, the best ones in a bigger one.
+MATCH_DEPTH = 2000
+_ALNUM = re.compile(r"[0-9a-z]+")
+
+
+def _keyword_query(parsed: ParsedQuery) -> KeywordQuery:
+    return KeywordQuery(terms=parsed.terms, phrases=parsed.phrases, excluded=parsed.excluded)
+
+
+def _matches(archive: Archive, params: SearchParams) -> tuple[ParsedQuery, list[Chunk], dict[str, Document]]:
+    """Passages matching the query's words (BM25 order) with their documents."""
+    parsed = parse_query(params.q)
+    kq = _keyword_query(parsed)
+    if kq.is_empty():
+        raise BadRequest("请输入检索词（q 参数）")
+    found = archive.backend.keyword_search(kq, params.filters(parsed), limit=MATCH_DEPTH)
+    chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
+    ordered = [chunks[s.chunk_id] for s in found if s.chunk_id in chunks]
+    docs = archive.backend.get_documents({c.doc_id for c in ordered})
+    return parsed, ordered, docs
+
+
+def sentence_matches(sentence: str, needles: list[str]) -> bool:
+    """True if the sentence holds one of the query's words, or every part of one of them.
+
+    "2023年办理复议案件406件" after "加强行政复议…" holds 行政复议; "12345政务服务便民热线…受理"
+    holds both parts of 12345热线 though not the word itself.
+    """
+    folded = fold(sentence)
+    words = [n for n in needles if not any(n != other and n in other for other in needles)]
+    for word in words:
+        # A word's parts: the query's shorter tokens inside it, and its runs of digits or letters
+        # (jieba keeps 12345热线 whole, but a report writes 12345政务服务便民热线).
+        parts = {n for n in needles if n != word and n in word} | set(_ALNUM.findall(word)) - {word}
+        if word in folded or (len(parts) >= 2 and all(p in folded for p in parts)):
+            return True
+    return False
+
+
+def figure_rows(archive: Archive, params: SearchParams) -> dict:
+    """One row per (region, year, label, value, unit) from passages matching the query."""
+    parsed, chunks, docs = _matches(archive, params)
+    needles = highlight_needles(parsed)
+    rows, seen = [], set()
+    for chunk in chunks:
+        doc = docs.get(chunk.doc_id)
+        for fig in chunk.figures if doc else ():
+            key = (doc.region, doc.year, fig["label"], fig["value"], fig["unit"])
+            if key in seen or not sentence_matches(fig["sentence"], needles):
+                continue
+            seen.add(key)
+            rows.append(_figure_row(doc, chunk, fig, params.q))
+    rows.sort(key=lambda r: (r["region"] or "", r["year"] or 0, r["label"], r["value"]))
+    add_year_over_year(rows)
+    return {"query": params.q, "rows": rows, "labels": _label_counts(rows)}
+
+
+def _figure_row(doc: Document, chunk: Chunk, fig: dict, q: str) -> dict:
+    return {
+        "region": doc.region, "year": doc.year, "label": fig["label"], "value": fig["value"],
+        "value_high": fig.get("value_high"), "unit": fig["unit"], "text": fig.get("text", ""),
+        "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
+        "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
+    }
+
+
+def add_year_over_year(rows: list[dict]) -> None:
+    """Set `change` on a row when its region has the same label and unit in an earlier year.
+
+    Only a single value per (region, year, label, unit) is compared: two different 受理
+    counts in one report are different things, and guessing which pairs up would invent data.
+    """
+    groups: dict[tuple, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for row in rows:
+        if row["year"] is not None:
+            groups[(row["region"], row["label"], row["unit"])][row["year"]].append(row)
+    for by_year in groups.values():
+        years = sorted(y for y, rs in by_year.items() if len(rs) == 1)
+        for before, after in zip(years, years[1:]):
+            old, new = by_year[before][0], by_year[after][0]
+            delta = new["value"] - old["value"]
+            new["change"] = {"from_year": before, "previous": old["value"], "delta": round(delta, 4),
+                             "ratio": round(delta / old["value"], 4) if old["value"] else None}
+
+
+def _label_counts(rows: list[dict]) -> list[dict]:
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    for row in rows:
+        counts[(row["label"], row["unit"])] += 1
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    return [{"label": label, "unit": unit, "count": n} for (label, unit), n in ranked]
+
+
+def series(rows: list[dict], label: str, unit: str | None = None) -> dict[str, list[tuple[int, float]]]:
+    """Values of one label by year, per region (for the chart); the first value of a year wins."""
+    out: dict[str, dict[int, float]] = defaultdict(dict)
+    for row in rows:
+        if row["label"] == label and (unit is None or row["unit"] == unit) and row["year"] is not None:
+            out[row["region"] or "未识别"].setdefault(row["year"], row["value"])
+    return {region: sorted(points.items()) for region, points in sorted(out.items())}
+
+
+def _doc_matches_filters(doc: Document, f: Filters) -> bool:
+    return ((not f.region or doc.region in f.region) and (not f.doc_type or doc.doc_type in f.doc_type)
+            and (not f.year or doc.year in f.year)
+            and (f.year_from is None or (doc.year or 0) >= f.year_from)
+            and (f.year_to is None or (doc.year or 9999) <= f.year_to))
+
+
+def grid(archive: Archive, params: SearchParams) -> dict:
+    """Region x year: the best passage per cell, or why there is none (no report / not mentioned)."""
+    parsed, chunks, docs = _matches(archive, params)
+    filters = params.filters(parsed)
+    reports = [d for d in archive.backend.list_documents()
+               if d.region and d.year and _doc_matches_filters(d, filters)]
+    have = {(d.region, d.year) for d in reports}
+    best: dict[tuple[str, int], Chunk] = {}
+    for chunk in chunks:  # BM25 order: the first passage of a cell is its best
+        doc = docs.get(chunk.doc_id)
+        if doc and doc.region and doc.year:
+            best.setdefault((doc.region, doc.year), chunk)
+    regions = sorted({r for r, _ in have})
+    years = sorted({y for _, y in have})
+    needles = highlight_needles(parsed)
+    cells = [_cell(region, year, best.get((region, year)), docs, have, needles, params.q)
+             for region in regions for year in years]
+    return {"query": params.q, "regions": regions, "years": years, "cells": cells}
+
+
+def _cell(region, year, chunk, docs, have, needles, q) -> dict:
+    cell = {"region": region, "year": year, "state": "no_report", "hit": None}
+    if chunk is not None:
+        doc = docs[chunk.doc_id]
+        cell["state"] = "match"
+        cell["hit"] = {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
+                       "section": chunk.section, "snippet": snippet(chunk.text, needles, q, width=100),
+                       "url": passage_url(doc.doc_id, chunk.anchor, q)}
+    elif (region, year) in have:
+        cell["state"] = "no_mention"
+    return cell
+
+
+def similar(archive: Archive, chunk_id: str, filters: Filters, k: int = 8) -> dict:
+    """The passage's nearest neighbours in other reports, and in this region's other years."""
+    chunk = archive.backend.get_chunks_by_id([chunk_id]).get(chunk_id)
+    if chunk is None:
+        raise NotFound(f"没有编号为 {chunk_id[:80]} 的段落")
+    doc = archive.backend.get_document(chunk.doc_id)
+    vector = archive.embedder.embed_passages([embedding_text(chunk)])[0]  # cached since ingest
+    own = len(archive.backend.get_chunks(doc.doc_id))
+    region_filters = replace(filters, region=(doc.region,)) if doc.region else None
+    return {
+        "passage": {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title, "region": doc.region,
+                    "year": doc.year, "section": chunk.section, "text": chunk.text,
+                    "url": passage_url(doc.doc_id, chunk.anchor)},
+        "other_reports": _neighbours(archive, vector, filters, doc, k, own),
+        "same_region": _neighbours(archive, vector, region_filters, doc, k, own) if region_filters else [],
+    }
+
+
+def _neighbours(archive: Archive, vector, filters: Filters, doc: Document, k: int, own: int) -> list[dict]:
+    found = [s for s in archive.backend.vector_search(vector, filters, limit=k + own) if
+             not s.chunk_id.startswith(doc.doc_id + "-")][:k]
+    chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
+    docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
+    out = []
+    for s in found:
+        c = chunks.get(s.chunk_id)
+        d = docs.get(c.doc_id) if c else None
+        if c and d and d.doc_id != doc.doc_id:
+            out.append({"chunk_id": c.chunk_id, "doc_id": d.doc_id, "title": d.title, "region": d.region,
+                        "year": d.year, "doc_type": d.doc_type, "section": c.section,
+                        "snippet": snippet(c.text, [], "", width=140), "similarity": round(s.score, 4),
+                        "url": passage_url(d.doc_id, c.anchor)})
+    return out

@@ -1,0 +1,68 @@
+"""All rows of a search, a figures table or a grid as CSV (UTF-8 with BOM, for Excel and WPS) or JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+
+from flask import Response
+
+from search_app.params import SearchParams
+
+EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
+
+_TAGS = re.compile(r"</?mark>")
+
+COLUMNS = {
+    "search": ("region", "year", "doc_type", "title", "section", "text", "score", "matched", "url"),
+    "figures": ("region", "year", "label", "value", "value_high", "unit", "change", "change_ratio",
+                "text", "sentence", "title", "url"),
+    "grid": ("region", "year", "state", "title", "section", "snippet", "url"),
+}
+STATES = {"match": "有相关内容", "no_mention": "报告未提及", "no_report": "无该年度报告"}
+
+
+def all_hits(archive, params: SearchParams) -> list[dict]:
+    from search_app import service
+
+    return service.search(archive, SearchParams(**{**params.__dict__, "page": 1, "size": EXPORT_LIMIT}))["hits"]
+
+
+def flat_rows(kind: str, data, base_url: str) -> list[dict]:
+    """Rows of plain values for a file: no HTML, absolute links."""
+    if kind == "search":
+        return [{**h, "matched": ",".join(h["matched"]), "url": base_url + h["url"]} for h in data]
+    if kind == "figures":
+        return [{**r, "change": (r["change"] or {}).get("delta"), "change_ratio": (r["change"] or {}).get("ratio"),
+                 "url": base_url + r["url"]} for r in data["rows"]]
+    return [{"region": c["region"], "year": c["year"], "state": STATES[c["state"]],
+             **({"title": c["hit"]["title"], "section": c["hit"]["section"],
+                 "snippet": _plain(c["hit"]["snippet"]), "url": base_url + c["hit"]["url"]} if c["hit"] else {})}
+            for c in data["cells"]]
+
+
+def _plain(html: str) -> str:
+    from html import unescape
+
+    return unescape(_TAGS.sub("", html))
+
+
+def as_csv(kind: str, rows: list[dict]) -> str:
+    out = io.StringIO()
+    out.write("\ufeff")  # Excel and WPS need the BOM to read UTF-8 Chinese correctly
+    writer = csv.DictWriter(out, fieldnames=COLUMNS[kind], extrasaction="ignore", lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def response(kind: str, fmt: str, rows: list[dict]) -> Response:
+    filename = f"{kind}.{fmt}"
+    if fmt == "csv":
+        body, mime = as_csv(kind, rows), "text/csv; charset=utf-8"
+    else:
+        body, mime = json.dumps({"rows": rows}, ensure_ascii=False), "application/json"
+    return Response(body, mimetype=mime.split(";")[0], content_type=mime,
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"'})

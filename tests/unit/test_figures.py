@@ -1,0 +1,218 @@
+"""Numeric facts extracted from report passages: tables of sentence -> (label, value, unit)."""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from archive.figures import Figure, extract_figures, parse_number
+
+SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
+
+
+def triples(text: str) -> list[tuple]:
+    out = []
+    for f in extract_figures(text):
+        out.append((f.label, f.value, f.unit) if f.value_high is None else (f.label, f.value, f.unit, f.value_high))
+    return out
+
+
+def assert_offsets(passage: str, figures: list[Figure]) -> None:
+    for f in figures:
+        assert passage[f.start:f.start + len(f.text)] == f.text
+        assert f.text in f.sentence and f.sentence in passage
+
+
+@pytest.mark.parametrize("sentence, expected", [
+    ("全年收到行政复议申请152件，受理138件，办结130件，纠错率12.3%",
+     [("收到行政复议申请", 152, "件"), ("受理", 138, "件"), ("办结", 130, "件"), ("纠错率", 12.3, "%")]),
+    ("按时办结率99.46%，群众满意率98.7%", [("按时办结率", 99.46, "%"), ("群众满意率", 98.7, "%")]),
+    ("行政机关负责人出庭应诉率达到92.7%", [("行政机关负责人出庭应诉率", 92.7, "%")]),
+    ("12345市民服务热线受理群众诉求28.6万件", [("12345热线受理群众诉求", 28.6, "万件")]),
+    # a list ending in 等: the verb before the list is what is counted
+    ("共受理各类咨询、求助、投诉等4.2万件，按期办结率97.5%", [("受理", 4.2, "万件"), ("按期办结率", 97.5, "%")]),
+    ("发放宣传资料2万余份", [("发放宣传资料", 2, "万份")]),
+    ("累计培训执法人员1,280人次", [("培训执法人员", 1280, "人次")]),
+    ("办理行政应诉案件８６件，胜诉率９５．３％", [("办理行政应诉案件", 86, "件"), ("胜诉率", 95.3, "%")]),
+    ("整体办结率达98. 06%", [("整体办结率", 98.06, "%")]),
+    ("全市生产总值增长6.5%-7%", [("生产总值增长", 6.5, "%", 7)]),
+    ("预计增长6.5—7%", [("预计增长", 6.5, "%", 7)]),
+    ("每季度开展检查10至15次", [("每季度开展检查", 10, "次", 15)]),
+    ("办案期限压缩至5个工作日", [("办案期限压缩", 5, "个工作日")]),
+    ("全年接待来访群众300余人次，化解矛盾纠纷45起", [("接待来访群众", 300, "人次"), ("化解矛盾纠纷", 45, "起")]),
+    ("投入资金3.6亿元，其中市级财政1200万元", [("投入资金", 3.6, "亿元"), ("市级财政", 1200, "万元")]),
+    ("较上年提高2.3个百分点", [("提高", 2.3, "个百分点")]),
+    ("公职律师增长百分之九", [("公职律师增长", 9, "%")]),
+    ("本年度召开专题会议两次", [("本年度召开专题会议", 2, "次")]),
+    ("年吞吐量达四亿零七百多万吨", [("年吞吐量", 40700, "万吨")]),  # trailing 万 goes to the unit
+    ("审查规范性文件二十三件", [("审查规范性文件", 23, "件")]),
+    ("新建法律服务站点12个、调解室36间", [("新建法律服务站点", 12, "个"), ("调解室", 36, "间")]),
+    ("聘请法律顾问56名，出具法律意见书320份", [("聘请法律顾问", 56, "名"), ("出具法律意见书", 320, "份")]),
+    ("全年组织执法人员培训8期，参训人数1500人", [("组织执法人员培训", 8, "期"), ("参训人数", 1500, "人")]),
+    ("开展普法活动1200余场，受众达50万人", [("开展普法活动", 1200, "场"), ("受众", 50, "万人")]),
+    ("清理规章18部，废止3部", [("清理规章", 18, "部"), ("废止", 3, "部")]),
+    ("立案查处违法行为57起，罚没款83.5万元", [("立案查处违法行为", 57, "起"), ("罚没款", 83.5, "万元")]),
+    ("实现“最多跑一次”事项1568项", [("实现最多跑一次事项", 1568, "项")]),
+    ("受理行政复议案件12件、行政诉讼案件8件", [("受理行政复议案件", 12, "件"), ("行政诉讼案件", 8, "件")]),
+    ("一是全年办理人大代表建议96件", [("办理人大代表建议", 96, "件")]),
+    ("（二）完成行政规范性文件备案审查47件", [("完成行政规范性文件备案审查", 47, "件")]),
+    ("2023年共审查重大行政决策事项21项", [("审查重大行政决策事项", 21, "项")]),
+    ("其中，维持原行政行为15件，撤销4件", [("维持原行政行为", 15, "件"), ("撤销", 4, "件")]),
+    ("全市律师事务所增至58家，律师780名", [("律师事务所", 58, "家"), ("律师", 780, "名")]),
+    ("先后建成8个公共法律服务中心", [("建成公共法律服务中心", 8, "个")]),  # the counted thing follows
+    ("市行政复议局（市司法局）全年办理行政复议案件77件", [("市行政复议局办理行政复议案件", 77, "件")]),
+    ("调解成功 1208件", [("调解成功", 1208, "件")]),
+    ("受理案件从120件至80件", [("受理案件", 120, "件"), ("", 80, "件")]),  # falling: not a range
+])
+def test_extracts_label_value_unit(sentence, expected):
+    assert triples(sentence) == expected
+    assert_offsets(sentence, extract_figures(sentence))
+
+
+@pytest.mark.parametrize("sentence", [
+    "2021年，市政府召开常务会议",  # a year
+    "根据《行政复议法》第二十八条规定，于2023年8月14日作出决定",  # a title, an ordinal and a date
+    "新政法〔2023〕12号文件印发",  # a document number
+    "发布时间：2024-03-26 10:55",  # a date and a time
+    "开通12345政务服务便民热线",  # a hotline's name
+    "深入实施“八五”普法规划（2021-2025年）",  # a plan's span of years
+    "落实《法治政府建设实施纲要(2021—2025年)》要求",
+    "印发《关于做好2023年第3批10件实事的通知》",  # numbers inside a title
+    "坚持“两个确立”，增强“四个意识”",  # slogans
+    "第一次会议审议通过，第3批名单公布",  # ordinals
+    "一是加强组织领导。（三）完善制度",  # section markers
+    "索引号：005307554/2023-00051",
+    "建立一个平台，实现一次性告知",  # 一 + unit is idiom, not a count
+    "会议共有代表参加，人数很多",  # no number
+    "共收到意见200",  # a bare number has no unit
+])
+def test_skips_numbers_that_are_not_measurements(sentence):
+    assert extract_figures(sentence) == []
+
+
+def test_offsets_text_and_sentences_point_into_the_original_passage():
+    passage = "一、总体情况\n全年受理申请１２３件；办结率99. 77%。\u3000其中纠错１２．５％！"
+    figures = extract_figures(passage)
+    assert [(f.text, f.value, f.unit) for f in figures] == [
+        ("１２３件", 123, "件"), ("99. 77%", 99.77, "%"), ("１２．５％", 12.5, "%")]
+    assert [f.sentence for f in figures] == ["全年受理申请１２３件", "办结率99. 77%", "其中纠错１２．５％"]
+    assert_offsets(passage, figures)
+
+
+def test_an_item_number_is_not_a_decimal_point():
+    assert triples("2. 3个单位获评示范") == [("单位获评示范", 3, "个")]
+
+
+def test_figure_round_trips_through_a_dict():
+    for f in extract_figures("全年受理申请31件，增长6.5%-7%"):
+        assert Figure.from_dict(f.to_dict()) == f
+    assert Figure.from_dict({**f.to_dict(), "unknown": 1}) == f
+
+
+@pytest.mark.parametrize("written, value", [
+    ("17.92", 17.92), ("１２３", 123), ("1,234", 1234), ("四亿零七百万", 407000000), ("百分之九", 9),
+    ("二十三", 23), ("17.92万", 179200), ("5. 9", 5.9), ("二〇二三", 2023), ("一百零五", 105), ("三点五", 3.5),
+    ("十万", 100000), ("两", 2), ("百分之九十五点五", 95.5), ("一万亿", 10**12), ("2万余", 20000),
+    ("三千多万", 3 * 10**7),
+])
+def test_parse_number(written, value):
+    assert parse_number(written) == pytest.approx(value)
+
+
+@pytest.mark.parametrize("written", ["", "abc", "1e5", "三五", "百分之", "亿" * 60, "1..2", "--", None])
+def test_parse_number_rejects_what_is_not_a_number(written):
+    assert parse_number(written) is None
+
+
+@pytest.mark.parametrize("hostile", [
+    "", " ", "\n\n", "\ud800件", "9" * 5000 + "件", "亿" * 200 + "件", "百分之" * 100, "《" * 1000 + "3件",
+    "“" * 1000 + "3件”", "1." * 5000, "6.5%-" * 2000, "１" * 3000 + "％", "\x00\x01件%", "三" * 500 + "件",
+])
+def test_hostile_input_never_crashes(hostile):
+    assert_offsets(hostile, extract_figures(hostile))
+
+
+def test_random_noise_keeps_the_offset_invariant():
+    rng = random.Random(20240326)
+    alphabet = "0123456789１２３.．%％ 件万亿元人次个项一二两十百千零余多，、。；：《》“”()（）-—至受理办结率第年月日\n"
+    for _ in range(300):
+        noise = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 80)))
+        assert_offsets(noise, extract_figures(noise))
+
+
+def test_a_100kb_passage_is_fast():
+    passage = "全年收到行政复议申请152件，受理138件，办结率99. 77%，发布《2023年工作要点》。" * 2000
+    began = time.perf_counter()
+    figures = extract_figures(passage)
+    assert len(figures) == 6000
+    # measured ~0.2 s; the bound is loose so that a slow CI machine does not fail it
+    assert time.perf_counter() - began < 2
+
+
+try:
+    from hypothesis import given
+    from hypothesis import strategies as st
+except ImportError:  # not a dependency: the seeded noise test above covers the same ground
+    pass
+else:
+    @given(st.text(max_size=200))
+    def test_any_text_keeps_the_offset_invariant(text):
+        assert_offsets(text, extract_figures(text))
+
+
+# ---- the real reports in ../shared/seeds ---------------------------------------------------------
+
+def seed_text(prefix: str) -> str:
+    if not SEEDS.is_dir():
+        pytest.skip(f"seed reports not found at {SEEDS}")
+    (path,) = SEEDS.glob(f"{prefix}_*.txt")
+    return path.read_text(encoding="utf-8")
+
+
+def find(figures: list[Figure], value: float, unit: str) -> list[Figure]:
+    return [f for f in figures if f.value == pytest.approx(value) and f.unit == unit]
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_every_seed_figure_points_back_into_its_passage(prefix):
+    text = seed_text(prefix)
+    figures = extract_figures(text)
+    assert figures
+    assert_offsets(text, figures)
+    titles = [m.span() for m in re.finditer(r"《[^《》\n]*》", text)]
+    for f in figures:
+        assert not f.text.startswith("12345")  # the hotline's name is not a count
+        assert not any(a < f.start < b for a, b in titles)
+        assert f.unit not in ("年", "月", "日", "号")
+
+
+def test_seed_000_sanmenxia():
+    figures = extract_figures(seed_text("000"))
+    (appeals,) = find(figures, 406, "件")
+    assert appeals.label == "办理复议案件" and "复议" in appeals.sentence
+    (hotline,) = find(figures, 17.92, "万件")
+    assert hotline.label == "12345热线受理"
+    (done,) = find(figures, 95.09, "%")
+    assert done.label == "办结率"
+
+
+def test_seed_003_guangyuan_appeals():
+    figures = extract_figures(seed_text("003"))
+    got = [(f.label, f.value, f.unit) for f in figures if "行政复议申请" in f.sentence]
+    assert got == [("收到行政复议申请", 36, "件"), ("受理", 31, "件"), ("办结", 22, "件")]
+
+
+def test_seed_004_taiyuan():
+    figures = extract_figures(seed_text("004"))
+    (appeals,) = find(figures, 248, "件")
+    assert "行政复议" in appeals.label
+    (hotline,) = find(figures, 170.3, "万件")
+    assert hotline.label.startswith("12345热线受理")
+    (spaced,) = find(figures, 99.77, "%")
+    assert spaced.text == "99. 77%" and spaced.label == "整体办结率"
+    (consults,) = find(figures, 5.9, "万件")
+    assert consults.text == "5. 9万余件"
