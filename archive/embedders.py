@@ -21,6 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
+from archive.errors import BackendUnavailable
+
 log = logging.getLogger(__name__)
 
 
@@ -163,11 +165,14 @@ class CachedEmbedder:
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)
         if db is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha1 TEXT, vec BLOB, "
-                       "PRIMARY KEY (model, sha1))")
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                db = sqlite3.connect(self.path, timeout=30)
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha1 TEXT, vec BLOB, "
+                           "PRIMARY KEY (model, sha1))")
+            except (sqlite3.Error, OSError) as exc:
+                raise BackendUnavailable(f"cannot open the embedding cache at {self.path}: {exc}") from exc
             self._local.db = db
         return db
 

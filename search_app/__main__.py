@@ -29,15 +29,21 @@ def main(argv: list[str] | None = None) -> int:
     from search_app import create_app
 
     app = create_app(config)
-    warm_up(app)
+    problem = warm_up(app)
+    if problem:
+        parser.exit(1, f"无法启动: {problem}\n")
     log.info("serving on http://%s:%d (backend %s, embedder %s)", args.host, args.port,
              config.backend, config.embedder)
     waitress_serve(app, host=args.host, port=args.port, threads=args.threads, ident="archive")
     return 0
 
 
-def warm_up(app) -> None:
-    """Load the tokenizer and the embedder before the first request, so it is answered quickly."""
+def warm_up(app) -> str | None:
+    """Load the tokenizer and the embedder before the first request, so it is answered quickly.
+
+    Returns why the server must not start: a broken embedded index does not heal by itself,
+    while an Elasticsearch that is down may come back (the API answers 503 meanwhile).
+    """
     from archive.errors import ArchiveError
     from archive.text import tokenize
 
@@ -47,7 +53,10 @@ def warm_up(app) -> None:
         archive.embedder.embed_query("预热")
         archive.backend.ping()
     except ArchiveError as exc:
+        if archive.config.backend == "embedded":
+            return str(exc)
         log.warning("backend not ready at start-up: %s", exc)
+    return None
 
 
 if __name__ == "__main__":

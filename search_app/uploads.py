@@ -12,7 +12,7 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from archive.errors import ArchiveError, BadRequest
+from archive.errors import ArchiveError, BackendUnavailable, BadRequest
 from archive.services import Archive
 
 
@@ -51,15 +51,18 @@ def save_and_ingest(archive: Archive, upload: FileStorage | None, metadata: str 
         raise UnsupportedType(f"不支持的文件类型 {suffix or '(无扩展名)'}；支持 {', '.join(SUPPORTED_SUFFIXES)}")
     meta = _metadata(metadata)
     folder = archive.config.data_dir / "uploads"
-    folder.mkdir(parents=True, exist_ok=True)
     # The stored name is derived from the uploaded one: no path from the client is ever used.
     path = folder / (hashlib.sha1(name.encode("utf-8")).hexdigest()[:16] + suffix)
-    upload.save(path)
     sidecar = path.with_name(path.name + SIDECAR_SUFFIX)
-    if meta:
-        sidecar.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
-    else:
-        sidecar.unlink(missing_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        upload.save(path)
+        if meta:
+            sidecar.write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        else:
+            sidecar.unlink(missing_ok=True)
+    except OSError as exc:  # a full disk or an unusable data dir; server paths stay private
+        raise BackendUnavailable(f"无法保存上传的文件：{exc.strerror or type(exc).__name__}") from exc
     report = IngestReport()
     doc_id = ingest_file(archive, path, report, source_name=name)
     if report.failed:
