@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class ConfigError(ValueError):
@@ -56,6 +57,25 @@ def _tokens(value: str) -> tuple[str, ...]:
     return tokens
 
 
+def _origins(value: str) -> tuple[str, ...]:
+    """Exact origins (scheme://host[:port]); a wildcard would hand the API to every site."""
+    origins = []
+    for raw in (o.strip() for o in value.split(",")):
+        if not raw:
+            continue
+        if raw == "*":
+            raise ValueError("list exact origins such as https://intranet.example.org; * is not allowed")
+        origin = raw[:-1] if raw.endswith("/") else raw
+        parts = urlsplit(origin)
+        # (.port raises ValueError itself for a port that is not a number from 0 to 65535.)
+        if parts.scheme not in ("http", "https") or not parts.hostname or parts.port == 0 or parts.path \
+                or parts.query or parts.fragment or parts.username is not None or parts.password is not None:
+            raise ValueError(f"{raw!r} is not an origin: expected scheme://host[:port] with no path")
+        # Browsers send the origin in lower case; compare against the same form.
+        origins.append(origin.lower())
+    return tuple(dict.fromkeys(origins))
+
+
 def _url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("expected an http:// or https:// URL")
@@ -93,6 +113,12 @@ SETTINGS: tuple[Setting, ...] = (
             "Device for sentence-transformers models."),
     Setting("ARCHIVE_API_TOKENS", "api_tokens", "", _tokens,
             "Comma-separated bearer tokens allowed to write (upload, delete). Empty: writes refused."),
+    Setting("ARCHIVE_READ_TOKENS", "read_tokens", "", _tokens,
+            "Comma-separated bearer tokens allowed to read. Set: every page and /api/v1/* request needs "
+            "one of these or of ARCHIVE_API_TOKENS (/healthz and static files stay open). Empty: reads are open."),
+    Setting("ARCHIVE_CORS_ORIGINS", "cors_origins", "", _origins,
+            "Comma-separated exact origins (https://host[:port]) whose pages may call /api/v1/* from a browser. "
+            "Empty: no cross-origin access."),
     Setting("ARCHIVE_MAX_UPLOAD_MB", "max_upload_mb", "20", _positive_int,
             "Largest report the upload API accepts, in MB."),
     Setting("ARCHIVE_CHUNK_CHARS", "chunk_chars", "500", _positive_int,
@@ -123,6 +149,8 @@ class Config:
     rrf_k: int
     semantic_k: int
     log_level: str
+    read_tokens: tuple[str, ...] = ()
+    cors_origins: tuple[str, ...] = ()
 
 
 def _parse(setting: Setting, raw: str) -> Any:

@@ -26,12 +26,16 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the app; the backend and the embedder are created on first use, not here."""
     config = config or load_config()
     app = Flask(__name__)
+    # Served by waitress, never by the Werkzeug debugger: FLASK_DEBUG in the environment must not
+    # switch on debug behaviour (template reloading, debug-only error paths).
+    app.debug = False
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_mb * 1024 * 1024
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["archive"] = Archive(config)
     app.extensions["archive_config"] = config
 
+    from search_app import auth
     from search_app.api import api
     from search_app.errors import register_error_handlers
     from search_app.web import web
@@ -39,6 +43,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(api)
     app.register_blueprint(web)
     register_error_handlers(app)
+    auth.init_app(app)
     app.after_request(security_headers)
     logging.getLogger(__name__).debug("app created for backend %s", config.backend)
     return app
