@@ -32,10 +32,12 @@ def _keyword_query(parsed: ParsedQuery) -> KeywordQuery:
 
 def _matches(archive: Archive, params: SearchParams) -> tuple[ParsedQuery, list[Chunk], dict[str, Document]]:
     """Passages matching the query's words (BM25 order) with their documents."""
+    if not params.q:
+        raise BadRequest("请输入检索词（q 参数）")
     parsed = parse_query(params.q)
     kq = _keyword_query(parsed)
-    if kq.is_empty():
-        raise BadRequest("请输入检索词（q 参数）")
+    if kq.is_empty():  # only punctuation or stopwords: nothing can match
+        return parsed, [], {}
     found = archive.backend.keyword_search(kq, params.filters(parsed), limit=MATCH_DEPTH)
     chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
     ordered = [chunks[s.chunk_id] for s in found if s.chunk_id in chunks]
