@@ -5,11 +5,16 @@ numbers) and is what the figures and the chunker read. `fold` additionally maps
 traditional characters to simplified and lowercases, character by character, so
 offsets in folded text map back to the original for highlighting. `tokenize` is
 the one tokenizer used at index and at query time.
+
+Two data files a user can extend without code (both are read once, on first use):
+`data/userdict.txt` (jieba's user dictionary: government and legal terms) and
+`data/synonyms.txt` (query-time synonyms for keyword retrieval; format at its top).
 """
 
 from __future__ import annotations
 
 import functools
+import logging
 import re
 import threading
 import unicodedata
@@ -18,6 +23,9 @@ from pathlib import Path
 
 DATA_DIR = Path(__file__).parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
+SYNONYMS = DATA_DIR / "synonyms.txt"
+
+log = logging.getLogger(__name__)
 
 # "99. 77%" and "1 234" on scraped pages: a space between digits (or after a
 # decimal point followed by a digit) is an artefact, not a separator.
@@ -84,30 +92,119 @@ def _jieba():
     global _tokenizer
     with _tokenizer_lock:
         if _tokenizer is None:
-            import logging
-
             import jieba
 
             jieba.setLogLevel(logging.WARNING)
             tk = jieba.Tokenizer()
-            tk.load_userdict(str(USER_DICT))
+            for word, freq, tag in parse_userdict(USER_DICT.read_text(encoding="utf-8").splitlines()):
+                tk.add_word(word, freq, tag)
             _tokenizer = tk
     return _tokenizer
+
+
+def parse_userdict(lines) -> list[tuple[str, int | None, str | None]]:
+    """Dictionary lines `WORD [FREQUENCY] [TAG]` -> (word, freq, tag); blank lines and # comments skipped."""
+    entries = []
+    for line in lines:
+        parts = line.split()
+        if not parts or parts[0].startswith("#"):
+            continue
+        freq = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        rest = parts[2:] if freq is not None else parts[1:]
+        entries.append((fold(normalise(parts[0])), freq, rest[0] if rest else None))
+    return entries
 
 
 def _is_word(token: str) -> bool:
     return any(unicodedata.category(c)[0] in "LN" for c in token)
 
 
+_NUMBER = re.compile(r"\d+(?:\.\d+)?")
+
+
+@functools.lru_cache(maxsize=65536)
+@functools.cache
+def _longest_word() -> int:
+    return max(map(len, _jieba().FREQ))
+
+
+def _inner_words(token: str) -> tuple[str, ...]:
+    """Dictionary words inside a long token that jieba's search mode leaves out, and its numbers.
+
+    `cut_for_search` adds only the 2- and 3-character words inside a long word, so
+    法治政府建设 never yields 法治政府 and a query for 法治政府 would miss it; and
+    12345热线 never yields 12345. Both sides (index and query) get the same extras.
+    """
+    extra: list[str] = []
+    if len(token) > 4:
+        freq = _jieba().FREQ
+        # No dictionary word is longer than the longest entry: stop there, or a long run of
+        # digits or letters costs cubic time.
+        for size in range(4, min(len(token), _longest_word() + 1)):
+            for start in range(len(token) - size + 1):
+                word = token[start:start + size]
+                if freq.get(word) and word not in extra:
+                    extra.append(word)
+    if not token.isdigit() and any(c.isdigit() for c in token):
+        extra += [n for n in _NUMBER.findall(token) if n != token and n not in extra]
+    return tuple(extra)
+
+
 def tokenize(text: str) -> list[str]:
-    """Search tokens of a text: folded, segmented by jieba (search mode), no punctuation or stopwords."""
+    """Search tokens of a text: folded, segmented by jieba (search mode), no punctuation or stopwords.
+
+    Long words also yield the dictionary words of 4+ characters inside them, and
+    words mixing digits and letters (12345热线, 99.77%) also yield their numbers.
+    """
     folded = fold(normalise(text))
     tokens = []
     for tok in _jieba().cut_for_search(folded):
         tok = tok.strip()
         if tok and _is_word(tok) and tok not in STOPWORDS:
             tokens.append(tok)
+            tokens.extend(_inner_words(tok))
     return tokens
+
+
+def parse_synonyms(lines) -> dict[str, tuple[str, ...]]:
+    """Synonym rules -> {folded term: folded terms a query with it also searches}.
+
+    `a => b, c`: a query with a also searches b and c (one way). `a, b, c`: each
+    searches all the others. `#` starts a comment; malformed lines are skipped.
+    """
+    table: dict[str, list[str]] = {}
+
+    def add(src: str, targets) -> None:
+        for t in targets:
+            if t != src and t not in table.setdefault(src, []):
+                table[src].append(t)
+
+    for line in lines:
+        line = line.split("#", 1)[0].strip()
+        if not line:
+            continue
+        left, arrow, right = line.partition("=>")
+        sources = [w for w in (fold(normalise(x)).strip() for x in re.split(r"[,，、]", left)) if w]
+        targets = [w for w in (fold(normalise(x)).strip() for x in re.split(r"[,，、]", right)) if w]
+        if arrow:
+            if not sources or not targets:
+                continue
+            for src in sources:
+                add(src, targets)
+        elif len(sources) > 1:
+            for src in sources:
+                add(src, sources)
+    return {k: tuple(v) for k, v in table.items() if v}
+
+
+@functools.cache
+def synonyms() -> dict[str, tuple[str, ...]]:
+    """The synonym table of `data/synonyms.txt`, read once (an unreadable file means no synonyms)."""
+    try:
+        return parse_synonyms(SYNONYMS.read_text(encoding="utf-8").splitlines())
+    except OSError as exc:
+        log.warning("synonyms not loaded from %s: %s", SYNONYMS, exc)
+        return {}
 
 
 Tokenizer = Callable[[str], list[str]]

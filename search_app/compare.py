@@ -12,12 +12,12 @@ from dataclasses import replace
 
 from archive.embedders import embedding_text
 from archive.errors import BadRequest, NotFound
-from archive.models import Chunk, Document, Filters, KeywordQuery
+from archive.models import Chunk, Document, Filters
 from archive.services import Archive
 from archive.text import fold
 from search_app.params import SearchParams
 from search_app.query import ParsedQuery, highlight_needles, parse_query
-from search_app.service import passage_url
+from search_app.service import keyword_query, passage_url
 from search_app.snippets import snippet
 
 # How many matching passages feed a figures table or a grid: every match in an archive of
@@ -26,16 +26,12 @@ MATCH_DEPTH = 2000
 _ALNUM = re.compile(r"[0-9a-z]+")
 
 
-def _keyword_query(parsed: ParsedQuery) -> KeywordQuery:
-    return KeywordQuery(terms=parsed.terms, phrases=parsed.phrases, excluded=parsed.excluded)
-
-
 def _matches(archive: Archive, params: SearchParams) -> tuple[ParsedQuery, list[Chunk], dict[str, Document]]:
     """Passages matching the query's words (BM25 order) with their documents."""
     if not params.q:
         raise BadRequest("请输入检索词（q 参数）")
     parsed = parse_query(params.q)
-    kq = _keyword_query(parsed)
+    kq = keyword_query(parsed)  # synonyms and /p phrases, as the search uses
     if kq.is_empty():  # only punctuation or stopwords: nothing can match
         return parsed, [], {}
     found = archive.backend.keyword_search(kq, params.filters(parsed), limit=MATCH_DEPTH)

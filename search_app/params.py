@@ -30,6 +30,7 @@ class SearchParams:
     sort: str = "relevance"
     page: int = 1
     size: int = DEFAULT_SIZE
+    explain: bool = False  # add each hit's keyword rank and score, vector rank and similarity, fused score
 
     def filters(self, parsed: ParsedQuery | None = None) -> Filters:
         """URL filters merged with the field filters typed in the box."""
@@ -54,6 +55,7 @@ class SearchParams:
         pairs += [("sort", p.sort)] if p.sort != "relevance" else []
         pairs += [("page", p.page)] if p.page != 1 else []
         pairs += [("size", p.size)] if p.size != DEFAULT_SIZE else []
+        pairs += [("explain", 1)] if p.explain else []
         return urlencode(pairs)
 
     def toggle(self, field: str, value) -> SearchParams:
@@ -86,6 +88,16 @@ def _choice(name: str, raw: str | None, options: tuple[str, ...]) -> str:
     return value
 
 
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def _flag(name: str, raw: str | None) -> bool:
+    value = (raw or "0").strip().lower() or "0"
+    if value not in _FLAGS:
+        raise BadRequest(f"参数 {name} 必须是 0 或 1（收到 {value[:20]!r}）")
+    return _FLAGS[value]
+
+
 def parse_params(args: Mapping) -> SearchParams:
     """Validate a query string's search parameters; BadRequest (400) names the first bad one."""
     q = (args.get("q") or "").strip()
@@ -103,4 +115,5 @@ def parse_params(args: Mapping) -> SearchParams:
         sort=_choice("sort", args.get("sort"), SORTS),
         page=_int("page", single["page"], 1, MAX_PAGE) if single["page"] else 1,
         size=_int("size", single["size"], 1, MAX_SIZE) if single["size"] else DEFAULT_SIZE,
+        explain=_flag("explain", args.get("explain")),
     )

@@ -1,21 +1,37 @@
 """Parse what a user typed into the search box into text, phrases, exclusions and field filters.
 
-Syntax: "quoted phrase" (exact character sequence), -词 (exclude), year:2021,
-year:2019..2023, region:太原市, type:年度报告. Anything else is plain text, and
-a malformed query degrades to plain text: parsing never fails.
+Syntax: "quoted phrase" (exact character sequence), -词 (exclude), A OR B (the
+default already ranks passages with any of the words; OR is accepted and never
+searched for), A /s B (both in one sentence), A /p B (both in one passage),
+year:2021, year:2019..2023, region:太原市, type:年度报告. Anything else is plain
+text, and a malformed query degrades to plain text: parsing never fails.
+
+Keyword terms also get the synonyms of `archive/data/synonyms.txt` (复议 also
+searches 行政复议); a year's 年 or 年度 is not a term of its own, so 2021年 and
+2021 find the same passages.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 
-from archive.text import fold, normalise, tokenize
+from archive.text import fold, normalise, synonyms, tokenize
+from search_app.proximity import Proximity
 
 _PHRASE = re.compile(r'"([^"]+)"|“([^”]+)”')
 _FIELD = re.compile(r"(?<!\S)(year|region|type|doc_type):(\S+)", re.IGNORECASE)
 _EXCLUDE = re.compile(r"(?<!\S)-(\S+)")
 _YEAR_RANGE = re.compile(r"^(\d{4})(?:\.\.(\d{4})?)?$|^\.\.(\d{4})$")
+_YEAR = re.compile(r"(1[89]|20)\d\d")
+_YEAR_SUFFIXES = frozenset({"年", "年度"})
+_OR_WORDS = frozenset({"OR", "|"})
+_OPERATORS = {"/s": "s", "/p": "p"}
+# Quoted phrases wait in the text as placeholders so /s and /p can take them as operands.
+_MARK_OPEN, _MARK_CLOSE = "\ue000", "\ue001"
+_PLACEHOLDER = re.compile(f"{_MARK_OPEN}(\\d+){_MARK_CLOSE}")
+_PRIVATE = re.compile("[\ue000-\ue0ff]")
 
 
 @dataclass(frozen=True)
@@ -30,12 +46,20 @@ class ParsedQuery:
     years: tuple[int, ...] = ()
     year_from: int | None = None
     year_to: int | None = None
-    terms: tuple[str, ...] = field(default=())
+    terms: tuple[str, ...] = field(default=())  # keyword terms of `text`
+    expansions: tuple[str, ...] = ()  # synonyms of the terms, searched by keyword retrieval only
+    proximity: tuple[Proximity, ...] = ()  # /s and /p constraints
 
     @property
     def semantic_text(self) -> str:
         """The text to embed: the plain words plus the phrases' words."""
         return " ".join(p for p in (self.text, *self.phrases) if p).strip()
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Folded strings every passage must contain: the phrases and the /s and /p operands."""
+        words = [*self.phrases, *(w for c in self.proximity for w in c.words)]
+        return tuple(dict.fromkeys(w for w in words if w))
 
 
 def _year_filter(value: str) -> tuple[tuple[int, ...], int | None, int | None] | None:
@@ -50,11 +74,85 @@ def _year_filter(value: str) -> tuple[tuple[int, ...], int | None, int | None] |
     return (int(single),), None, None
 
 
+def query_terms(text: str) -> tuple[str, ...]:
+    """Keyword terms of plain text: its tokens, without the 年/年度 that follows a year."""
+    tokens = tokenize(text)
+    return tuple(t for i, t in enumerate(tokens)
+                 if not (t in _YEAR_SUFFIXES and i and _YEAR.fullmatch(tokens[i - 1])))
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_words(value: str) -> tuple[str, ...]:
+    """A synonym's search terms: its tokens that are not part of a longer token of it."""
+    tokens = list(dict.fromkeys(tokenize(value)))
+    return tuple(t for t in tokens if not any(t != o and t in o for o in tokens))
+
+
+def expand_synonyms(terms: tuple[str, ...], folded_text: str,
+                    table: dict[str, tuple[str, ...]] | None = None) -> tuple[str, ...]:
+    """Terms the synonym table adds for a query (not already among its terms), in table order.
+
+    A rule applies when its term is one of the query's terms or occurs in the
+    query's folded text (so 政务热线 applies whether or not jieba keeps it whole).
+    """
+    table = synonyms() if table is None else table
+    present, added = set(terms), []
+    for source, targets in table.items():
+        if source in present or (len(source) > 1 and source in folded_text):
+            for target in targets:
+                added += [w for w in _whole_words(target) if w not in present and w not in added]
+    return tuple(added)
+
+
+def _proximity(words: list[str], phrases: list[str]) -> tuple[list[str], list[Proximity]]:
+    """Take /s and /p operators out of `words`; each binds the words on its two sides.
+
+    `a /s b /s c` is one constraint over a, b, c; an operator without a word on
+    either side (at an end, next to another operator or an exclusion) is dropped.
+    """
+    def operand(word: str | None) -> str | None:
+        if word is None or word.lower() in _OPERATORS or word.startswith("-") or word in _OR_WORDS:
+            return None
+        m = _PLACEHOLDER.fullmatch(word)
+        return phrases[int(m.group(1))] if m else fold(word)
+
+    groups: list[Proximity] = []
+    kept: list[str] = []
+    for i, word in enumerate(words):
+        scope = _OPERATORS.get(word.lower())
+        if scope is None:
+            kept.append(word)
+            continue
+        left = operand(words[i - 1] if i else None)
+        right = operand(words[i + 1] if i + 1 < len(words) else None)
+        if left is None or right is None:
+            continue
+        last = groups[-1] if groups else None
+        if last and last.scope == scope and last.words[-1] == left and _chained(words, i):
+            groups[-1] = Proximity(scope, (*last.words, right))
+        else:
+            groups.append(Proximity(scope, (left, right)))
+    return kept, groups
+
+
+def _chained(words: list[str], i: int) -> bool:
+    """Whether the operator at `i` continues one two words back (`a /s b /s c`)."""
+    return i >= 2 and words[i - 2].lower() in _OPERATORS
+
+
 def parse_query(raw: str) -> ParsedQuery:
     """Split a query string into its parts; unknown or malformed syntax stays as plain text."""
-    q = normalise(raw or "").strip()
-    phrases = tuple(fold(a or b).strip() for a, b in _PHRASE.findall(q) if (a or b).strip())
-    q = _PHRASE.sub(" ", q)
+    q = _PRIVATE.sub(" ", normalise(raw or "")).strip()
+    phrases: list[str] = []
+
+    def take_phrase(m: re.Match) -> str:
+        phrase = fold(m.group(1) or m.group(2)).strip()
+        if not phrase:
+            return " "
+        phrases.append(phrase)
+        return f" {_MARK_OPEN}{len(phrases) - 1}{_MARK_CLOSE} "
+
+    q = _PHRASE.sub(take_phrase, q)
     regions, types, years, year_from, year_to = [], [], [], None, None
 
     def take_field(m: re.Match) -> str:
@@ -74,19 +172,23 @@ def parse_query(raw: str) -> ParsedQuery:
         return " "
 
     q = _FIELD.sub(take_field, q)
-    excluded = tuple(fold(w) for w in _EXCLUDE.findall(q))
-    q = _EXCLUDE.sub(" ", q).replace('"', " ")
+    words, proximity = _proximity(q.split(), phrases)
+    q = " ".join(w for w in words if w not in _OR_WORDS)
+    excluded = tuple(fold(w) for w in _EXCLUDE.findall(q) if not _PLACEHOLDER.search(w))
+    q = _PLACEHOLDER.sub(" ", _EXCLUDE.sub(" ", q)).replace('"', " ")
     text = " ".join(q.split())
+    terms = query_terms(text)
     return ParsedQuery(
-        text=text, phrases=phrases, excluded=excluded, regions=tuple(regions), doc_types=tuple(types),
-        years=tuple(years), year_from=year_from, year_to=year_to, terms=tuple(tokenize(text)),
+        text=text, phrases=tuple(dict.fromkeys(phrases)), excluded=excluded, regions=tuple(regions),
+        doc_types=tuple(types), years=tuple(years), year_from=year_from, year_to=year_to, terms=terms,
+        expansions=expand_synonyms(terms, fold(text)), proximity=tuple(proximity),
     )
 
 
 def highlight_needles(parsed: ParsedQuery) -> list[str]:
-    """Folded strings to mark in snippets: phrases and terms, longest first; single characters
-    only when the query has nothing longer (marking every 数 or 年 helps nobody)."""
-    words = {fold(w) for w in (*parsed.phrases, *parsed.terms) if w.strip()}
+    """Folded strings to mark in snippets: phrases, terms and their synonyms, longest first; single
+    characters only when the query has nothing longer (marking every 数 or 年 helps nobody)."""
+    words = {fold(w) for w in (*parsed.required, *parsed.terms, *parsed.expansions) if w.strip()}
     if any(len(w) > 1 for w in words):
         words = {w for w in words if len(w) > 1}
     return sorted(words, key=lambda w: (-len(w), w))

@@ -11,6 +11,7 @@ from archive.services import Archive
 from archive.text import fold
 from search_app.fusion import Fused, rrf
 from search_app.params import MAX_QUERY_CHARS, SearchParams
+from search_app.proximity import satisfies
 from search_app.query import ParsedQuery, highlight_needles, parse_query
 from search_app.snippets import highlight, snippet
 
@@ -21,36 +22,89 @@ def passage_url(doc_id: str, anchor: str, q: str = "") -> str:
     return f"/doc/{quote(doc_id, safe='')}{query}#{anchor}"
 
 
-def _keyword_query(parsed: ParsedQuery) -> KeywordQuery:
-    return KeywordQuery(terms=parsed.terms, phrases=parsed.phrases, excluded=parsed.excluded)
+# How deep the keyword retriever reads when /s constraints are checked after it (at least).
+PROXIMITY_DEPTH = 1000
+# Hybrid mode fuses only the keyword hits that look meant (measured on tests/eval, see README):
+# with any-word matching, a hit scoring under this share of the best BM25 score shares one common
+# word with the query, and fused with equal weight it pushes the semantic finds down;
+HYBRID_KEYWORD_FLOOR = 0.3
+# and when none of the top few keyword hits holds this share of the query's words, the query is a
+# paraphrase the words do not find, so the keyword list stays out of the fusion altogether.
+HYBRID_MIN_COVERAGE = 0.4
+COVERAGE_TOP = 3
 
 
-def _text_constraints_ok(chunk: Chunk | None, kq: KeywordQuery) -> bool:
-    """Phrases and exclusions bind the semantic retriever too (checked on the passage text)."""
+def keyword_query(parsed: ParsedQuery) -> KeywordQuery:
+    """Typed terms plus their synonyms are ranked; phrases and /s, /p operands are required."""
+    return KeywordQuery(terms=tuple(dict.fromkeys((*parsed.terms, *parsed.expansions))),
+                        phrases=parsed.required, excluded=parsed.excluded)
+
+
+def _text_constraints_ok(chunk: Chunk | None, kq: KeywordQuery, parsed: ParsedQuery) -> bool:
+    """Phrases, exclusions and /s, /p constraints, checked on the passage text."""
     if chunk is None:
         return False
     folded = fold(chunk.text)
-    return all(p in folded for p in kq.phrases) and not any(x in folded for x in kq.excluded)
+    return (all(p in folded for p in kq.phrases) and not any(x in folded for x in kq.excluded)
+            and satisfies(folded, parsed.proximity))
+
+
+def _keep(archive: Archive, found: list[Scored], kq: KeywordQuery, parsed: ParsedQuery) -> list[Scored]:
+    chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
+    return [s for s in found if _text_constraints_ok(chunks.get(s.chunk_id), kq, parsed)]
 
 
 def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery):
     backend, filters, depth = archive.backend, params.filters(parsed), params.page * params.size
+    sentence_bound = any(c.scope == "s" for c in parsed.proximity)
     keyword: list[Scored] = []
     semantic: list[Scored] = []
     if params.mode in ("keyword", "hybrid") and not kq.is_empty():
-        keyword = backend.keyword_search(kq, filters, limit=depth)
+        # Fusion needs the keyword list as deep as the vector one, or a passage the keyword
+        # retriever ranks just below the page would get no keyword credit at all.
+        limit = max(depth, archive.config.semantic_k) if params.mode == "hybrid" else depth
+        if sentence_bound:
+            limit = max(limit * 10, PROXIMITY_DEPTH)  # /s drops candidates after retrieval
+        keyword = backend.keyword_search(kq, filters, limit=limit)
+        if sentence_bound:
+            keyword = _keep(archive, keyword, kq, parsed)
     if params.mode in ("semantic", "hybrid") and parsed.semantic_text:
         vector = archive.embedder.embed_query(parsed.semantic_text)
         semantic = backend.vector_search(vector, filters, limit=archive.config.semantic_k)
         if kq.phrases or kq.excluded:
-            found = backend.get_chunks_by_id([s.chunk_id for s in semantic])
-            semantic = [s for s in semantic if _text_constraints_ok(found.get(s.chunk_id), kq)]
+            semantic = _keep(archive, semantic, kq, parsed)
     use_kq = params.mode != "semantic" and not kq.is_empty()
     if params.q and not use_kq and not semantic:
         return keyword, semantic, FacetCounts(0, {})  # nothing searchable was typed
+    if sentence_bound:
+        # Count what survived the sentence check rather than every passage with the words.
+        ids = [s.chunk_id for s in (*keyword, *semantic)]
+        facets = backend.facets(None, filters, ids) if ids else FacetCounts(0, {})
+        return keyword, semantic, facets
     # With an empty box this counts the whole (filtered) archive: the overview on the start page.
     facets = backend.facets(kq if use_kq else None, filters, [s.chunk_id for s in semantic])
     return keyword, semantic, facets
+
+
+def coverage(folded: str, terms: set[str]) -> float:
+    """Share of `terms` that occur in a folded passage text (1.0 when there are none)."""
+    return sum(t in folded for t in terms) / len(terms) if terms else 1.0
+
+
+def _fusable(archive: Archive, keyword: list[Scored], parsed: ParsedQuery) -> list[Scored]:
+    """The keyword hits worth fusing in hybrid mode (see HYBRID_KEYWORD_FLOOR and HYBRID_MIN_COVERAGE)."""
+    if not keyword:
+        return keyword
+    terms = {t for t in parsed.terms if len(t) > 1}
+    top = archive.backend.get_chunks_by_id([s.chunk_id for s in keyword[:COVERAGE_TOP]])
+    if max((coverage(fold(c.text), terms) for c in top.values()), default=1.0) < HYBRID_MIN_COVERAGE:
+        return []
+    floor = keyword[0].score * HYBRID_KEYWORD_FLOOR
+    return [s for s in keyword if s.score >= floor]
+
+
+def _fuse(keyword: list[Scored], semantic: list[Scored], k: int) -> list[Fused]:
+    return rrf({"keyword": [s.chunk_id for s in keyword], "semantic": [s.chunk_id for s in semantic]}, k=k)
 
 
 def _sort(fused: list[Fused], params: SearchParams, archive: Archive) -> list[Fused]:
@@ -66,25 +120,41 @@ def _sort(fused: list[Fused], params: SearchParams, archive: Archive) -> list[Fu
     return sorted(fused, key=key)  # stable: relevance order within a year
 
 
-def _hit(f: Fused, chunk: Chunk, doc: Document, scores: dict, params: SearchParams, needles) -> dict:
-    return {
+def explain(f: Fused, scores: dict[str, float], rrf_k: int) -> dict:
+    """Why a hit ranks where it does: each retriever's rank and raw score, and the fused score."""
+    def part(name: str, score_name: str) -> dict | None:
+        if name not in f.ranks:
+            return None
+        return {"rank": f.ranks[name], score_name: scores.get(name)}
+
+    return {"keyword": part("keyword", "score"), "semantic": part("semantic", "similarity"),
+            "fused": round(f.score, 6), "rrf_k": rrf_k}
+
+
+def _hit(f: Fused, chunk: Chunk, doc: Document, scores: dict, params: SearchParams, needles,
+         rrf_k: int) -> dict:
+    hit = {
         "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title, "region": doc.region,
         "year": doc.year, "doc_type": doc.doc_type, "section": chunk.section, "text": chunk.text,
         "snippet": snippet(chunk.text, needles, params.q), "score": round(f.score, 6),
         "matched": f.matched, "url": passage_url(doc.doc_id, chunk.anchor, params.q),
         "anchor": chunk.anchor, "position": chunk.position,
-        "ranks": dict(f.ranks), "scores": scores.get(chunk.chunk_id, {}),
     }
+    if params.explain:
+        own = scores.get(chunk.chunk_id, {})
+        hit.update(ranks=dict(f.ranks), scores=own, explain=explain(f, own, rrf_k))
+    return hit
 
 
 def search(archive: Archive, params: SearchParams) -> dict:
     """Run a search and return the API's JSON shape (pages render the same dict)."""
     started = time.perf_counter()
     parsed = parse_query(params.q)
-    kq = _keyword_query(parsed)
+    kq = keyword_query(parsed)
     keyword, semantic, facets = _retrieve(archive, params, parsed, kq)
-    fused = _sort(rrf({"keyword": [s.chunk_id for s in keyword],
-                       "semantic": [s.chunk_id for s in semantic]}, k=archive.config.rrf_k), params, archive)
+    if params.mode == "hybrid" and semantic:
+        keyword = _fusable(archive, keyword, parsed)
+    fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
     window = fused[(params.page - 1) * params.size: params.page * params.size]
     chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
     docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
@@ -93,7 +163,8 @@ def search(archive: Archive, params: SearchParams) -> dict:
         for s in lst:
             scores.setdefault(s.chunk_id, {})[name] = round(s.score, 6)
     needles = highlight_needles(parsed)
-    hits = [_hit(f, chunks[f.chunk_id], docs[chunks[f.chunk_id].doc_id], scores, params, needles)
+    hits = [_hit(f, chunks[f.chunk_id], docs[chunks[f.chunk_id].doc_id], scores, params, needles,
+                 archive.config.rrf_k)
             for f in window if f.chunk_id in chunks and chunks[f.chunk_id].doc_id in docs]
     return {
         "query": params.q, "mode": params.mode, "total": facets.total if params.q else 0,

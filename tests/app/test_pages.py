@@ -351,8 +351,10 @@ def test_openapi_describes_what_parse_params_accepts(client):
 def test_openapi_hit_schema_covers_what_the_api_returns(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     schemas = spec["components"]["schemas"]
-    hit = api_search(client, q="行政复议")["hits"][0]
+    hit = api_search(client, q="行政复议", explain=1)["hits"][0]
     assert set(hit) == set(schemas["Hit"]["properties"])
+    plain = api_search(client, q="行政复议")["hits"][0]
+    assert set(plain) == set(hit) - {"ranks", "scores", "explain"}
     doc = client.get(f"/api/v1/documents/{hit['doc_id']}").get_json()
     assert set(doc) == set(schemas["Document"]["properties"])
     assert set(doc["chunks"][0]) == set(schemas["Passage"]["properties"])

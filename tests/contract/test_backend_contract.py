@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+from archive.backends.base import SCHEMA_VERSION
 from archive.errors import BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Filters, KeywordQuery
 from archive.text import fold, tokenize
@@ -74,7 +75,8 @@ def test_documents_and_chunks_read_back(loaded, corpus):
 def test_stats(loaded, corpus, embedder):
     stats = loaded.stats()
     assert (stats["documents"], stats["passages"]) == (len(corpus), sum(len(c) for _, c, _, _ in corpus))
-    assert (stats["model_id"], stats["dim"], stats["schema_version"]) == (embedder.model_id, embedder.dim, 1)
+    assert (stats["model_id"], stats["dim"], stats["schema_version"]) == (embedder.model_id, embedder.dim,
+                                                                       SCHEMA_VERSION)
     assert stats["backend"] == loaded.name and stats["size_bytes"] > 0
     loaded.ping()
     loaded.check_compatible()

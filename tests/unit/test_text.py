@@ -1,6 +1,16 @@
 import pytest
 
-from archive.text import fold, fold_with_offsets, normalise, tokenize
+from archive.text import (
+    SYNONYMS,
+    USER_DICT,
+    fold,
+    fold_with_offsets,
+    normalise,
+    parse_synonyms,
+    parse_userdict,
+    synonyms,
+    tokenize,
+)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -49,3 +59,57 @@ def test_tokenize_keeps_domain_terms(text, must_have):
 def test_tokenize_drops_punctuation_and_stopwords():
     tokens = tokenize("的，。！和 与")
     assert tokens == []
+
+
+# --- the dictionary and synonym files ------------------------------------------------------------
+
+@pytest.mark.parametrize("lines, expected", [
+    (["复议 => 行政复议"], {"复议": ("行政复议",)}),
+    (["政务热线, 12345热线, 便民热线"], {"政务热线": ("12345热线", "便民热线"), "12345热线": ("政务热线", "便民热线"),
+                                     "便民热线": ("政务热线", "12345热线")}),
+    (["上访、来访 => 信访，信访事项"], {"上访": ("信访", "信访事项"), "来访": ("信访", "信访事项")}),
+    (["复议 => 行政复议", "复议 => 行政复议决定"], {"复议": ("行政复议", "行政复议决定")}),  # rules add up
+    (["# 注释", "", "  复议 => 行政复议  # 行尾注释"], {"复议": ("行政复议",)}),
+    (["行政復議 => 复议决定"], {"行政复议": ("复议决定",)}),  # folded like everything else
+    (["ＡＢＣ => abc"], {}),  # folds to itself: nothing to add
+    (["=> 行政复议", "复议 =>", "=>", "孤词", ",,,"], {}),  # malformed lines are skipped
+    (["a => b => c"], {"a": ("b => c",)}),  # only the first arrow splits
+])
+def test_parse_synonyms(lines, expected):
+    assert parse_synonyms(lines) == expected
+
+
+@pytest.mark.parametrize("lines, expected", [
+    (["行政复议 20000 n"], [("行政复议", 20000, "n")]),
+    (["双随机一公开"], [("双随机一公开", None, None)]),
+    (["放管服 8000"], [("放管服", 8000, None)]),
+    (["清理 v"], [("清理", None, "v")]),
+    (["# 注释", "", "   "], []),
+    (["行政復議 5"], [("行政复议", 5, None)]),
+])
+def test_parse_userdict(lines, expected):
+    assert parse_userdict(lines) == expected
+
+
+def test_shipped_dictionary_and_synonyms_are_substantial_and_clean():
+    entries = parse_userdict(USER_DICT.read_text(encoding="utf-8").splitlines())
+    words = [w for w, _, _ in entries]
+    assert len(words) >= 300 and len(set(words)) == len(words)
+    table = synonyms()
+    assert len(table) >= 100
+    assert "行政复议" in table["复议"] and "12345热线" in table["政务热线"]
+    assert SYNONYMS.read_text(encoding="utf-8").startswith("#")  # the format is documented at the top
+
+
+@pytest.mark.parametrize("text, must_have", [
+    ("法治政府建设", {"法治政府建设", "法治政府"}),  # 4+ character words inside a long word
+    ("12345政务服务便民热线", {"政务服务", "便民热线", "12345"}),
+    ("推进12345热线建设", {"12345热线", "12345"}),
+    ("办结率99.77%", {"99.77%", "99.77"}),
+    ("2021年", {"2021"}),
+    ("２０２１年", {"2021"}),
+    ("行政复议法", {"行政复议法", "行政复议"}),
+    ("互联网+监管", {"互联网+监管"}),
+])
+def test_tokenize_yields_inner_words_and_numbers(text, must_have):
+    assert must_have <= set(tokenize(text))

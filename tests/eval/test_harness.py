@@ -1,0 +1,87 @@
+"""The evaluation harness's pure parts: metrics, judged-set parsing, the report table."""
+
+import math
+from pathlib import Path
+
+import pytest
+
+from search_app.eval import KINDS, Judged, format_report, load_qrels, ndcg, parse_qrels, recall, reciprocal_rank
+from search_app.params import SearchParams
+
+HERE = Path(__file__).parent
+
+
+@pytest.mark.parametrize("gains, n_relevant, expected", [
+    ([True, False, False], 1, 1.0),
+    ([False, True], 1, 1 / math.log2(3)),
+    ([True, True], 2, 1.0),
+    ([False, False, True, True], 2, (1 / math.log2(4) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))),
+    ([False] * 10 + [True], 1, 0.0),  # below the cut
+    ([], 3, 0.0),
+    ([True], 0, 0.0),
+])
+def test_ndcg(gains, n_relevant, expected):
+    assert ndcg(gains, n_relevant) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("gains, expected", [
+    ([True], 1.0), ([False, False, True], 1 / 3), ([False] * 10 + [True], 0.0), ([], 0.0),
+])
+def test_reciprocal_rank(gains, expected):
+    assert reciprocal_rank(gains) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("gains, n_relevant, expected", [
+    ([True, False, True], 4, 0.5),
+    ([True] * 20, 30, 1.0),  # at most 20 can be in the top 20
+    ([False] * 20 + [True], 1, 0.0),
+    ([True], 0, 0.0),
+])
+def test_recall(gains, n_relevant, expected):
+    assert recall(gains, n_relevant) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("line, fragment", [
+    ("{not json", "not JSON"),
+    ('{"relevant": ["x"]}', "query"),
+    ('{"query": "复议"}', "relevant"),
+    ('{"query": "复议", "relevant": []}', "relevant"),
+    ('{"query": "复议", "relevant": [""]}', "relevant"),
+    ('{"query": "复议", "relevant": ["x"], "filters": {"colour": "red"}}', "unknown filter"),
+])
+def test_bad_qrels_lines_name_the_line(line, fragment):
+    with pytest.raises(ValueError) as info:
+        parse_qrels(["", "# comment", line], source="q.jsonl")
+    assert "q.jsonl:3" in str(info.value) and fragment in str(info.value)
+
+
+def test_duplicate_ids_are_refused():
+    with pytest.raises(ValueError, match="duplicate"):
+        parse_qrels(['{"id": "a", "query": "x", "relevant": ["y"]}'] * 2)
+
+
+def test_filters_become_search_parameters():
+    judged = Judged(id="a", query="复议", relevant=("x",),
+                    filters={"year": [2021, 2022], "region": "太原市", "type": "年度报告", "year_from": 2019})
+    assert judged.params("keyword") == SearchParams(q="复议", mode="keyword", size=20, year=(2021, 2022),
+                                                    region=("太原市",), doc_type=("年度报告",), year_from=2019)
+
+
+@pytest.mark.parametrize("name, minimum", [("seeds.jsonl", 30), ("demo.jsonl", 20)])
+def test_the_project_judged_sets(name, minimum):
+    judged = load_qrels(HERE / name)
+    assert len(judged) >= minimum
+    assert {j.kind for j in judged} == set(KINDS)
+    assert all(len(r) <= 20 for j in judged for r in j.relevant)  # short judgments, no copied text
+    assert sum(j.kind == "paraphrase" for j in judged) >= 8
+
+
+def test_report_table():
+    modes = {"hybrid": {"ndcg@10": 0.8, "mrr@10": 0.9, "recall@20": 0.95, "misses": []},
+             "keyword": {"ndcg@10": 0.7, "mrr@10": 0.8, "recall@20": 0.85, "misses": ["p-1"]}}
+    report = {"queries": 2, "judged": 2, "unjudged": [], "modes": modes, "per_query": {},
+              "by_kind": {"keyword": {"queries": 1, "modes": {m: {"ndcg@10": 0.5} for m in modes}}}}
+    text = format_report(report, title="seeds")
+    assert "| hybrid | 0.800 | 0.900 | 0.950 | 0 |" in text
+    assert "| keyword (1) | 0.500 | 0.500 |" in text
+    assert "keyword misses (1): p-1" in text and text.startswith("### seeds")
