@@ -6,7 +6,7 @@ REPORTS ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve ingest test lint es es-stop es-status test-tools clean
+.PHONY: run serve ingest test lint eval bench loadtest es es-stop es-status test-tools clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ test: $(VENV)/.dev-installed test-tools
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check archive indexer search_app tests bench
+
+QRELS ?= tests/eval/demo.jsonl
+## make eval: nDCG@10, MRR@10, Recall@20 per mode on the index `make run` built (QRELS=... for another set)
+eval: $(VENV)/.installed
+	$(BIN)/python -m search_app.eval $(QRELS)
+
+## make bench: speed and memory figures into bench/RESULTS.md (SIZES=10k,100k)
+SIZES ?= 10k
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m bench --sizes $(SIZES)
+
+## make loadtest: 16 clients for 2 minutes against `serve` on 127.0.0.1; zero errors expected
+loadtest: $(VENV)/.dev-installed
+	$(BIN)/python -m bench.load --clients 16 --duration 120
 
 ## make es: a local Elasticsearch 8 for development (tests start their own)
 es:
