@@ -57,3 +57,10 @@ def test_settings_table_lists_every_variable():
     for name in ("ARCHIVE_BACKEND", "ARCHIVE_DATA_DIR", "ELASTICSEARCH_URL", "ARCHIVE_EMBEDDER", "ARCHIVE_API_TOKENS",
                  "ARCHIVE_READ_TOKENS", "ARCHIVE_CORS_ORIGINS"):
         assert f"`{name}`" in table
+
+
+def test_readme_lists_the_settings_table_as_declared():
+    from pathlib import Path
+
+    readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
+    assert settings_table() in readme
