@@ -119,3 +119,19 @@ def test_similar_page_and_doc_links(client):
     assert f"/similar/{hit['chunk_id']}" in doc_html
     html = get(client, f"/similar/{hit['chunk_id']}").get_data(as_text=True)
     assert "其他报告中的相近段落" in html and "本地区其他年份" in html
+
+
+def test_full_width_figures_in_the_demo_reports(tmp_path, demo_dir):
+    """Figures written with full-width digits (demo report 云溪市 2022) come out as numbers."""
+    from archive.config import load_config
+    from archive.services import Archive
+    from indexer.pipeline import ingest_paths
+    from search_app import create_app
+
+    config = load_config({}, data_dir=tmp_path / "data", embedder="hash")
+    assert ingest_paths(Archive(config), [demo_dir]).ok
+    rows = create_app(config).test_client().get("/api/v1/figures", query_string={"q": "行政复议"}).get_json()["rows"]
+    full_width = [r for r in rows if r["region"] == "云溪市" and r["year"] == 2022 and r["value"] == 187]
+    assert full_width and full_width[0]["unit"] == "件" and full_width[0]["text"].startswith("１８７")
+    assert has(rows, "云溪市", 2021, 152) and has(rows, "南屏县", 2022, 46)
+    assert any(r["change"] and r["region"] == "云溪市" for r in rows)  # year over year within a region
