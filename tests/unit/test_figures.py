@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from archive.figures import Figure, extract_figures, parse_number
+from tests.conftest import require
 
 SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
 
@@ -168,7 +169,7 @@ else:
 
 def seed_text(prefix: str) -> str:
     if not SEEDS.is_dir():
-        pytest.skip(f"seed reports not found at {SEEDS}")
+        require(False, f"seed reports not found at {SEEDS}")
     (path,) = SEEDS.glob(f"{prefix}_*.txt")
     return path.read_text(encoding="utf-8")
 

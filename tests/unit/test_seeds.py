@@ -5,6 +5,7 @@ Their text is read from the shared folder at test time and never copied into the
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,8 @@ from indexer.reading import read_document
 SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
 
 if not SEEDS.is_dir():
+    if os.environ.get("CI", "").lower() == "true":
+        raise RuntimeError(f"CI must have the seed reports at {SEEDS}")
     pytest.skip(f"seed reports not found at {SEEDS}", allow_module_level=True)
 
 # prefix -> (region, year, doc_type, published, doc_number, publisher, a fragment of body text)
