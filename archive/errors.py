@@ -30,3 +30,23 @@ class IndexMismatch(ArchiveError):
 
     code = "index_mismatch"
     status = 503
+
+
+class Unauthorized(ArchiveError):
+    code = "unauthorized"
+    status = 401
+
+
+class Forbidden(ArchiveError):
+    code = "forbidden"
+    status = 403
+
+
+class UnsupportedType(ArchiveError):
+    code = "unsupported_media_type"
+    status = 415
+
+
+class Unprocessable(ArchiveError):
+    code = "unprocessable"
+    status = 422

@@ -14,7 +14,7 @@ from functools import wraps
 from flask import Flask, Response, current_app, request
 
 from archive.config import Config
-from archive.errors import ArchiveError
+from archive.errors import Forbidden, Unauthorized
 
 API_PREFIX = "/api/v1/"
 OPEN_PATHS = frozenset({"/healthz"})
@@ -23,14 +23,6 @@ CORS_HEADERS = "Authorization, Content-Type"
 CORS_MAX_AGE = "600"  # seconds a browser may cache a preflight answer
 
 
-class Unauthorized(ArchiveError):
-    code = "unauthorized"
-    status = 401
-
-
-class Forbidden(ArchiveError):
-    code = "forbidden"
-    status = 403
 
 
 def _config() -> Config:

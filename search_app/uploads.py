@@ -12,18 +12,8 @@ from pathlib import Path
 
 from werkzeug.datastructures import FileStorage
 
-from archive.errors import ArchiveError, BackendUnavailable, BadRequest
+from archive.errors import BackendUnavailable, BadRequest, Unprocessable, UnsupportedType
 from archive.services import Archive
-
-
-class UnsupportedType(ArchiveError):
-    code = "unsupported_media_type"
-    status = 415
-
-
-class Unprocessable(ArchiveError):
-    code = "unprocessable"
-    status = 422
 
 
 def _metadata(raw: str | None) -> dict | None:
