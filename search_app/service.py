@@ -27,7 +27,7 @@ PROXIMITY_DEPTH = 1000
 # Hybrid mode fuses only the keyword hits that look meant (measured on tests/eval, see README):
 # with any-word matching, a hit scoring under this share of the best BM25 score shares one common
 # word with the query, and fused with equal weight it pushes the semantic finds down;
-HYBRID_KEYWORD_FLOOR = 0.3
+HYBRID_KEYWORD_FLOOR = 0.4
 # and when none of the top few keyword hits holds this share of the query's words, the query is a
 # paraphrase the words do not find, so the keyword list stays out of the fusion altogether.
 HYBRID_MIN_COVERAGE = 0.4

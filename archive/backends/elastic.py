@@ -28,6 +28,7 @@ import numpy as np
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.bm25 import FIELD_BOOSTS
 from archive.errors import ArchiveError, BackendUnavailable, BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
@@ -39,7 +40,9 @@ MAX_WINDOW = 10_000  # index.max_result_window, and the largest k a kNN search t
 FACET_SIZE = 10_000
 SCAN_PAGE = 1_000
 # BM25 fields and boosts; the embedded backend weighs the same columns 3 / 1.5 / 1.
-TERM_FIELDS = (("tokens", 1.0), ("title_tokens", 3.0), ("section_tokens", 1.5))
+# The same boosts as the embedded backend (archive/bm25.py), so both rank alike.
+TERM_FIELDS = tuple((f"{name}_tokens" if name != "body" else "tokens", boost)
+                    for name, boost in FIELD_BOOSTS.items())
 CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
 BULK_TIMEOUT = 120.0
 META_TTL = 30.0  # seconds a successful compatibility check is trusted

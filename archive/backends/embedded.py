@@ -2,8 +2,10 @@
 
 Exact vector search: at the sizes one office keeps (up to ~1M passages) a numpy
 matrix product is fast enough and needs no index build; the benchmarks in
-`bench/` hold the figures. Filters become a row mask applied before ranking, so
-a filtered search never loses hits to a top-k cut.
+`bench/` hold the figures. Keyword search takes its postings from FTS5 and scores
+them with Lucene's BM25 (`archive/bm25.py`), so both backends rank alike. Filters
+become a row mask applied before ranking, so a filtered search never loses hits
+to a top-k cut.
 """
 
 from __future__ import annotations
@@ -12,14 +14,18 @@ import json
 import logging
 import os
 import sqlite3
+import string
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from archive import bm25
 from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.errors import BackendUnavailable, IndexMismatch
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
@@ -27,8 +33,15 @@ from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, 
 log = logging.getLogger(__name__)
 
 DB_NAME = "archive.sqlite"
-# BM25 column weights: title, section path, passage body.
-BM25_WEIGHTS = (3.0, 1.5, 1.0)
+# 2: FTS5 tokens are exactly the whitespace-separated jieba tokens, field lengths stored.
+LAYOUT = "2"
+FIELDS = tuple(bm25.FIELD_BOOSTS)
+# Every ASCII punctuation mark is part of a token ("99.77%"), as with Elasticsearch's
+# whitespace analyzer: one FTS5 token per jieba token, so the counts agree.
+_TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
+NO_YEAR = np.iinfo(np.int32).min
+# Postings kept in memory between searches (entries); a common word at 100k passages has ~70k.
+POSTINGS_CACHE = 4_000_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -41,12 +54,17 @@ CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     section TEXT NOT NULL, text TEXT NOT NULL, fold TEXT NOT NULL,
-    region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL, figures TEXT NOT NULL DEFAULT '[]'
+    region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL, figures TEXT NOT NULL DEFAULT '[]',
+    n_title INTEGER NOT NULL DEFAULT 0, n_section INTEGER NOT NULL DEFAULT 0, n_body INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, position);
 CREATE INDEX IF NOT EXISTS chunks_filters ON chunks (region, year, doc_type);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (title, section, body, tokenize = 'unicode61 remove_diacritics 0');
-"""
+CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (title, section, body, tokenize = "{}");
+CREATE TABLE IF NOT EXISTS postings (
+    term TEXT NOT NULL, doc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (term, doc)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS postings_doc ON postings (doc);
+""".format(_TOKENIZE.replace('"', '""'))
 
 
 def fts_phrase(token: str) -> str:
@@ -69,27 +87,124 @@ def match_expression(query: KeywordQuery) -> str | None:
     return " AND ".join(parts) if parts else None
 
 
-def filter_sql(filters: Filters, alias: str = "c") -> tuple[str, list]:
-    """WHERE fragments (joined with AND) and their parameters for a set of filters."""
-    clauses, params = [], []
-    for name in ("region", "doc_type", "year"):
-        values = getattr(filters, name)
-        if values:
-            clauses.append(f"{alias}.{name} IN ({','.join('?' * len(values))})")
-            params.extend(values)
-    if filters.year_from is not None:
-        clauses.append(f"{alias}.year >= ?")
-        params.append(filters.year_from)
-    if filters.year_to is not None:
-        clauses.append(f"{alias}.year <= ?")
-        params.append(filters.year_to)
-    return " AND ".join(clauses) or "1", params
-
-
 def _substring_sql(query: KeywordQuery, alias: str = "c") -> tuple[str, list]:
     clauses = [f"instr({alias}.fold, ?) > 0" for _ in query.phrases]
     clauses += [f"instr({alias}.fold, ?) = 0" for _ in query.excluded]
     return " AND ".join(clauses) or "1", [*query.phrases, *query.excluded]
+
+
+def _best(rows: np.ndarray, values: np.ndarray, order: np.ndarray, k: int) -> np.ndarray:
+    """The k rows with the highest values, best first; ties go to the smaller chunk id, as in Elasticsearch."""
+    k = min(k, len(rows))
+    if k <= 0:
+        return rows[:0]
+    top = np.argpartition(-values, k - 1)[:k] if k < len(rows) else np.arange(len(rows))
+    cut = values[top].min()
+    # Rows tied with the last one kept compete on chunk id too, so the cut is deterministic.
+    top = np.union1d(top, np.nonzero(values == cut)[0])
+    return rows[top[np.lexsort((order[rows[top]], -values[top]))][:k]]
+
+
+class _Postings:
+    """One document's postings as stored: per term, rows of (passage row id, tf in title, section, body)."""
+
+    def __init__(self) -> None:
+        self.by_term: dict[str, list[list[int]]] = {}
+
+    def add(self, row_id: int, fields: Sequence[Sequence[str]]) -> None:
+        mine: dict[str, list[int]] = {}
+        for f, tokens in enumerate(fields):
+            for token in tokens:
+                mine.setdefault(token, [row_id, 0, 0, 0])[1 + f] += 1
+        for term, entry in mine.items():
+            self.by_term.setdefault(term, []).append(entry)
+
+    def rows(self, doc_row: int) -> Iterator[tuple[str, int, bytes]]:
+        for term, entries in self.by_term.items():
+            yield term, doc_row, np.array(entries, np.int32).tobytes()
+
+
+@dataclass
+class _Snapshot:
+    """What searches need of every passage, in row-id order, for one generation of the index."""
+
+    generation: str
+    ids: np.ndarray
+    chunk_ids: list[str]
+    order: np.ndarray  # rank of each row's chunk id
+    year: np.ndarray
+    codes: dict[str, np.ndarray]  # region / doc_type as small ints, -1 for none
+    names: dict[str, list[str]]
+    lengths: dict[str, np.ndarray]  # per field, as Lucene stores them
+    doc_count: dict[str, int]
+    avgdl: dict[str, np.float32]
+
+    @classmethod
+    def load(cls, db: sqlite3.Connection, generation: str) -> _Snapshot:
+        rows = db.execute("SELECT id, chunk_id, region, year, doc_type, n_title, n_section, n_body "
+                          "FROM chunks ORDER BY id").fetchall()
+        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
+        order = np.empty(len(rows), np.int64)
+        by_chunk_id = np.fromiter((r[0] for r in db.execute("SELECT id FROM chunks ORDER BY chunk_id")),
+                                  np.int64, len(rows))
+        order[np.searchsorted(ids, by_chunk_id)] = np.arange(len(rows))
+        codes, names = {}, {}
+        for name, col in (("region", 2), ("doc_type", 4)):
+            names[name] = sorted({r[col] for r in rows if r[col] is not None})
+            index = {v: i for i, v in enumerate(names[name])}
+            codes[name] = np.fromiter((index.get(r[col], -1) for r in rows), np.int32, len(rows))
+        year = np.fromiter((NO_YEAR if r[3] is None else r[3] for r in rows), np.int32, len(rows))
+        raw = {f: np.fromiter((r[5 + i] for r in rows), np.int64, len(rows)) for i, f in enumerate(FIELDS)}
+        doc_count = {f: int((n > 0).sum()) for f, n in raw.items()}
+        avgdl = {f: bm25.average_length(int(n.sum()), doc_count[f]) for f, n in raw.items()}
+        return cls(generation, ids, [r[1] for r in rows], order, year, codes, names,
+                   {f: bm25.stored_lengths(n) for f, n in raw.items()}, doc_count, avgdl)
+
+    def locate(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position of each row id in the snapshot, whether the snapshot holds it at all)."""
+        at = np.searchsorted(self.ids, row_ids)
+        held = at < len(self.ids)
+        held[held] = self.ids[at[held]] == row_ids[held]
+        return at, held
+
+    def positions(self, row_ids: np.ndarray) -> np.ndarray:
+        """Positions of these row ids in the snapshot (ids it does not hold are dropped)."""
+        at, held = self.locate(row_ids)
+        return at[held]
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        keep = np.ones(len(self.ids), bool)
+        for name in ("region", "doc_type"):
+            values = getattr(filters, name)
+            if values:
+                wanted = [self.names[name].index(v) for v in values if v in self.names[name]]
+                keep &= np.isin(self.codes[name], wanted)
+        if filters.year:
+            keep &= np.isin(self.year, list(filters.year))
+        if filters.year_from is not None or filters.year_to is not None:
+            keep &= self.year != NO_YEAR
+            if filters.year_from is not None:
+                keep &= self.year >= filters.year_from
+            if filters.year_to is not None:
+                keep &= self.year <= filters.year_to
+        return keep
+
+    def count(self, selected: np.ndarray) -> FacetCounts:
+        """Facet counts over the selected rows: by count, then by value."""
+        fields = {}
+        for name in FACET_FIELDS:
+            if name == "year":
+                values, counts = np.unique(self.year[selected & (self.year != NO_YEAR)], return_counts=True)
+                labels = [str(int(v)) for v in values]
+            else:
+                codes = self.codes[name][selected]
+                counts = np.bincount(codes[codes >= 0], minlength=len(self.names[name]))
+                labels, values = self.names[name], np.arange(len(self.names[name]))
+            pairs = [(labels[i], int(n)) for i, n in enumerate(counts) if n]
+            sort_keys = {labels[i]: values[i] for i in range(len(labels))}
+            pairs.sort(key=lambda p: (-p[1], sort_keys[p[0]]))
+            fields[name] = pairs
+        return FacetCounts(int(selected.sum()), fields)
 
 
 class EmbeddedBackend:
@@ -105,6 +220,10 @@ class EmbeddedBackend:
         self._local = threading.local()
         self._matrix_lock = threading.Lock()
         self._matrix: tuple[str, np.ndarray, np.ndarray] | None = None  # (generation, row ids, vectors)
+        self._snap: _Snapshot | None = None
+        self._postings_lock = threading.Lock()
+        self._postings_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._postings_size = 0
 
     # -- connections -------------------------------------------------------
 
@@ -144,7 +263,7 @@ class EmbeddedBackend:
     def _write_meta(self, db: sqlite3.Connection) -> None:
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
             ("schema_version", str(SCHEMA_VERSION)), ("model_id", self.model_id),
-            ("dim", str(self.dim)), ("generation", str(time.time_ns())),
+            ("dim", str(self.dim)), ("generation", str(time.time_ns())), ("layout", LAYOUT),
         ])
 
     def _meta(self) -> dict[str, str]:
@@ -158,6 +277,9 @@ class EmbeddedBackend:
                 f"the index at {self.path} was built with embedder {meta.get('model_id')} "
                 f"(schema {meta.get('schema_version')}), but {self.model_id} (schema {SCHEMA_VERSION}) "
                 "is configured: run `python -m indexer reindex`")
+        if meta.get("layout") != LAYOUT:
+            raise IndexMismatch(f"the index at {self.path} was written by an older version of the archive "
+                                f"(layout {meta.get('layout', 1)}, now {LAYOUT}): run `python -m indexer reindex`")
 
     @contextmanager
     def _write(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
@@ -186,22 +308,28 @@ class EmbeddedBackend:
             raise ValueError("chunks, vectors and tokens must have the same length")
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
-        db.execute(
+        doc_row = db.execute(
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc.doc_id, doc.title, doc.region, doc.year, doc.doc_type, doc.publisher, doc.published,
-             doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time()))
-        title_tokens = " ".join(tokenize(doc.title))
+             doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time())).lastrowid
+        title_tokens = tokenize(doc.title)
+        postings = _Postings()
         for chunk, vec, toks in zip(chunks, vectors, tokens):
+            section_tokens = tokenize(chunk.section)
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
-                "doc_type, vec, figures) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                "doc_type, vec, figures, n_title, n_section, n_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, fold(chunk.text),
                  doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
-                 json.dumps(list(chunk.figures), ensure_ascii=False)))
+                 json.dumps(list(chunk.figures), ensure_ascii=False),
+                 len(title_tokens), len(section_tokens), len(toks)))
             db.execute("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)",
-                       (cur.lastrowid, title_tokens, " ".join(tokenize(chunk.section)), " ".join(toks)))
+                       (cur.lastrowid, " ".join(title_tokens), " ".join(section_tokens), " ".join(toks)))
+            postings.add(cur.lastrowid, (title_tokens, section_tokens, toks))
+        db.executemany("INSERT INTO postings VALUES (?,?,?)", postings.rows(doc_row))
 
     def _delete(self, db, doc_id: str) -> bool:
+        db.execute("DELETE FROM postings WHERE doc = (SELECT rowid FROM documents WHERE doc_id = ?)", (doc_id,))
         db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", (doc_id,))
         db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
         return db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
@@ -243,87 +371,144 @@ class EmbeddedBackend:
 
     def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
                        offset: int = 0) -> list[Scored]:
+        if limit <= 0:
+            return []
+        self.check_compatible()
+        with self._reading():
+            snap = self._snapshot()
+            found = self._keyword(snap, query, scored=True)
+            if found is None:
+                return []
+            matched, scores = found
+            rows = np.nonzero(matched & snap.mask(filters))[0]
+            top = _best(rows, scores[rows], snap.order, offset + limit)[offset:]
+        return [Scored(snap.chunk_ids[r], float(scores[r])) for r in top]
+
+    def _keyword(self, snap: _Snapshot, query: KeywordQuery, scored: bool) -> tuple | None:
+        """(passages matching, their Lucene BM25 scores) over the snapshot's rows; None: nothing to match."""
+        from archive.text import tokenize
+
         match = match_expression(query)
         if match is None:
-            return []
-        where, params = filter_sql(filters)
-        subs, sub_params = _substring_sql(query)
-        sql = (f"SELECT c.chunk_id, bm25(fts, {', '.join(map(str, BM25_WEIGHTS))}) AS s "
-               f"FROM fts JOIN chunks c ON c.id = fts.rowid "
-               f"WHERE fts MATCH ? AND {where} AND {subs} ORDER BY s, c.id LIMIT ? OFFSET ?")
-        rows = self._guard(lambda: self.db.execute(sql, [match, *params, *sub_params, limit, offset]).fetchall())
-        return [Scored(r[0], -float(r[1])) for r in rows]
+            return None
+        terms = sorted(set(query.terms))
+        phrase_terms = sorted({t for p in query.phrases for t in tokenize(p)})
+        n = len(snap.ids)
+        if query.phrases or query.excluded:
+            # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides.
+            subs, sub_params = _substring_sql(query)
+            found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
+                                    f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
+            matched = np.zeros(n, bool)
+            matched[snap.positions(np.array([r[0] for r in found], np.int64))] = True
+        else:
+            matched = np.zeros(n, bool)
+            for term in terms:
+                matched[self._postings(snap, term)[0]] = True
+        scores = np.zeros(n, np.float32)
+        # Elasticsearch scores phrase words once more (a `should` clause); so do we.
+        for term in (terms + phrase_terms) if scored else ():
+            self._add_scores(snap, term, scores)
+        return matched, scores
 
-    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _add_scores(self, snap: _Snapshot, term: str, scores: np.ndarray) -> None:
+        rows, tf = self._postings(snap, term)
+        for f, (field, boost) in enumerate(bm25.FIELD_BOOSTS.items()):
+            has = tf[f] > 0
+            df = int(has.sum())
+            if df:
+                weight = bm25.weight(boost, df, snap.doc_count[field])
+                scores[rows[has]] += bm25.term_scores(tf[f][has], snap.lengths[field][rows[has]], weight,
+                                                      snap.avgdl[field])
+
+    def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, term frequency per field) of one term, cached for the snapshot's generation."""
+        key = (snap.generation, term)
+        with self._postings_lock:
+            cached = self._postings_cache.get(key)
+            if cached is not None:
+                self._postings_cache.move_to_end(key)
+                return cached
+        data = b"".join(r[0] for r in self.db.execute("SELECT data FROM postings WHERE term = ?", (term,)))
+        table = np.frombuffer(data, np.int32).reshape(-1, 1 + len(FIELDS))
+        docs, tf = table[:, 0].astype(np.int64), table[:, 1:].T.astype(np.float32)
+        at, held = snap.locate(docs)
+        value = (at[held], tf[:, held])
+        with self._postings_lock:
+            if self._postings_cache and next(iter(self._postings_cache))[0] != snap.generation:
+                self._postings_cache.clear()  # written to since: every older entry is stale
+            self._postings_cache[key] = value
+            self._postings_size += len(value[0])
+            while self._postings_size > POSTINGS_CACHE and len(self._postings_cache) > 1:
+                _, (old, _) = self._postings_cache.popitem(last=False)
+                self._postings_size -= len(old)
+        return value
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: the snapshot, postings and rows all come from the same state."""
+        db = self.db
+        own = not db.in_transaction
+        try:
+            if own:
+                db.execute("BEGIN")
+            yield db
+        except sqlite3.OperationalError as exc:
+            raise BackendUnavailable(f"the index cannot be read: {exc}") from exc
+        finally:
+            if own and db.in_transaction:
+                db.execute("COMMIT")
+
+    def _snapshot(self) -> _Snapshot:
         generation = self._meta().get("generation", "")
         with self._matrix_lock:
-            if self._matrix is None or self._matrix[0] != generation:
-                rows = self.db.execute("SELECT id, vec FROM chunks ORDER BY id").fetchall()
-                ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-                mat = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1) \
-                    if rows else np.zeros((0, self.dim), np.float32)
-                self._matrix = (generation, ids, mat)
-                log.debug("loaded %d vectors", len(rows))
-            return self._matrix[1], self._matrix[2]
+            if self._snap is None or self._snap.generation != generation:
+                self._snap = _Snapshot.load(self.db, generation)
+                self._matrix = None
+                with self._postings_lock:
+                    self._postings_cache.clear()
+                    self._postings_size = 0
+            return self._snap
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        with self._reading():
+            snap = self._snapshot()
+            with self._matrix_lock:
+                if self._matrix is None or self._matrix[0] != snap.generation:
+                    rows = self.db.execute("SELECT vec FROM chunks ORDER BY id").fetchall()
+                    mat = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1) \
+                        if rows else np.zeros((0, self.dim), np.float32)
+                    self._matrix = (snap.generation, snap.ids, mat)
+                    log.debug("loaded %d vectors", len(rows))
+                return self._matrix[1], self._matrix[2]
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
-        ids, mat = self._guard(self._vectors)
-        if not len(ids):
-            return []
-        if filters.is_empty():
-            rows = np.arange(len(ids))
-        else:
-            where, params = filter_sql(filters)
-            allowed = np.fromiter((r[0] for r in self.db.execute(
-                f"SELECT c.id FROM chunks c WHERE {where}", params)), dtype=np.int64)
-            rows = np.nonzero(np.isin(ids, allowed))[0]
-        if not len(rows):
-            return []
-        # One product over the whole matrix: cheaper than copying the filtered rows out first.
-        sims = (mat @ np.asarray(vector, np.float32))[rows]
-        k = min(limit, len(rows))
-        top = np.argpartition(-sims, k - 1)[:k]
-        top = top[np.lexsort((ids[rows[top]], -sims[top]))]  # ties broken by insertion order
-        chosen = ids[rows[top]].tolist()
-        names = dict(self.db.execute(
-            f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(chosen))})", chosen).fetchall())
-        return [Scored(names[i], float(s)) for i, s in zip(chosen, sims[top])]
+        with self._reading():
+            snap = self._snapshot()
+            ids, mat = self._vectors()
+            if not len(ids) or limit <= 0:
+                return []
+            # One product over the whole matrix: cheaper than copying the filtered rows out first.
+            sims = mat @ np.asarray(vector, np.float32)
+            rows = np.nonzero(snap.mask(filters))[0]
+            top = _best(rows, sims[rows], snap.order, limit)
+            return [Scored(snap.chunk_ids[r], float(sims[r])) for r in top]
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
-        where, params = filter_sql(filters)
         extra = list(dict.fromkeys(extra_ids))
-        alternatives, alt_params = [], []
-        match = match_expression(query) if query else None
-        if match:
-            subs, sub_params = _substring_sql(query)
-            alternatives.append(f"(c.id IN (SELECT rowid FROM fts WHERE fts MATCH ?) AND {subs})")
-            alt_params += [match, *sub_params]
-        if extra:
-            alternatives.append(f"c.chunk_id IN ({','.join('?' * len(extra))})")
-            alt_params += extra
-        # No query and no ids: the whole (filtered) archive, for an overview.
-        either = f"({' OR '.join(alternatives)})" if alternatives else "1"
-        base = f"FROM chunks c WHERE {where} AND {either}"
-        args = [*params, *alt_params]
-        return self._guard(self._count_facets, base, args)
-
-    def _count_facets(self, base: str, args: list) -> FacetCounts:
-        """Run the (possibly expensive) MATCH once into a temporary table, then count from it."""
-        db = self.db
-        db.execute("DROP TABLE IF EXISTS temp.result_set")
-        db.execute(f"CREATE TEMP TABLE result_set AS SELECT c.year, c.region, c.doc_type {base}", args)
-        try:
-            total = db.execute("SELECT count(*) FROM temp.result_set").fetchone()[0]
-            fields = {}
-            for name in FACET_FIELDS:
-                rows = db.execute(f"SELECT {name}, count(*) AS n FROM temp.result_set WHERE {name} IS NOT NULL "
-                                  f"GROUP BY {name} ORDER BY n DESC, {name}").fetchall()
-                fields[name] = [(str(v), n) for v, n in rows]
-        finally:
-            db.execute("DROP TABLE IF EXISTS temp.result_set")
-        return FacetCounts(total, fields)
+        with self._reading() as db:
+            snap = self._snapshot()
+            found = self._keyword(snap, query, scored=False) if query is not None else None
+            selected = found[0] if found is not None else np.zeros(len(snap.ids), bool)
+            if extra:
+                rows = db.execute(f"SELECT id FROM chunks WHERE chunk_id IN ({','.join('?' * len(extra))})",
+                                  extra).fetchall()
+                selected[snap.positions(np.array([r[0] for r in rows], np.int64))] = True
+            if found is None and not extra:
+                selected[:] = True  # no query and no ids: the whole (filtered) archive, for an overview
+            return snap.count(selected & snap.mask(filters))
 
     def _doc(self, row: sqlite3.Row) -> Document:
         d = dict(row)
@@ -392,3 +577,4 @@ class EmbeddedBackend:
             self._local.db = None
         with self._matrix_lock:
             self._matrix = None
+            self._snap = None
