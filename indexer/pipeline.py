@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import multiprocessing
+import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,6 +24,8 @@ from indexer.metadata import extract_metadata, strip_title
 from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_paths
 
 log = logging.getLogger(__name__)
+
+MIN_FILES_PER_JOB = 8
 
 
 @dataclass
@@ -108,29 +113,38 @@ def vectors_and_tokens(archive: Archive, chunks: list[Chunk]):
     return vectors, [tokenize(c.text) for c in chunks]
 
 
-def ingest_file(archive: Archive, path: Path, report: IngestReport, doc_id: str | None = None,
-                source_name: str | None = None) -> str | None:
-    """Ingest one file into the report; returns the doc id written or kept, None if it failed."""
-    name = source_name or str(path)
+Prepared = tuple[Document, list[Chunk], list[list[str]]]
+
+
+def prepare_tokens(path: Path, chunk_chars: int, doc_id: str | None = None,
+                   source_name: str | None = None) -> Prepared:
+    """Everything about one file that needs no index and no model: what worker processes do."""
+    doc, chunks = prepare(path, chunk_chars, doc_id, source_name)
+    return doc, chunks, [tokenize(c.text) for c in chunks]
+
+
+def _prepare_or_reason(args: tuple) -> Prepared | str:
     try:
-        doc_id = doc_id or doc_id_for(path)
-        sha = content_hash(path)
-        existing = archive.backend.find_by_sha256(sha)
-        if existing == doc_id:
-            report.unchanged.append(doc_id)
-            return doc_id
-        if existing is not None:
-            report.duplicates.append((name, existing))
-            return existing
-        doc, chunks = prepare(path, archive.config.chunk_chars, doc_id, source_name)
-        before = archive.embedder.misses
-        vectors, tokens = vectors_and_tokens(archive, chunks)
-        archive.backend.index_document(doc, chunks, vectors, tokens)
+        return prepare_tokens(*args)
     except (ReadError, OSError, ValueError) as exc:
-        reason = exc.reason if isinstance(exc, ReadError) else str(exc)
-        log.warning("failed %s: %s", name, reason)
-        report.failed.append((name, reason))
-        return None
+        return exc.reason if isinstance(exc, ReadError) else str(exc)
+
+
+def _known(archive: Archive, path: Path, doc_id: str, name: str, report: IngestReport) -> str | None:
+    """The doc id this file's exact content is already stored under (noted in the report), or None."""
+    existing = archive.backend.find_by_sha256(content_hash(path))
+    if existing == doc_id:
+        report.unchanged.append(doc_id)
+    elif existing is not None:
+        report.duplicates.append((name, existing))
+    return existing
+
+
+def _store(archive: Archive, prepared: Prepared, report: IngestReport, name: str) -> str:
+    doc, chunks, tokens = prepared
+    before = archive.embedder.misses
+    vectors = archive.embedder.embed_passages([embedding_text(c) for c in chunks])
+    archive.backend.index_document(doc, chunks, vectors, tokens)
     report.indexed.append(doc.doc_id)
     report.passages += len(chunks)
     report.embedded += archive.embedder.misses - before
@@ -139,18 +153,69 @@ def ingest_file(archive: Archive, path: Path, report: IngestReport, doc_id: str 
     return doc.doc_id
 
 
+def _failed(report: IngestReport, name: str, reason: str) -> None:
+    log.warning("failed %s: %s", name, reason)
+    report.failed.append((name, reason))
+
+
+def ingest_file(archive: Archive, path: Path, report: IngestReport, doc_id: str | None = None,
+                source_name: str | None = None, prepared: Prepared | None = None) -> str | None:
+    """Ingest one file into the report; returns the doc id written or kept, None if it failed."""
+    name = source_name or str(path)
+    try:
+        doc_id = doc_id or doc_id_for(path)
+        existing = _known(archive, path, doc_id, name, report)
+        if existing is not None:
+            return existing
+        prepared = prepared or prepare_tokens(path, archive.config.chunk_chars, doc_id, source_name)
+        return _store(archive, prepared, report, name)
+    except (ReadError, OSError, ValueError) as exc:
+        _failed(report, name, exc.reason if isinstance(exc, ReadError) else str(exc))
+        return None
+
+
+def _jobs(archive: Archive, files: int) -> int:
+    jobs = archive.config.ingest_jobs or os.cpu_count() or 1
+    # A pool costs each worker about a second to load jieba's dictionary: only worth it for many files.
+    return min(jobs, files // MIN_FILES_PER_JOB)
+
+
 def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool = False) -> IngestReport:
-    """Ingest files and folders; a file that fails is reported and the rest go on."""
+    """Ingest files and folders; a file that fails is reported and the rest go on.
+
+    Reading, cleaning, chunking and tokenising run in ARCHIVE_INGEST_JOBS worker processes;
+    embedding and writing stay here, in file order.
+    """
     started = time.perf_counter()
     files, problems = discover(paths)
     report = IngestReport(failed=list(problems))
-    items: Iterable[Path] = files
+    if _jobs(archive, len(files)) > 1:
+        # Unchanged files are skipped before any work is sent out (ingest_file checks again when storing).
+        unchanged = {p for p in files if archive.backend.find_by_sha256(content_hash(p)) == doc_id_for(p)}
+        report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
+        files = [p for p in files if p not in unchanged]
+    jobs = _jobs(archive, len(files))
+    results: Iterable[tuple[Path, Prepared | str | None]]
+    if jobs > 1:
+        log.info("preparing %d files in %d worker processes", len(files), jobs)
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        work = [(p, archive.config.chunk_chars) for p in files]
+        results = zip(files, pool.map(_prepare_or_reason, work, chunksize=4))
+    else:
+        pool, results = None, ((p, None) for p in files)
     if progress:
         from tqdm import tqdm
 
-        items = tqdm(files, desc="索引", unit="篇")
-    for path in items:
-        ingest_file(archive, path, report)
+        results = tqdm(results, total=len(files), desc="索引", unit="篇")
+    try:
+        for path, prepared in results:
+            if isinstance(prepared, str):
+                _failed(report, str(path), prepared)
+            else:
+                ingest_file(archive, path, report, prepared=prepared)
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -136,3 +136,42 @@ def test_demo_reports_ingest_with_their_metadata(small_archive, demo_dir):
         assert "版权所有" not in text and "扫一扫" not in text and "当前位置" not in text
     gb = small_archive.backend.get_chunks(doc_id_for(demo_dir / "nanping-2022-annual.txt"))
     assert "行政复议" in "".join(c.text for c in gb)  # GB18030 decoded, not mojibake
+
+
+def _contents(archive) -> dict:
+    """Every document with its passages, as stored."""
+    return {d.doc_id: (d, [(c.chunk_id, c.section, c.text, c.figures) for c in archive.backend.get_chunks(d.doc_id)])
+            for d in archive.backend.list_documents()}
+
+
+def test_worker_processes_index_exactly_what_one_process_does(seeds_dir, demo_dir, tmp_path, caplog):
+    import logging
+
+    from archive.config import load_config
+
+    caplog.set_level(logging.INFO, logger="indexer.pipeline")
+
+    folder = tmp_path / "reports"
+    shutil.copytree(seeds_dir, folder / "seeds")
+    shutil.copytree(demo_dir, folder / "demo", ignore=shutil.ignore_patterns("README.md"))
+    shutil.copy(seeds_dir / "003_27b7b1199d3db883.txt", folder / "copy-of-guangyuan.txt")
+    (folder / "broken.docx").write_bytes(b"PK\x03\x04 not really a docx")
+    (folder / "empty.txt").write_text("  \n", encoding="utf-8")
+    (folder / "gbk.txt").write_bytes("某某县2020年法治政府建设年度报告\n一、行政复议\n全年办理行政复议案件12件。\n"
+                                     .encode("gb18030"))
+    runs = {}
+    for jobs in (1, 2):
+        archive = Archive(load_config({}, data_dir=tmp_path / f"data-{jobs}", embedder="hash", ingest_jobs=jobs))
+        first = ingest_paths(archive, [folder])
+        again = ingest_paths(archive, [folder])
+        runs[jobs] = (first, again, _contents(archive))
+        archive.close()
+    assert "preparing 16 files in 2 worker processes" in caplog.text
+    (one, one_again, one_index), (two, two_again, two_index) = runs[1], runs[2]
+    assert len(one.indexed) == 13 and two.indexed == one.indexed
+    assert two.duplicates == one.duplicates and len(one.duplicates) == 1
+    assert sorted(two.failed) == sorted(one.failed) and len(one.failed) == 2
+    assert (two.passages, two.embedded) == (one.passages, one.embedded)
+    assert two_index == one_index
+    assert sorted(two_again.unchanged) == sorted(one_again.unchanged) == sorted(one.indexed)
+    assert not two_again.indexed and two_again.embedded == 0
