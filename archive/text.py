@@ -166,6 +166,12 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+@functools.lru_cache(maxsize=8192)
+def heading_tokens(text: str) -> tuple[str, ...]:
+    """tokenize() for titles and section paths, which repeat on every passage: remembered."""
+    return tuple(tokenize(text))
+
+
 def parse_synonyms(lines) -> dict[str, tuple[str, ...]]:
     """Synonym rules -> {folded term: folded terms a query with it also searches}.
 

@@ -302,7 +302,7 @@ class EmbeddedBackend:
             self._insert(db, doc, chunks, vectors, tokens)
 
     def _insert(self, db, doc, chunks, vectors, tokens) -> None:
-        from archive.text import fold, tokenize
+        from archive.text import fold, heading_tokens
 
         if len(chunks) != len(vectors) or len(chunks) != len(tokens):
             raise ValueError("chunks, vectors and tokens must have the same length")
@@ -312,10 +312,10 @@ class EmbeddedBackend:
             "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc.doc_id, doc.title, doc.region, doc.year, doc.doc_type, doc.publisher, doc.published,
              doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time())).lastrowid
-        title_tokens = tokenize(doc.title)
+        title_tokens = heading_tokens(doc.title)
         postings = _Postings()
         for chunk, vec, toks in zip(chunks, vectors, tokens):
-            section_tokens = tokenize(chunk.section)
+            section_tokens = heading_tokens(chunk.section)
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
                 "doc_type, vec, figures, n_title, n_section, n_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
