@@ -72,6 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         _parser().exit(2, f"配置错误: {exc}\n")
     logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
+    if config.log_level != "DEBUG":
+        # The Elasticsearch transport logs each request, and each retry with a traceback; the backend
+        # reports what fails in one line (BackendUnavailable), which is all a failed ingest should print.
+        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
     archive = Archive(config)
     try:
         return COMMANDS[args.command](archive, args)

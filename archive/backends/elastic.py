@@ -7,9 +7,12 @@ fills in only the embedder's id and dims. Every call to Elasticsearch goes throu
 `_guarded`, so an unreachable or failing cluster surfaces as BackendUnavailable
 within about `timeout` seconds, never as a transport exception.
 
+A document is replaced as a new version of its passages made live by one write of its
+record, so readers never see half of it, even after a crash (`elastic_versions`).
+
 Only features of the minimal `integ-test-zip` distribution are used (no
-delete-by-query, no reindex API, no analysis-common module), so the same code
-runs against it and against a full Elasticsearch 8.
+delete-by-query, no reindex API, no analysis-common module, no scripts), so the same
+code runs against it and against a full Elasticsearch 8.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import operator
 import re
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -28,6 +31,22 @@ import numpy as np
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.elastic_versions import (
+    DOCUMENT,
+    HIDDEN_AGG,
+    PASSAGE,
+    PLACEHOLDER,
+    ConcurrentChange,
+    Record,
+    doc_record_id,
+    hidden_agg,
+    hidden_in,
+    hit_field,
+    live_clauses,
+    new_version,
+    passage_id,
+    with_hidden,
+)
 from archive.bm25 import FIELD_BOOSTS
 from archive.errors import ArchiveError, BackendUnavailable, BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
@@ -35,7 +54,6 @@ from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, 
 log = logging.getLogger(__name__)
 
 MAPPING_PATH = Path(__file__).resolve().parents[2] / "mappings" / "passages.json"
-PASSAGE, DOCUMENT = "passage", "document"
 MAX_WINDOW = 10_000  # index.max_result_window, and the largest k a kNN search takes
 FACET_SIZE = 10_000
 SCAN_PAGE = 1_000
@@ -44,9 +62,11 @@ SCAN_PAGE = 1_000
 TERM_FIELDS = tuple((f"{name}_tokens" if name != "body" else "tokens", boost)
                     for name, boost in FIELD_BOOSTS.items())
 CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
+HIT_FIELDS = ["chunk_id", "version"]  # read from doc values: a hit's _source is large (its vector)
 BULK_TIMEOUT = 120.0
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
+LIVE_TRIES = 5  # searches run again while ingests keep changing what is hidden
 
 
 class IndexingFailed(ArchiveError):
@@ -79,11 +99,6 @@ def load_mapping(dim: int, model_id: str) -> dict:
     body["mappings"]["_meta"].update(schema_version=SCHEMA_VERSION, model_id=model_id, dim=dim)
     body["mappings"]["properties"]["vector"]["dims"] = dim
     return body
-
-
-def doc_record_id(doc_id: str) -> str:
-    """`_id` of a document's own record; passage ids end in digits, so this never collides."""
-    return f"{doc_id}#doc"
 
 
 # -- query pieces ------------------------------------------------------------
@@ -132,10 +147,21 @@ def facet_aggs() -> dict:
     return {name: {"terms": {"field": name, "size": FACET_SIZE, "order": order}} for name in FACET_FIELDS}
 
 
-def knn_clause(vector: np.ndarray, filters: Filters, k: int) -> dict:
+def knn_clause(vector: np.ndarray, filters: Filters, k: int, hidden: Sequence[str] = ()) -> dict:
     return {"field": "vector", "query_vector": np.asarray(vector, np.float32).tolist(), "k": k,
             "num_candidates": min(MAX_WINDOW, max(100, 4 * k)),
-            "filter": [kind_is(PASSAGE), *filter_clauses(filters)]}
+            "filter": [kind_is(PASSAGE), *filter_clauses(filters), *live_clauses(hidden)]}
+
+
+def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
+    if not (len(chunks) == len(vectors) == len(tokens)):
+        raise ValueError("chunks, vectors and tokens must have the same length")
+
+
+def document_source(doc: Document, version: str, hidden: Iterable[str] = (), retired: Iterable[str] = ()) -> dict:
+    """A document's record with `version` live."""
+    return {**doc.to_dict(), "kind": DOCUMENT, "indexed_at": int(time.time() * 1000), "version": version,
+            "hidden": sorted(hidden), "retired": sorted(retired)}
 
 
 class ElasticBackend:
@@ -152,6 +178,10 @@ class ElasticBackend:
         self._client: Elasticsearch | None = None
         self._lock = threading.Lock()
         self._checked: float | None = None  # when the live index last proved compatible
+        self._versioned: set[str] = set()  # indices known to have versioned passages
+        self._legacy: bool | None = None  # whether the live index predates versions (None: not known yet)
+        self._swept = False  # leftovers of interrupted writes cleaned up by this instance
+        self._hidden: tuple[str, ...] = ()  # what the last search saw hidden: the next one's first guess
 
     # -- plumbing ------------------------------------------------------------
 
@@ -222,20 +252,51 @@ class ElasticBackend:
                    aliases=aliases)
         log.info("created Elasticsearch index %s%s", index, f" behind {self.alias}" if with_alias else "")
 
-    def _ensure_index(self) -> None:
-        if self._live_index() is not None:
-            return
+    def _ensure_index(self) -> str:
+        live = self._live_index()
+        if live is not None:
+            return live
         versions = self._versions()
+        index = f"{self.alias}-v{(versions[-1] if versions else 0) + 1}"
         try:
-            self._create(f"{self.alias}-v{(versions[-1] if versions else 0) + 1}", with_alias=True)
+            self._create(index, with_alias=True)
         except Refused as exc:
             if exc.error_type != "resource_already_exists_exception" or self._live_index() is None:
                 raise
             log.info("another writer created the index first")
+        return self._live_index() or index
+
+    def _require_versioned(self, index: str) -> None:
+        """Writes need versioned passages; an index from before them is rebuilt once, by reindex."""
+        if index in self._versioned:
+            return
+        if "version" not in self._mappings(index).get("properties", {}):
+            raise IndexMismatch(f"the index {index} was built before documents were versioned (needed to replace "
+                                "them safely): run `python -m indexer reindex` once")
+        self._versioned.add(index)
+
+    def _routing(self, doc_id: str) -> str | None:
+        """Where a document's record lives: routed by doc id, beside its passages; not in an index
+        from before versions, which reindex moves (`_legacy` is forgotten at every alias switch)."""
+        if self._legacy is None:
+            index = self._live_index()
+            self._legacy = index is not None and "version" not in self._mappings(index).get("properties", {})
+        return None if self._legacy else doc_id
+
+    def _writable(self) -> None:
+        """Check the live index can take this writer (creating it if there is none), and clean up once."""
+        self.check_compatible()
+        self._require_versioned(self._ensure_index())
+        if not self._swept:
+            self._sweep_leftovers()
+            self._swept = True
+
+    def _mappings(self, index: str) -> dict:
+        mapping = self._read("indices.get_mapping", {}, index=index)
+        return next(iter(mapping.values()), {}).get("mappings", {})
 
     def _meta(self, index: str) -> dict:
-        mapping = self._read("indices.get_mapping", {}, index=index)
-        return next(iter(mapping.values()), {}).get("mappings", {}).get("_meta", {})
+        return self._mappings(index).get("_meta", {})
 
     def check_compatible(self) -> None:
         """Refuse to mix vectors: the live index must have been built with the configured embedder."""
@@ -254,19 +315,17 @@ class ElasticBackend:
 
     # -- writing ---------------------------------------------------------------
 
-    def _actions(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                 tokens: Sequence[Sequence[str]]) -> Iterator[dict]:
+    def _passage_actions(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
+                         tokens: Sequence[Sequence[str]], version: str) -> Iterator[dict]:
         from archive.text import fold, tokenize
 
-        if not (len(chunks) == len(vectors) == len(tokens)):
-            raise ValueError("chunks, vectors and tokens must have the same length")
-        shared = {"doc_id": doc.doc_id, "region": doc.region, "year": doc.year, "doc_type": doc.doc_type}
-        record = {**doc.to_dict(), "kind": DOCUMENT, "indexed_at": int(time.time() * 1000)}
-        yield {"_id": doc_record_id(doc.doc_id), "_source": record}
+        check_lengths(chunks, vectors, tokens)
+        shared = {"doc_id": doc.doc_id, "region": doc.region, "year": doc.year, "doc_type": doc.doc_type,
+                  "kind": PASSAGE, "version": version}
         title_tokens = " ".join(tokenize(doc.title))
         for chunk, vec, toks in zip(chunks, vectors, tokens, strict=True):
-            yield {"_id": chunk.chunk_id, "_source": {
-                **shared, "kind": PASSAGE, "chunk_id": chunk.chunk_id, "position": chunk.position,
+            yield {"_id": passage_id(chunk.chunk_id, version), "_routing": doc.doc_id, "_source": {
+                **shared, "chunk_id": chunk.chunk_id, "position": chunk.position,
                 "section": chunk.section, "text": chunk.text, "fold": fold(chunk.text),
                 "figures": list(chunk.figures),
                 "tokens": " ".join(toks), "title_tokens": title_tokens,
@@ -290,27 +349,97 @@ class ElasticBackend:
         if failures:
             raise IndexingFailed(failures)
 
-    def _ids_of(self, doc_id: str, keep: Sequence[str] = ()) -> list[str]:
-        query = {"bool": {"filter": [kind_is(PASSAGE), {"term": {"doc_id": doc_id}}],
-                          "must_not": [{"ids": {"values": list(keep)}}] if keep else []}}
-        return [h["_id"] for h in self._scan(query, [{"chunk_id": "asc"}], False)]
+    def _record(self, doc_id: str) -> Record:
+        """A document's record in real time (a get, not a search: no refresh needed)."""
+        hit = self._read("get", None, index=self.alias, id=doc_record_id(doc_id), routing=self._routing(doc_id))
+        if not hit or not hit.get("found"):
+            return Record(doc_id)
+        return Record(doc_id, hit["_source"], hit["_seq_no"], hit["_primary_term"])
+
+    def _put_record(self, base: Record, source: dict | None) -> Record:
+        """Replace `base` by `source` (or delete it, for None) unless another writer changed it since it was read."""
+        where = {"index": self.alias, "id": doc_record_id(base.doc_id), "routing": base.doc_id, **base.guard()}
+        try:
+            if source is None:
+                self._call("delete", **where)
+                return Record(base.doc_id)
+            res = self._call("index", document=source, require_alias=True, **where)
+        except Refused as exc:
+            if exc.error_type != "version_conflict_engine_exception":
+                raise
+            raise ConcurrentChange(f"document {base.doc_id} was changed by another writer while this one "
+                                   "wrote it; run the ingest again") from exc
+        return Record(base.doc_id, source, res["_seq_no"], res["_primary_term"])
+
+    def _passage_ids(self, doc_id: str, versions: Iterable[str]) -> list[str]:
+        query = passages_where(Filters(), {"term": {"doc_id": doc_id}}, {"terms": {"version": sorted(versions)}})
+        return [h["_id"] for h in self._scan(query, [{"chunk_id": "asc"}, {"version": "asc"}], False)]
+
+    def _sweep(self, record: Record, versions: set[str]) -> None:
+        """Delete the passages of hidden `versions`, then stop hiding those no writer can add to.
+
+        Only versions whose writers are finished, or that `record` was written after (their writers
+        can no longer make them live), may be swept; the caller refreshed since they were written."""
+        if not versions:
+            return
+        ids = self._passage_ids(record.doc_id, versions)
+        self._bulk(({"_op_type": "delete", "_id": i, "_routing": record.doc_id} for i in ids), self.alias)
+        done = record.finished() & versions
+        if not done:
+            return
+        settled = record.unhiding(done)
+        empty = not record.is_document and not settled["hidden"]  # a placeholder with nothing left to hide
+        try:
+            self._put_record(record, None if empty else settled)
+        except ConcurrentChange:  # harmless: the versions stay hidden until the next sweep
+            log.info("%s changed during its clean-up; the next write finishes it", record.doc_id)
+
+    def _sweep_leftovers(self) -> None:
+        """Finish the clean-up of writes that died after making their version live (or were abandoned)."""
+        query = {"bool": {"filter": [{"exists": {"field": "hidden"}}]}}
+        hits = list(self._scan(query, [{"doc_id": "asc"}], ["doc_id"]))
+        if not hits:
+            return
+        self._call("indices.refresh", index=self.alias)
+        for hit in hits:
+            record = self._record(hit["_source"]["doc_id"])
+            if record.finished():
+                log.info("removing passages an interrupted write left of %s", record.doc_id)
+                self._sweep(record, record.finished())
 
     def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
                        tokens: Sequence[Sequence[str]]) -> None:
-        self.check_compatible()
-        self._ensure_index()
-        # Overwrite in place first, then drop what the new version no longer has: a reader sees the
-        # old or the new passages (for a moment a mix), never a document with none.
-        self._bulk(self._actions(doc, chunks, vectors, tokens), self.alias)
-        stale = self._ids_of(doc.doc_id, keep=[c.chunk_id for c in chunks])
-        self._bulk(({"_op_type": "delete", "_id": i} for i in stale), self.alias)
+        check_lengths(chunks, vectors, tokens)
+        self._writable()
+        version = new_version()
+        base = self._record(doc.doc_id)
+        # The record hides the new version before any passage of it is written: a writer (or node) that
+        # dies from here on leaves the old version, or nothing, visible.
+        announced = self._put_record(base, base.hiding([version]))
+        self._bulk(self._passage_actions(doc, chunks, vectors, tokens, version), self.alias)
+        # Searchable before the switch: whoever reads the switched record by id finds all its passages.
         self._call("indices.refresh", index=self.alias)
+        # One write switches readers to the new version and hides the old one. Versions hidden before
+        # can no longer go live either (their writers' conditional writes now fail): all may be deleted.
+        retired = announced.retired | ({base.live} if base.live else set())
+        live = self._put_record(announced, document_source(doc, version, (announced.hidden | retired) - {version},
+                                                           retired))
+        self._sweep(live, live.hidden)
+        self._call("indices.refresh", index=self.alias)  # searches from now on see the new version
 
     def delete_document(self, doc_id: str) -> bool:
-        if self.get_document(doc_id) is None:
+        index = self._live_index()
+        if index is None:
             return False
-        ids = [*self._ids_of(doc_id), doc_record_id(doc_id)]
-        self._bulk(({"_op_type": "delete", "_id": i} for i in ids), self.alias)
+        self._require_versioned(index)
+        base = self._record(doc_id)
+        if not base.is_document:  # absent, or the placeholder of an ingest that never finished
+            return False
+        # One write hides the whole document; its passages are deleted after.
+        retired = base.retired | ({base.live} - {None})
+        gone = self._put_record(base, with_hidden({"kind": PLACEHOLDER, "doc_id": doc_id}, base.hidden | retired,
+                                                  retired))
+        self._sweep(gone, gone.hidden)
         self._call("indices.refresh", index=self.alias)
         return True
 
@@ -325,7 +454,10 @@ class ElasticBackend:
             nonlocal count
             for doc, chunks, vectors, tokens in items:
                 count += 1
-                yield from self._actions(doc, chunks, vectors, tokens)
+                version = new_version()
+                yield {"_id": doc_record_id(doc.doc_id), "_routing": doc.doc_id,
+                       "_source": document_source(doc, version)}
+                yield from self._passage_actions(doc, chunks, vectors, tokens, version)
 
         try:
             self._bulk(actions(), new)
@@ -346,13 +478,33 @@ class ElasticBackend:
             actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
         self._call("indices.update_aliases", actions=actions)
         log.info("alias %s now points at %s (was %s)", self.alias, new, old)
-        self._checked = None
+        self._checked = self._legacy = None
         if old:
             time.sleep(OLD_INDEX_GRACE)
             self._read("indices.delete", None, index=old)
             log.info("deleted old index %s", old)
 
     # -- searching ---------------------------------------------------------------
+
+    def _live_search(self, body: Callable[[tuple[str, ...]], dict]) -> tuple[dict, tuple[str, ...]]:
+        """Search passages, leaving out the versions hidden in the very snapshot that answers.
+
+        `body(hidden)` builds the request. The first try leaves out what the last search saw
+        hidden; when this snapshot hides something else (an ingest moved on) it runs again.
+        Returns the answer and what its snapshot hides, for `live_hits`."""
+        guess = hidden = self._hidden
+        for _ in range(LIVE_TRIES):
+            request = body(guess)
+            request["aggs"] = {**request.get("aggs", {}), HIDDEN_AGG: hidden_agg()}
+            res = self._search(**request)
+            hidden = hidden_in(res)
+            if hidden == guess:
+                break
+            guess = hidden
+        else:  # the hits are still checked one by one; only counts can be off, for a moment
+            log.warning("ingests kept changing the index during a search; its counts may be approximate")
+        self._hidden = hidden
+        return res, hidden
 
     def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
                        offset: int = 0) -> list[Scored]:
@@ -361,31 +513,37 @@ class ElasticBackend:
         if offset + limit > MAX_WINDOW:
             raise BadRequest(f"results beyond the first {MAX_WINDOW:,} cannot be paged to; "
                              "narrow the search with filters or more words")
-        body = passages_where(filters)
-        body["bool"]["must"] = [keyword_bool(query)]
-        res = self._search(query=body, sort=[{"_score": "desc"}, {"chunk_id": "asc"}],
-                           from_=offset, size=limit, _source=False, track_total_hits=False)
-        return [Scored(h["_id"], float(h["_score"])) for h in res["hits"]["hits"]]
+
+        def body(hidden: tuple[str, ...]) -> dict:
+            where = passages_where(filters, *live_clauses(hidden))
+            where["bool"]["must"] = [keyword_bool(query)]
+            return {"query": where, "sort": [{"_score": "desc"}, {"chunk_id": "asc"}], "from_": offset,
+                    "size": limit, "_source": False, "docvalue_fields": HIT_FIELDS, "track_total_hits": False}
+
+        res, hidden = self._live_search(body)
+        return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in live_hits(res, hidden)]
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
         k = min(limit, MAX_WINDOW)
         if k <= 0:
             return []
-        res = self._search(knn=knn_clause(vector, filters, k), size=k, _source=False)
+        res, hidden = self._live_search(lambda hidden: {
+            "knn": knn_clause(vector, filters, k, hidden), "size": k, "_source": False, "docvalue_fields": HIT_FIELDS})
         # Cosine similarity is stored as (1 + cos) / 2; report cos, as the embedded backend does.
-        return [Scored(h["_id"], 2.0 * float(h["_score"]) - 1.0) for h in res["hits"]["hits"]]
+        return [Scored(hit_field(h, "chunk_id"), 2.0 * float(h["_score"]) - 1.0) for h in live_hits(res, hidden)]
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
         alternatives = [keyword_bool(query)] if query is not None and not query.is_empty() else []
         extra = list(dict.fromkeys(extra_ids))
         if extra:
-            alternatives.append({"ids": {"values": extra}})
+            alternatives.append({"terms": {"chunk_id": extra}})
         # No query and no ids: every passage under the filters (the archive's overview).
         either = [{"bool": {"should": alternatives, "minimum_should_match": 1}}] if alternatives else []
-        where = passages_where(filters, *either)
-        res = self._search(query=where, size=0, track_total_hits=True, aggs=facet_aggs())
+        res, _ = self._live_search(lambda hidden: {
+            "query": passages_where(filters, *either, *live_clauses(hidden)), "size": 0, "track_total_hits": True,
+            "aggs": facet_aggs()})
         aggs = res.get("aggregations", {})
         fields = {f: [(str(b["key"]), b["doc_count"]) for b in aggs.get(f, {}).get("buckets", [])]
                   for f in FACET_FIELDS}
@@ -394,25 +552,47 @@ class ElasticBackend:
     # -- reading -----------------------------------------------------------------
 
     def get_document(self, doc_id: str) -> Document | None:
-        hit = self._read("get", None, index=self.alias, id=doc_record_id(doc_id))
-        return Document.from_dict(hit["_source"]) if hit and hit.get("found") else None
-
-    def _mget(self, ids: list[str]) -> list[dict]:
-        if not ids:
-            return []
-        res = self._read("mget", {"docs": []}, index=self.alias, ids=ids)
-        return [d["_source"] for d in res["docs"] if d.get("found")]
+        record = self._record(doc_id)
+        return Document.from_dict(record.source) if record.is_document else None
 
     def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
-        sources = self._mget([doc_record_id(i) for i in dict.fromkeys(doc_ids)])
-        return {s["doc_id"]: Document.from_dict(s) for s in sources}
+        wanted = [{"_id": doc_record_id(i), "routing": self._routing(i)} for i in dict.fromkeys(doc_ids)]
+        wanted = [{k: v for k, v in w.items() if v is not None} for w in wanted]
+        if not wanted:
+            return {}
+        res = self._read("mget", {"docs": []}, index=self.alias, docs=wanted)
+        sources = [d["_source"] for d in res["docs"] if d.get("found")]
+        return {s["doc_id"]: Document.from_dict(s) for s in sources if s.get("kind") == DOCUMENT}
 
     def get_chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
-        sources = self._mget(list(dict.fromkeys(chunk_ids)))
-        return {s["chunk_id"]: _chunk(s) for s in sources if s.get("kind") == PASSAGE}
+        ids = list(dict.fromkeys(chunk_ids))
+        found: dict[str, Chunk] = {}
+        for start in range(0, len(ids), MAX_WINDOW):
+            found.update(self._live_chunks(ids[start:start + MAX_WINDOW]))
+        return found
+
+    def _live_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
+        """Passages by their public id (the `_id` holds a version too), in one snapshot."""
+        res, hidden = self._live_search(lambda hidden: {
+            "query": passages_where(Filters(), {"terms": {"chunk_id": chunk_ids}}, *live_clauses(hidden)),
+            "size": len(chunk_ids), "_source": CHUNK_FIELDS, "docvalue_fields": HIT_FIELDS})
+        return {h["_source"]["chunk_id"]: _chunk(h["_source"]) for h in live_hits(res, hidden)}
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
-        query = passages_where(Filters(), {"term": {"doc_id": doc_id}})
+        for _ in range(LIVE_TRIES):
+            record = self._record(doc_id)
+            if not record.is_document:
+                return []
+            chunks = self._chunks_of(doc_id, record.live)
+            # Still live after the scan, so read whole: a version's passages go only after a switch.
+            if self._record(doc_id).live == record.live:
+                return chunks
+        raise BackendUnavailable(f"document {doc_id} kept changing while it was read; try again")
+
+    def _chunks_of(self, doc_id: str, version: str | None) -> list[Chunk]:
+        # None: an index from before versions, where no passage has one.
+        same = {"term": {"version": version}} if version else {"bool": {"must_not": [{"exists": {"field": "version"}}]}}
+        query = passages_where(Filters(), {"term": {"doc_id": doc_id}}, same)
         hits = self._scan(query, [{"position": "asc"}, {"chunk_id": "asc"}], CHUNK_FIELDS)
         return [_chunk(h["_source"]) for h in hits]
 
@@ -435,8 +615,10 @@ class ElasticBackend:
         if index is None:
             return out
         meta = self._meta(index)
-        kinds = self._search(size=0, aggs={"kind": {"terms": {"field": "kind"}}})["aggregations"]["kind"]
-        counts = {b["key"]: b["doc_count"] for b in kinds["buckets"]}
+        res, _ = self._live_search(lambda hidden: {
+            "query": {"bool": {"filter": live_clauses(hidden)}}, "size": 0,
+            "aggs": {"kind": {"terms": {"field": "kind"}}}})
+        counts = {b["key"]: b["doc_count"] for b in res["aggregations"]["kind"]["buckets"]}
         store = self._call("indices.stats", index=index, metric="store")["indices"][index]["primaries"]["store"]
         out.update(documents=counts.get(DOCUMENT, 0), passages=counts.get(PASSAGE, 0),
                    model_id=meta.get("model_id"), dim=int(meta.get("dim") or 0),
@@ -453,6 +635,11 @@ class ElasticBackend:
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def live_hits(response: dict, hidden: Sequence[str]) -> list[dict]:
+    """The hits of passages no record hides (all of them, once `_live_search` has settled)."""
+    return [h for h in response["hits"]["hits"] if hit_field(h, "version") not in hidden]
 
 
 def _chunk(source: dict) -> Chunk:

