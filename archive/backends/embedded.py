@@ -241,6 +241,9 @@ class EmbeddedBackend:
 
     @property
     def db(self) -> sqlite3.Connection:
+        pinned = getattr(self._local, "pinned", None)
+        if pinned is not None:
+            return pinned  # inside a read: the same connection, even if a reindex swapped the file meanwhile
         db = getattr(self._local, "db", None)
         # A reindex replaces the file: a connection to the old inode must be reopened.
         inode = self.path.stat().st_ino if self.path.exists() else None
@@ -446,9 +449,13 @@ class EmbeddedBackend:
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: the snapshot, postings and rows all come from the same state."""
+        """One read transaction on one connection: the snapshot, postings and rows all come from the same state."""
+        if getattr(self._local, "pinned", None) is not None:
+            yield self._local.pinned
+            return
         db = self.db
         own = not db.in_transaction
+        self._local.pinned = db
         try:
             if own:
                 db.execute("BEGIN")
@@ -456,6 +463,7 @@ class EmbeddedBackend:
         except sqlite3.OperationalError as exc:
             raise BackendUnavailable(f"the index cannot be read: {exc}") from exc
         finally:
+            self._local.pinned = None
             if own and db.in_transaction:
                 db.execute("COMMIT")
 

@@ -47,3 +47,20 @@ def test_cached_postings_follow_every_write(make_backend, corpus):
     assert found(backend) == built_from(corpus[:2]) != built_from(corpus[:1])
     backend.delete_document(corpus[0][0].doc_id)
     assert found(backend) == built_from(corpus[1:2])
+
+
+def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, corpus):
+    import threading
+
+    backend = make_backend("embedded")
+    for item in corpus:
+        backend.index_document(*item)
+    expected = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
+    with backend._reading():  # a search that has begun reading the old file...
+        backend._snapshot()
+        swap = threading.Thread(target=backend.rebuild, args=(corpus,))
+        swap.start()
+        swap.join()  # ...while a reindex replaces the file under it
+        during = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
+    after = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
+    assert during == expected == after
