@@ -58,7 +58,6 @@ CREATE TABLE IF NOT EXISTS chunks (
     n_title INTEGER NOT NULL DEFAULT 0, n_section INTEGER NOT NULL DEFAULT 0, n_body INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, position);
-CREATE INDEX IF NOT EXISTS chunks_filters ON chunks (region, year, doc_type);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (title, section, body, tokenize = "{}");
 CREATE TABLE IF NOT EXISTS postings (
     term TEXT NOT NULL, doc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (term, doc)
