@@ -38,12 +38,20 @@ def _ingest(archive: Archive, args) -> int:
     for name, doc_id in report.duplicates:
         log.info("重复: %s 与已索引的 %s 内容相同，跳过", name, doc_id)
     log.info("完成: %s", report.summary())
+    if report.indexed:
+        _warm(archive)
     return 0 if report.ok else 1
+
+
+def _warm(archive: Archive) -> None:
+    """Prepare what `serve`'s first search would wait for, now that the index changed."""
+    archive.backend.warm()
 
 
 def _delete(archive: Archive, args) -> int:
     if archive.backend.delete_document(args.doc_id):
         log.info("已删除 %s", args.doc_id)
+        _warm(archive)
         return 0
     log.error("没有编号为 %s 的报告", args.doc_id)
     return 1
@@ -53,6 +61,7 @@ def _reindex(archive: Archive, args) -> int:
     from indexer.pipeline import reindex
 
     log.info("重建索引完成: %d 篇", reindex(archive))
+    _warm(archive)
     return 0
 
 

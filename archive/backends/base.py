@@ -64,6 +64,9 @@ class Backend(Protocol):
     def stats(self) -> dict:
         """Counts (documents, passages), embedder id and dims, schema version, backend details."""
 
+    def warm(self) -> None:
+        """Prepare, after a write, what the next process's first search would otherwise wait for."""
+
     def ping(self) -> None:
         """Raise BackendUnavailable unless the index can answer."""
 

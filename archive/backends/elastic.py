@@ -625,6 +625,9 @@ class ElasticBackend:
                    schema_version=int(meta.get("schema_version") or 0), size_bytes=store["size_in_bytes"])
         return out
 
+    def warm(self) -> None:
+        """Nothing to prepare: the node loads what a search needs itself, and keeps it."""
+
     def ping(self) -> None:
         health = self._call("cluster.health")
         if health.get("status") == "red":

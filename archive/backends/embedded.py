@@ -20,15 +20,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from archive import bm25
 from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.embedded_rows import Snapshot
 from archive.errors import BackendUnavailable, IndexMismatch
-from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
+from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
 log = logging.getLogger(__name__)
 
@@ -39,9 +39,10 @@ FIELDS = tuple(bm25.FIELD_BOOSTS)
 # Every ASCII punctuation mark is part of a token ("99.77%"), as with Elasticsearch's
 # whitespace analyzer: one FTS5 token per jieba token, so the counts agree.
 _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
-NO_YEAR = np.iinfo(np.int32).min
-# Postings kept in memory between searches (entries); a common word at 100k passages has ~70k.
-POSTINGS_CACHE = 4_000_000
+# Scored postings kept in memory between searches, in bytes (8 a passage: position and score).
+# A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
+# 40-150 ms at 1M, scoring it from memory a few.
+POSTINGS_CACHE_BYTES = 256 * 2**20
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -123,104 +124,24 @@ class _Postings:
             yield term, doc_row, np.array(entries, np.int32).tobytes()
 
 
-@dataclass
-class _Snapshot:
-    """What searches need of every passage, in row-id order, for one generation of the index."""
-
-    generation: str
-    ids: np.ndarray
-    chunk_ids: list[str]
-    order: np.ndarray  # rank of each row's chunk id
-    year: np.ndarray
-    codes: dict[str, np.ndarray]  # region / doc_type as small ints, -1 for none
-    names: dict[str, list[str]]
-    lengths: dict[str, np.ndarray]  # per field, as Lucene stores them
-    doc_count: dict[str, int]
-    avgdl: dict[str, np.float32]
-
-    @classmethod
-    def load(cls, db: sqlite3.Connection, generation: str) -> _Snapshot:
-        rows = db.execute("SELECT id, chunk_id, region, year, doc_type, n_title, n_section, n_body "
-                          "FROM chunks ORDER BY id").fetchall()
-        ids = np.fromiter((r[0] for r in rows), np.int64, len(rows))
-        order = np.empty(len(rows), np.int64)
-        by_chunk_id = np.fromiter((r[0] for r in db.execute("SELECT id FROM chunks ORDER BY chunk_id")),
-                                  np.int64, len(rows))
-        order[np.searchsorted(ids, by_chunk_id)] = np.arange(len(rows))
-        codes, names = {}, {}
-        for name, col in (("region", 2), ("doc_type", 4)):
-            names[name] = sorted({r[col] for r in rows if r[col] is not None})
-            index = {v: i for i, v in enumerate(names[name])}
-            codes[name] = np.fromiter((index.get(r[col], -1) for r in rows), np.int32, len(rows))
-        year = np.fromiter((NO_YEAR if r[3] is None else r[3] for r in rows), np.int32, len(rows))
-        raw = {f: np.fromiter((r[5 + i] for r in rows), np.int64, len(rows)) for i, f in enumerate(FIELDS)}
-        doc_count = {f: int((n > 0).sum()) for f, n in raw.items()}
-        avgdl = {f: bm25.average_length(int(n.sum()), doc_count[f]) for f, n in raw.items()}
-        return cls(generation, ids, [r[1] for r in rows], order, year, codes, names,
-                   {f: bm25.stored_lengths(n) for f, n in raw.items()}, doc_count, avgdl)
-
-    def locate(self, row_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(position of each row id in the snapshot, whether the snapshot holds it at all)."""
-        at = np.searchsorted(self.ids, row_ids)
-        held = at < len(self.ids)
-        held[held] = self.ids[at[held]] == row_ids[held]
-        return at, held
-
-    def positions(self, row_ids: np.ndarray) -> np.ndarray:
-        """Positions of these row ids in the snapshot (ids it does not hold are dropped)."""
-        at, held = self.locate(row_ids)
-        return at[held]
-
-    def mask(self, filters: Filters) -> np.ndarray:
-        keep = np.ones(len(self.ids), bool)
-        for name in ("region", "doc_type"):
-            values = getattr(filters, name)
-            if values:
-                wanted = [self.names[name].index(v) for v in values if v in self.names[name]]
-                keep &= np.isin(self.codes[name], wanted)
-        if filters.year:
-            keep &= np.isin(self.year, list(filters.year))
-        if filters.year_from is not None or filters.year_to is not None:
-            keep &= self.year != NO_YEAR
-            if filters.year_from is not None:
-                keep &= self.year >= filters.year_from
-            if filters.year_to is not None:
-                keep &= self.year <= filters.year_to
-        return keep
-
-    def count(self, selected: np.ndarray) -> FacetCounts:
-        """Facet counts over the selected rows: by count, then by value."""
-        fields = {}
-        for name in FACET_FIELDS:
-            if name == "year":
-                values, counts = np.unique(self.year[selected & (self.year != NO_YEAR)], return_counts=True)
-                labels = [str(int(v)) for v in values]
-            else:
-                codes = self.codes[name][selected]
-                counts = np.bincount(codes[codes >= 0], minlength=len(self.names[name]))
-                labels, values = self.names[name], np.arange(len(self.names[name]))
-            pairs = [(labels[i], int(n)) for i, n in enumerate(counts) if n]
-            sort_keys = {labels[i]: values[i] for i in range(len(labels))}
-            pairs.sort(key=lambda p: (-p[1], sort_keys[p[0]]))
-            fields[name] = pairs
-        return FacetCounts(int(selected.sum()), fields)
-
-
 class EmbeddedBackend:
     """SQLite + FTS5 + numpy, in one directory; safe for one writer and many readers."""
 
     name = "embedded"
 
-    def __init__(self, directory: Path, dim: int, model_id: str) -> None:
+    def __init__(self, directory: Path, dim: int, model_id: str,
+                 postings_cache_bytes: int = POSTINGS_CACHE_BYTES) -> None:
         self.directory = Path(directory)
+        self.postings_cache_bytes = postings_cache_bytes
         self.path = self.directory / DB_NAME
         self.dim = dim
         self.model_id = model_id
         self._local = threading.local()
         self._matrix_lock = threading.Lock()
-        self._matrix: tuple[str, np.ndarray, np.ndarray] | None = None  # (generation, row ids, vectors)
-        self._snap: _Snapshot | None = None
+        self._matrix: tuple[str, np.ndarray] | None = None  # (generation, vectors)
+        self._snap: Snapshot | None = None
         self._postings_lock = threading.Lock()
+        # (generation, term) -> (row positions, BM25 score there), least recently used first
         self._postings_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
         self._postings_size = 0
 
@@ -384,9 +305,18 @@ class EmbeddedBackend:
             matched, scores = found
             rows = np.nonzero(matched & snap.mask(filters))[0]
             top = _best(rows, scores[rows], snap.order, offset + limit)[offset:]
-        return [Scored(snap.chunk_ids[r], float(scores[r])) for r in top]
+            return self._scored(snap, top, scores[top])
 
-    def _keyword(self, snap: _Snapshot, query: KeywordQuery, scored: bool) -> tuple | None:
+    def _scored(self, snap: Snapshot, positions: np.ndarray, scores: np.ndarray) -> list[Scored]:
+        """Results by chunk id: only the few shown are looked up, not a list of every passage's id."""
+        if not len(positions):
+            return []
+        ids = [int(i) for i in snap.ids[positions]]
+        names = dict(self.db.execute(f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
+                                     ids).fetchall())
+        return [Scored(names[i], float(s)) for i, s in zip(ids, scores)]
+
+    def _keyword(self, snap: Snapshot, query: KeywordQuery, scored: bool) -> tuple | None:
         """(passages matching, their Lucene BM25 scores) over the snapshot's rows; None: nothing to match."""
         from archive.text import tokenize
 
@@ -396,55 +326,70 @@ class EmbeddedBackend:
         terms = sorted(set(query.terms))
         phrase_terms = sorted({t for p in query.phrases for t in tokenize(p)})
         n = len(snap.ids)
+        matched = np.zeros(n, bool)
         if query.phrases or query.excluded:
             # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides.
             subs, sub_params = _substring_sql(query)
             found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
                                     f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
-            matched = np.zeros(n, bool)
             matched[snap.positions(np.array([r[0] for r in found], np.int64))] = True
         else:
-            matched = np.zeros(n, bool)
             for term in terms:
-                matched[self._postings(snap, term)[0]] = True
+                matched[self._term(snap, term)[0]] = True
         scores = np.zeros(n, np.float32)
         # Elasticsearch scores phrase words once more (a `should` clause); so do we.
         for term in (terms + phrase_terms) if scored else ():
-            self._add_scores(snap, term, scores)
+            rows, contribution = self._term(snap, term)
+            scores[rows] += contribution
         return matched, scores
 
-    def _add_scores(self, snap: _Snapshot, term: str, scores: np.ndarray) -> None:
-        rows, tf = self._postings(snap, term)
-        for f, (field, boost) in enumerate(bm25.FIELD_BOOSTS.items()):
-            has = tf[f] > 0
-            df = int(has.sum())
-            if df:
-                weight = bm25.weight(boost, df, snap.doc_count[field])
-                scores[rows[has]] += bm25.term_scores(tf[f][has], snap.lengths[field][rows[has]], weight,
-                                                      snap.avgdl[field])
-
-    def _postings(self, snap: _Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
-        """(row positions, term frequency per field) of one term, cached for the snapshot's generation."""
+    def _term(self, snap: Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, the term's BM25 score there over all fields), cached for the snapshot's generation."""
         key = (snap.generation, term)
         with self._postings_lock:
             cached = self._postings_cache.get(key)
             if cached is not None:
                 self._postings_cache.move_to_end(key)
                 return cached
-        data = b"".join(r[0] for r in self.db.execute("SELECT data FROM postings WHERE term = ?", (term,)))
+        # One blob for all the term's documents: stepping through ~70k rows in Python cost twice as much.
+        data = self.db.execute("SELECT CAST(group_concat(data, x'') AS BLOB) FROM postings WHERE term = ?",
+                               (term,)).fetchone()[0] or b""
         table = np.frombuffer(data, np.int32).reshape(-1, 1 + len(FIELDS))
-        docs, tf = table[:, 0].astype(np.int64), table[:, 1:].T.astype(np.float32)
-        at, held = snap.locate(docs)
-        value = (at[held], tf[:, held])
-        with self._postings_lock:
-            if self._postings_cache and next(iter(self._postings_cache))[0] != snap.generation:
-                self._postings_cache.clear()  # written to since: every older entry is stale
-            self._postings_cache[key] = value
-            self._postings_size += len(value[0])
-            while self._postings_size > POSTINGS_CACHE and len(self._postings_cache) > 1:
-                _, (old, _) = self._postings_cache.popitem(last=False)
-                self._postings_size -= len(old)
+        docs = table[:, 0].astype(np.int64)
+        inside = docs < len(snap.where)
+        at = np.full(len(docs), -1, np.int64)
+        at[inside] = snap.where[docs[inside]]
+        held = at >= 0
+        rows = at[held]
+        value = (rows.astype(np.int32), self._contribution(snap, rows, table[held, 1:]))
+        self._remember(key, value)
         return value
+
+    @staticmethod
+    def _contribution(snap: Snapshot, rows: np.ndarray, tf: np.ndarray) -> np.ndarray:
+        """Per passage, the sum over fields of Lucene's BM25 for one term with these frequencies."""
+        out = np.zeros(len(tf), np.float32)
+        for f, (field, boost) in enumerate(bm25.FIELD_BOOSTS.items()):
+            has = tf[:, f] > 0
+            df = int(has.sum())
+            if df:
+                weight = bm25.weight(boost, df, snap.doc_count[field])
+                out[has] += bm25.term_scores(tf[has, f], snap.lengths[field][rows[has]], weight,
+                                             snap.avgdl[field])
+        return out
+
+    def _remember(self, key: tuple[str, str], value: tuple[np.ndarray, np.ndarray]) -> None:
+        size = value[0].nbytes + value[1].nbytes
+        with self._postings_lock:
+            if self._postings_cache and next(iter(self._postings_cache))[0] != key[0]:
+                self._postings_cache.clear()  # written to since: every older entry is stale
+                self._postings_size = 0
+            if key not in self._postings_cache:
+                self._postings_cache[key] = value
+                self._postings_size += size
+            while self._postings_size > self.postings_cache_bytes and len(self._postings_cache) > 1:
+                _, (old_rows, old_scores) = self._postings_cache.popitem(last=False)
+                self._postings_size -= old_rows.nbytes + old_scores.nbytes
 
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
@@ -466,41 +411,55 @@ class EmbeddedBackend:
             if own and db.in_transaction:
                 db.execute("COMMIT")
 
-    def _snapshot(self) -> _Snapshot:
+    def _snapshot(self) -> Snapshot:
         generation = self._meta().get("generation", "")
         with self._matrix_lock:
             if self._snap is None or self._snap.generation != generation:
-                self._snap = _Snapshot.load(self.db, generation)
-                self._matrix = None
+                t = time.perf_counter()
+                snap = Snapshot.open(self.directory, generation, self.db)
+                if snap is None:
+                    snap = Snapshot.from_db(self.db, generation)
+                    snap.save(self.directory)
+                log.info("row arrays of %d passages ready in %.2f s", len(snap.ids), time.perf_counter() - t)
+                self._snap, self._matrix = snap, None
                 with self._postings_lock:
                     self._postings_cache.clear()
                     self._postings_size = 0
             return self._snap
 
-    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+    def _vectors(self) -> np.ndarray:
+        """Every passage's vector in snapshot order: mapped from the saved file, else read and saved."""
         with self._reading():
             snap = self._snapshot()
             with self._matrix_lock:
                 if self._matrix is None or self._matrix[0] != snap.generation:
-                    rows = self.db.execute("SELECT vec FROM chunks ORDER BY id").fetchall()
-                    mat = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1) \
-                        if rows else np.zeros((0, self.dim), np.float32)
-                    self._matrix = (snap.generation, snap.ids, mat)
-                    log.debug("loaded %d vectors", len(rows))
-                return self._matrix[1], self._matrix[2]
+                    mat = snap.array("vectors")
+                    if mat is None or mat.shape != (len(snap.ids), self.dim) or mat.dtype != np.float32:
+                        rows = self.db.execute("SELECT vec FROM chunks ORDER BY id").fetchall()
+                        mat = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1) \
+                            if rows else np.zeros((0, self.dim), np.float32)
+                        snap.keep("vectors", mat)
+                    self._matrix = (snap.generation, mat)
+                return self._matrix[1]
+
+    def warm(self) -> None:
+        """Build (and keep beside the index) what the first search would otherwise wait for."""
+        self.check_compatible()
+        with self._reading():
+            self._vectors()
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
         with self._reading():
             snap = self._snapshot()
-            ids, mat = self._vectors()
-            if not len(ids) or limit <= 0:
+            mat = self._vectors()
+            if not len(mat) or limit <= 0:
                 return []
             # One product over the whole matrix: cheaper than copying the filtered rows out first.
             sims = mat @ np.asarray(vector, np.float32)
             rows = np.nonzero(snap.mask(filters))[0]
             top = _best(rows, sims[rows], snap.order, limit)
-            return [Scored(snap.chunk_ids[r], float(sims[r])) for r in top]
+            return self._scored(snap, top, sims[top])
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:

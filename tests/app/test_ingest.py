@@ -115,6 +115,25 @@ def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypat
     assert info.value.code == 2
 
 
+def test_cli_leaves_the_row_arrays_ready_for_serve(seeds_dir, tmp_path, monkeypatch):
+    from indexer.cli import main
+
+    monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path / "cli-data"))
+    monkeypatch.setenv("ARCHIVE_EMBEDDER", "hash")
+
+    def ready() -> list[str]:
+        return sorted(p.parent.name for p in (tmp_path / "cli-data").rglob("rows-*/vectors.npy"))
+
+    assert main(["ingest", "--no-progress", str(seeds_dir)]) == 0
+    after_ingest = ready()
+    assert len(after_ingest) == 1  # a search right after start maps these instead of reading every row
+    assert main(["ingest", "--no-progress", str(seeds_dir)]) == 0
+    assert ready() == after_ingest  # nothing changed: nothing rebuilt
+    assert main(["delete", doc_id_for(seeds_dir / "003_27b7b1199d3db883.txt")]) == 0
+    after_delete = ready()
+    assert len(after_delete) == 1 and after_delete != after_ingest
+
+
 DEMO = {
     "yunxi-2020-review.txt": ("云溪市", 2020, "综述"),
     "yunxi-2021-annual.txt": ("云溪市", 2021, "年度报告"),

@@ -1,10 +1,13 @@
 """The embedded index's own layout: an index from an older version is refused until reindexed,
-and keyword postings cached in memory never outlive a write."""
+keyword postings cached in memory never outlive a write, and the row arrays kept beside the
+file are used only for the generation they were built from."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
+from archive.backends import embedded_rows
 from archive.errors import IndexMismatch
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
@@ -64,3 +67,106 @@ def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, c
         during = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
     after = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
     assert during == expected == after
+
+
+def everything(backend) -> tuple:
+    """Every read that uses the row arrays: keyword (filtered too), vectors and facets."""
+    q = kq("行政复议 政务公开")
+    vector = backend.db.execute("SELECT vec FROM chunks ORDER BY id LIMIT 1").fetchone()[0]
+    vector = np.frombuffer(vector, np.float32)
+    some_year = Filters(year_from=2020, year_to=2022)
+    return (
+        [(s.chunk_id, s.score) for s in backend.keyword_search(q, Filters(), 50)],
+        [(s.chunk_id, s.score) for s in backend.keyword_search(q, some_year, 50)],
+        [(s.chunk_id, round(s.score, 5)) for s in backend.vector_search(vector, Filters(), 20)],
+        backend.facets(q, some_year),
+    )
+
+
+def kept(backend) -> list:
+    return sorted(p.name for p in backend.directory.glob(f"{embedded_rows.PREFIX}*"))
+
+
+def test_row_arrays_kept_beside_the_index_serve_the_next_process(make_backend, corpus, monkeypatch):
+    backend = make_backend("embedded")
+    for item in corpus:
+        backend.index_document(*item)
+    expected = everything(backend)
+    generation = backend._meta()["generation"]
+    assert kept(backend) == [f"{embedded_rows.PREFIX}{generation}"]
+    assert {"ids.npy", "vectors.npy", "meta.json"} <= {p.name for p in backend._snap.home.iterdir()}
+
+    def no_full_read(*args):
+        raise AssertionError("the row arrays were read from SQLite again")
+
+    monkeypatch.setattr(embedded_rows.Snapshot, "from_db", classmethod(no_full_read))
+    again = make_backend("embedded", like=backend)
+    assert everything(again) == expected
+    assert isinstance(again._vectors(), np.memmap)  # mapped from the kept file, not read row by row
+
+
+def test_a_write_makes_new_row_arrays_and_drops_the_old(make_backend, corpus):
+    backend = make_backend("embedded")
+    for item in corpus[:-1]:
+        backend.index_document(*item)
+    everything(backend)
+    before = kept(backend)
+    backend.index_document(*corpus[-1])
+    reader = make_backend("embedded", like=backend)  # another process that saw the old generation
+    assert everything(reader) == everything(backend)
+    after = kept(backend)
+    assert len(before) == len(after) == 1 and before != after
+    fresh = make_backend("embedded")
+    for item in corpus:
+        fresh.index_document(*item)
+    assert everything(backend) == everything(fresh)
+
+
+@pytest.mark.parametrize("damage", ["truncated ids", "wrong row count", "no meta", "vectors of another shape"])
+def test_damaged_or_stale_row_arrays_are_rebuilt_not_trusted(make_backend, corpus, damage):
+    backend = make_backend("embedded")
+    for item in corpus:
+        backend.index_document(*item)
+    expected = everything(backend)
+    home = backend._snap.home
+    if damage == "truncated ids":
+        (home / "ids.npy").write_bytes((home / "ids.npy").read_bytes()[:40])
+    elif damage == "wrong row count":
+        np.save(home / "ids.npy", np.load(home / "ids.npy")[:-1])
+    elif damage == "no meta":
+        (home / "meta.json").unlink()
+    else:
+        np.save(home / "vectors.npy", np.zeros((3, 4), np.float32))
+    assert everything(make_backend("embedded", like=backend)) == expected
+
+
+def test_row_arrays_that_cannot_be_kept_cost_speed_not_answers(make_backend, corpus):
+    backend = make_backend("embedded")
+    for item in corpus:
+        backend.index_document(*item)
+    expected = everything(backend)
+    for home in backend.directory.glob(f"{embedded_rows.PREFIX}*"):
+        for f in home.iterdir():
+            f.unlink()
+        home.rmdir()
+    # A file where the directory should go: mkdir fails as on a read-only or full disk (even for root).
+    blocker = backend.directory / f"{embedded_rows.PREFIX}{backend._meta()['generation']}"
+    blocker.write_text("not a directory")
+    reader = make_backend("embedded", like=backend)
+    assert everything(reader) == expected
+    assert reader._snap.home is None and blocker.is_file()
+
+
+def test_a_small_postings_cache_changes_nothing_but_speed(make_backend, corpus):
+    from archive.backends.embedded import EmbeddedBackend
+
+    backend = make_backend("embedded")
+    for item in corpus:
+        backend.index_document(*item)
+    expected = everything(backend)
+    tiny = EmbeddedBackend(backend.directory, backend.dim, backend.model_id, postings_cache_bytes=64)
+    try:
+        assert everything(tiny) == everything(tiny) == expected
+        assert len(tiny._postings_cache) == 1  # evicted down to the last term read
+    finally:
+        tiny.close()
