@@ -176,7 +176,7 @@ def time_parts(archive, tokens: list, vectors: np.ndarray | None, n_queries: int
         ratios.append(("keyword", timings["baseline: rank_bm25 BM25Okapi (top 10)"][0]
                        / timings["keyword retrieval alone (top 10)"][0]))
     if vectors is None and backend.name == "embedded":
-        vectors = backend._vectors()[1]  # bench-only: the very matrix the backend searches
+        vectors = backend._vectors()  # bench-only: the very matrix the backend searches
     if vectors is not None:
         def brute(v):
             sims = vectors @ v
@@ -199,7 +199,8 @@ def index_ready(backend, n: int) -> bool:
     return got >= n
 
 
-def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int, rebuild: bool) -> list[str]:
+def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int, rebuild: bool,
+            build_only: bool = False) -> list[str]:
     n = size_of(size)
     data = work / f"{name}-{size.lower()}"
     alias = f"bench-{size.lower()}"
@@ -227,6 +228,9 @@ def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int
                 tokens.extend(toks)
             vectors = None if name == "embedded" else np.concatenate([v for *_, v, _ in iter_items(n, DIM)])
     report(lines[-1])
+    if build_only:
+        archive.close()
+        return lines
     gc.collect()
     rss0 = proc_status().get("VmRSS", 0)
     from search_app.params import parse_params
@@ -265,12 +269,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--queries", type=int, default=20, help="queries per (mode, filter) cell")
     parser.add_argument("--rebuild", action="store_true", help="rebuild indices even if present")
     parser.add_argument("--no-write", action="store_true")
+    parser.add_argument("--build-only", action="store_true",
+                        help="build (or check) the indices and stop: time queries later on a quiet machine")
     args = parser.parse_args(argv)
     for size in args.sizes.split(","):
         for name in args.backends.split(","):
             lines = machine_lines(f"Query latency, {name}, {size} passages") + \
-                run_one(name, size, args.work, args.es_url, args.queries, args.rebuild)
-            if not args.no_write:
+                run_one(name, size, args.work, args.es_url, args.queries, args.rebuild, args.build_only)
+            if not args.no_write and not args.build_only:
                 update_results(f"query-{name}-{size.lower()}", lines)
     return 0
 
