@@ -1,11 +1,11 @@
 """Embedded backend: one SQLite file (WAL) with FTS5 over jieba tokens, vectors searched with numpy.
 
-Exact vector search: at the sizes one office keeps (up to ~1M passages) a numpy
-matrix product is fast enough and needs no index build; the benchmarks in
-`bench/` hold the figures. Keyword search takes its postings from FTS5 and scores
-them with Lucene's BM25 (`archive/bm25.py`), so both backends rank alike. Filters
-become a row mask applied before ranking, so a filtered search never loses hits
-to a top-k cut.
+Keyword search reads its own postings and scores them with Lucene's BM25 (`archive/bm25.py`),
+so both backends rank alike; FTS5 only narrows phrases and exclusions. Vector search is exact
+(one matrix product) below IVF_MIN_ROWS passages; above, it probes an IVF index
+(`archive/ivf.py`), approximate like Elasticsearch's HNSW. Filters become a row mask applied
+before ranking, so a filtered search never loses hits to a top-k cut. Row arrays, vectors and
+the IVF lists are kept beside the file per generation (`embedded_rows.py`). Figures: `bench/`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from archive import bm25
+from archive import bm25, ivf
 from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.backends.embedded_rows import Snapshot
 from archive.errors import BackendUnavailable, IndexMismatch
@@ -43,6 +43,10 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
+# Exact vector search reads every vector: ~20 ms at 100k passages, ~200 ms at 1M. From this size
+# on, searches probe an IVF index (archive/ivf.py) once it is built for the current generation.
+IVF_MIN_ROWS = 200_000
+_IVF_ARRAYS = ("ivf_centroids", "ivf_offsets", "ivf_members")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -130,9 +134,13 @@ class EmbeddedBackend:
     name = "embedded"
 
     def __init__(self, directory: Path, dim: int, model_id: str,
-                 postings_cache_bytes: int = POSTINGS_CACHE_BYTES) -> None:
+                 postings_cache_bytes: int = POSTINGS_CACHE_BYTES, ivf_min_rows: int = IVF_MIN_ROWS) -> None:
         self.directory = Path(directory)
         self.postings_cache_bytes = postings_cache_bytes
+        self.ivf_min_rows = ivf_min_rows
+        self._ivf_lock = threading.Lock()
+        self._ivf: tuple[str, ivf.IvfIndex] | None = None
+        self._ivf_building: str | None = None  # the generation a build was started for
         self.path = self.directory / DB_NAME
         self.dim = dim
         self.model_id = model_id
@@ -422,6 +430,8 @@ class EmbeddedBackend:
                     snap.save(self.directory)
                 log.info("row arrays of %d passages ready in %.2f s", len(snap.ids), time.perf_counter() - t)
                 self._snap, self._matrix = snap, None
+                with self._ivf_lock:
+                    self._ivf = None
                 with self._postings_lock:
                     self._postings_cache.clear()
                     self._postings_size = 0
@@ -446,7 +456,42 @@ class EmbeddedBackend:
         """Build (and keep beside the index) what the first search would otherwise wait for."""
         self.check_compatible()
         with self._reading():
-            self._vectors()
+            self._ivf_index(self._snapshot(), self._vectors(), wait=True)
+
+    def _ivf_index(self, snap: Snapshot, mat: np.ndarray, wait: bool = False) -> ivf.IvfIndex | None:
+        """The IVF index of this generation: kept, built now (`wait`), or started in the background."""
+        if len(mat) < self.ivf_min_rows:
+            return None
+        with self._ivf_lock:
+            if self._ivf is not None and self._ivf[0] == snap.generation:
+                return self._ivf[1]
+            kept = [snap.array(name, mmap=False) for name in _IVF_ARRAYS]
+            if all(a is not None for a in kept) and len(kept[2]) == len(mat) and kept[1][-1] == len(mat):
+                self._ivf = (snap.generation, ivf.IvfIndex(*kept))
+                return self._ivf[1]
+            started = self._ivf_building == snap.generation
+            self._ivf_building = snap.generation
+        if wait:
+            return self._build_ivf(snap, mat)
+        if not started:
+            # Searches stay exact meanwhile: at 1M passages clustering takes ~30 s of one core.
+            threading.Thread(target=self._build_ivf, args=(snap, mat), name="ivf-build", daemon=True).start()
+        return None
+
+    def _build_ivf(self, snap: Snapshot, mat: np.ndarray) -> ivf.IvfIndex | None:
+        t = time.perf_counter()
+        try:
+            index = ivf.build(mat)
+        except (MemoryError, ValueError) as exc:
+            log.warning("no IVF index for %d vectors (searches stay exact): %s", len(mat), exc)
+            return None
+        for name, values in zip(_IVF_ARRAYS, (index.centroids, index.offsets, index.members)):
+            snap.keep(name, values)
+        with self._ivf_lock:
+            self._ivf = (snap.generation, index)
+        log.info("IVF index of %d vectors in %d lists built in %.1f s", len(mat), index.nlist,
+                 time.perf_counter() - t)
+        return index
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
@@ -455,8 +500,16 @@ class EmbeddedBackend:
             mat = self._vectors()
             if not len(mat) or limit <= 0:
                 return []
+            query = np.asarray(vector, np.float32)
+            index = self._ivf_index(snap, mat)
+            if index is not None:
+                mask = None if filters.is_empty() else snap.mask(filters)
+                rows = np.sort(ivf.candidates(index, query, limit, mask))  # sorted rows read faster
+                sims = mat[rows] @ query
+                top = _best(rows, sims, snap.order, limit)
+                return self._scored(snap, top, sims[np.searchsorted(rows, top)])
             # One product over the whole matrix: cheaper than copying the filtered rows out first.
-            sims = mat @ np.asarray(vector, np.float32)
+            sims = mat @ query
             rows = np.nonzero(snap.mask(filters))[0]
             top = _best(rows, sims[rows], snap.order, limit)
             return self._scored(snap, top, sims[top])
