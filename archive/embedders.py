@@ -112,15 +112,21 @@ class SentenceTransformerEmbedder:
         getter = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
         return int(getter())
 
+    def _prompt(self, name: str) -> dict:
+        # e5-style models are trained with "query: " / "passage: " prefixes; a model that declares
+        # them gets them, one that does not is used as it is.
+        return {"prompt_name": name} if name in (getattr(self._get(), "prompts", None) or {}) else {}
+
     def embed_passages(self, texts: list[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dim), np.float32)
         vecs = self._get().encode(list(texts), batch_size=64 if self.device == "cpu" else 512,
-                                  normalize_embeddings=True, convert_to_numpy=True)
+                                  normalize_embeddings=True, convert_to_numpy=True, **self._prompt("passage"))
         return _unit(vecs)
 
     def embed_query(self, text: str) -> np.ndarray:
-        return _unit(self._get().encode([text], normalize_embeddings=True, convert_to_numpy=True)[0])
+        return _unit(self._get().encode([text], normalize_embeddings=True, convert_to_numpy=True,
+                                        **self._prompt("query"))[0])
 
 
 class HashEmbedder:
