@@ -16,6 +16,7 @@ import logging
 import os
 import shutil
 import sqlite3
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,14 +179,19 @@ class Snapshot:
         return FacetCounts(int(selected.sum()), fields)
 
 
+def _tmp(path: Path) -> Path:
+    # Unique per process and thread: two writers of the same file never share a temporary.
+    return path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+
+
 def save_array(path: Path, values: np.ndarray) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _tmp(path)
     with open(tmp, "wb") as out:
         np.save(out, np.ascontiguousarray(values), allow_pickle=False)
     os.replace(tmp, path)
 
 
 def _replace(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp = _tmp(path)
     tmp.write_bytes(data)
     os.replace(tmp, path)
