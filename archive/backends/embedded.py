@@ -20,6 +20,8 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
@@ -47,6 +49,19 @@ POSTINGS_CACHE_BYTES = 256 * 2**20
 # on, searches probe an IVF index (archive/ivf.py) once it is built for the current generation.
 IVF_MIN_ROWS = 200_000
 _IVF_ARRAYS = ("ivf_centroids", "ivf_offsets", "ivf_members")
+
+
+@dataclass
+class _Probed:
+    """An IVF index with the vectors stored in its list order, so a probe reads whole runs of rows."""
+
+    index: ivf.IvfIndex
+    vectors: np.ndarray  # vectors[j] is the vector of row index.members[j]
+    slot: np.ndarray = dataclass_field(init=False)  # slot[row] = j: where a row's vector is in `vectors`
+
+    def __post_init__(self) -> None:
+        self.slot = np.empty(len(self.index.members), np.int64)
+        self.slot[self.index.members] = np.arange(len(self.index.members))
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -139,7 +154,7 @@ class EmbeddedBackend:
         self.postings_cache_bytes = postings_cache_bytes
         self.ivf_min_rows = ivf_min_rows
         self._ivf_lock = threading.Lock()
-        self._ivf: tuple[str, ivf.IvfIndex] | None = None
+        self._ivf: tuple[str, _Probed] | None = None
         self._ivf_building: str | None = None  # the generation a build was started for
         self.path = self.directory / DB_NAME
         self.dim = dim
@@ -458,17 +473,17 @@ class EmbeddedBackend:
         with self._reading():
             self._ivf_index(self._snapshot(), self._vectors(), wait=True)
 
-    def _ivf_index(self, snap: Snapshot, mat: np.ndarray, wait: bool = False) -> ivf.IvfIndex | None:
+    def _ivf_index(self, snap: Snapshot, mat: np.ndarray, wait: bool = False) -> _Probed | None:
         """The IVF index of this generation: kept, built now (`wait`), or started in the background."""
         if len(mat) < self.ivf_min_rows:
             return None
         with self._ivf_lock:
             if self._ivf is not None and self._ivf[0] == snap.generation:
                 return self._ivf[1]
-            kept = [snap.array(name, mmap=False) for name in _IVF_ARRAYS]
-            if all(a is not None for a in kept) and len(kept[2]) == len(mat) and kept[1][-1] == len(mat):
-                self._ivf = (snap.generation, ivf.IvfIndex(*kept))
-                return self._ivf[1]
+            kept = self._kept_ivf(snap, mat)
+            if kept is not None:
+                self._ivf = (snap.generation, kept)
+                return kept
             started = self._ivf_building == snap.generation
             self._ivf_building = snap.generation
         if wait:
@@ -478,20 +493,33 @@ class EmbeddedBackend:
             threading.Thread(target=self._build_ivf, args=(snap, mat), name="ivf-build", daemon=True).start()
         return None
 
-    def _build_ivf(self, snap: Snapshot, mat: np.ndarray) -> ivf.IvfIndex | None:
+    @staticmethod
+    def _kept_ivf(snap: Snapshot, mat: np.ndarray) -> _Probed | None:
+        kept = [snap.array(name, mmap=False) for name in _IVF_ARRAYS]
+        vectors = snap.array("ivf_vectors")
+        if any(a is None for a in kept) or vectors is None or vectors.shape != mat.shape:
+            return None
+        if len(kept[2]) != len(mat) or kept[1][-1] != len(mat):
+            return None
+        return _Probed(ivf.IvfIndex(*kept), vectors)
+
+    def _build_ivf(self, snap: Snapshot, mat: np.ndarray) -> _Probed | None:
         t = time.perf_counter()
         try:
             index = ivf.build(mat)
+            vectors = np.asarray(mat)[index.members]
         except (MemoryError, ValueError) as exc:
             log.warning("no IVF index for %d vectors (searches stay exact): %s", len(mat), exc)
             return None
         for name, values in zip(_IVF_ARRAYS, (index.centroids, index.offsets, index.members)):
             snap.keep(name, values)
+        snap.keep("ivf_vectors", vectors)
+        probed = _Probed(index, vectors)
         with self._ivf_lock:
-            self._ivf = (snap.generation, index)
+            self._ivf = (snap.generation, probed)
         log.info("IVF index of %d vectors in %d lists built in %.1f s", len(mat), index.nlist,
                  time.perf_counter() - t)
-        return index
+        return probed
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
@@ -501,18 +529,32 @@ class EmbeddedBackend:
             if not len(mat) or limit <= 0:
                 return []
             query = np.asarray(vector, np.float32)
-            index = self._ivf_index(snap, mat)
-            if index is not None:
-                mask = None if filters.is_empty() else snap.mask(filters)
-                rows = np.sort(ivf.candidates(index, query, limit, mask))  # sorted rows read faster
-                sims = mat[rows] @ query
-                top = _best(rows, sims, snap.order, limit)
-                return self._scored(snap, top, sims[np.searchsorted(rows, top)])
+            probed = self._ivf_index(snap, mat)
+            if probed is not None:
+                rows, sims = self._probe(probed, query, limit, None if filters.is_empty() else snap.mask(filters))
+                pick = _best(np.arange(len(rows)), sims, snap.order[rows], limit)
+                return self._scored(snap, rows[pick], sims[pick])
             # One product over the whole matrix: cheaper than copying the filtered rows out first.
             sims = mat @ query
             rows = np.nonzero(snap.mask(filters))[0]
             top = _best(rows, sims[rows], snap.order, limit)
             return self._scored(snap, top, sims[top])
+
+    @staticmethod
+    def _probe(probed: _Probed, query: np.ndarray, limit: int, mask: np.ndarray | None):
+        """(row positions, exact similarities) of the rows the IVF plan selects."""
+        index = probed.index
+        lists = ivf.plan(index, query, limit, mask)
+        if lists is None:  # so few rows pass the filter that all of them are scored
+            at = np.sort(probed.slot[np.flatnonzero(mask)])
+            return index.members[at].astype(np.int64), probed.vectors[at] @ query
+        spans = ivf.runs(index, lists) or [(0, 0)]
+        rows = np.concatenate([index.members[a:b] for a, b in spans]).astype(np.int64)
+        sims = np.concatenate([probed.vectors[a:b] @ query for a, b in spans])
+        if mask is not None:
+            keep = mask[rows]
+            rows, sims = rows[keep], sims[keep]
+        return rows, sims
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:

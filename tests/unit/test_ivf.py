@@ -66,7 +66,7 @@ def test_default_nlist(n, expected):
     assert ivf.default_nlist(n) == expected
 
 
-@pytest.mark.parametrize("nlist, expected", [(1, 1), (5, 5), (100, 8), (1000, 31), (4096, 128)])
+@pytest.mark.parametrize("nlist, expected", [(1, 1), (5, 5), (20, 8), (100, 25), (1000, 250), (4096, 1024)])
 def test_default_nprobe(nlist, expected):
     assert ivf.default_nprobe(nlist) == expected
 
@@ -244,3 +244,12 @@ def test_bad_masks_are_rejected(corpus, make_mask):
     mat, queries, index = corpus
     with pytest.raises(ValueError):
         ivf.candidates(index, queries[0], K, mask=make_mask(len(mat)))
+
+
+@pytest.mark.parametrize("lists", [[0], [2, 0, 1], [5, 3], list(range(12)), []])
+def test_runs_cover_exactly_the_slots_of_the_lists(lists):
+    index = ivf.build(unit_rows(600, 16, seed=4), nlist=12, seed=1)
+    lists = np.array(lists, np.int64)
+    covered = [j for a, b in ivf.runs(index, lists) for j in range(a, b)]
+    assert covered == sorted(ivf.slots(index, lists).tolist())
+    assert all(b > a for a, b in ivf.runs(index, lists))
