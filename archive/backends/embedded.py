@@ -45,9 +45,10 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
-# Exact vector search reads every vector: ~20 ms at 100k passages, ~200 ms at 1M. From this size
-# on, searches probe an IVF index (archive/ivf.py) once it is built for the current generation.
-IVF_MIN_ROWS = 200_000
+# Exact vector search reads every vector: 12 ms at 100k passages, 84-100 ms at 1M (quiet machine).
+# From this size on, searches probe an IVF index (archive/ivf.py) once it is built for the
+# current generation: a quarter of the vectors, recall@100 0.97 on the bench (bench/RESULTS.md).
+IVF_MIN_ROWS = 100_000
 _IVF_ARRAYS = ("ivf_centroids", "ivf_offsets", "ivf_members")
 
 
@@ -351,11 +352,7 @@ class EmbeddedBackend:
         n = len(snap.ids)
         matched = np.zeros(n, bool)
         if query.phrases or query.excluded:
-            # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides.
-            subs, sub_params = _substring_sql(query)
-            found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
-                                    f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
-            matched[snap.positions(np.array([r[0] for r in found], np.int64))] = True
+            matched[self._narrowed(snap, query, match)] = True
         else:
             for term in terms:
                 matched[self._term(snap, term)[0]] = True
@@ -365,6 +362,23 @@ class EmbeddedBackend:
             rows, contribution = self._term(snap, term)
             scores[rows] += contribution
         return matched, scores
+
+    def _narrowed(self, snap: Snapshot, query: KeywordQuery, match: str) -> np.ndarray:
+        """Positions of the passages a query with phrases or exclusions matches, cached like postings."""
+        # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides. That reads
+        # the text of every candidate (seconds at 1M for a common phrase), and facets ask again.
+        key = (snap.generation, "\0" + json.dumps([query.terms, query.phrases, query.excluded], ensure_ascii=False))
+        with self._postings_lock:
+            cached = self._postings_cache.get(key)
+            if cached is not None:
+                self._postings_cache.move_to_end(key)
+                return cached[0]
+        subs, sub_params = _substring_sql(query)
+        found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
+                                f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
+        at = snap.positions(np.array([r[0] for r in found], np.int64)).astype(np.int32)
+        self._remember(key, (at, np.zeros(0, np.float32)))
+        return at
 
     def _term(self, snap: Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(row positions, the term's BM25 score there over all fields), cached for the snapshot's generation."""

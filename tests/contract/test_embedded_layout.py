@@ -34,8 +34,12 @@ def test_an_index_without_the_current_layout_asks_for_reindex(make_backend, corp
 
 
 def test_cached_postings_follow_every_write(make_backend, corpus):
-    def found(backend) -> list[tuple[str, float]]:
-        return [(s.chunk_id, s.score) for s in backend.keyword_search(kq("行政复议 政务公开"), Filters(), 50)]
+    narrowed = KeywordQuery(tuple(tokenize("案件")), phrases=("行政复议",), excluded=("增长",))
+
+    def found(backend) -> list:
+        return ([(s.chunk_id, s.score) for s in backend.keyword_search(kq("行政复议 政务公开"), Filters(), 50)],
+                [(s.chunk_id, s.score) for s in backend.keyword_search(narrowed, Filters(), 50)],
+                backend.facets(narrowed, Filters()))
 
     def built_from(items) -> list[tuple[str, float]]:
         clean = make_backend("embedded")
@@ -46,6 +50,7 @@ def test_cached_postings_follow_every_write(make_backend, corpus):
     backend = make_backend("embedded")
     backend.index_document(*corpus[0])
     assert found(backend) == built_from(corpus[:1])  # fills the cache
+    assert found(backend)[2].total > 0
     backend.index_document(*corpus[1])
     assert found(backend) == built_from(corpus[:2]) != built_from(corpus[:1])
     backend.delete_document(corpus[0][0].doc_id)
