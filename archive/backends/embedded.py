@@ -45,10 +45,11 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
-# Exact vector search reads every vector: 12 ms at 100k passages, 84-100 ms at 1M (quiet machine).
-# From this size on, searches probe an IVF index (archive/ivf.py) once it is built for the
-# current generation: a quarter of the vectors, recall@100 0.97 on the bench (bench/RESULTS.md).
-IVF_MIN_ROWS = 100_000
+# Exact vector search reads every vector: 8-12 ms at 100k passages, 84-100 ms at 1M (quiet
+# machine). From this size on, searches probe an IVF index (archive/ivf.py) once it is built for
+# the current generation: at 1M 2.6x faster, recall@100 0.97; at 100k only 1.3x faster for recall
+# 0.94, not worth it (bench/RESULTS.md).
+IVF_MIN_ROWS = 200_000
 _IVF_ARRAYS = ("ivf_centroids", "ivf_offsets", "ivf_members")
 
 
