@@ -245,10 +245,15 @@ class ElasticBackend:
         names = self._read("indices.get", {}, index=f"{self.alias}-v*", expand_wildcards="all")
         return sorted(int(m.group(1)) for m in map(pattern.match, names) if m)
 
-    def _create(self, index: str, with_alias: bool) -> None:
+    def _create(self, index: str, with_alias: bool, bulk_load: bool = False) -> None:
         body = load_mapping(self.dim, self.model_id)
         aliases = {self.alias: {}} if with_alias else None
-        self._call("indices.create", index=index, settings=body["settings"], mappings=body["mappings"],
+        settings = body["settings"]
+        if bulk_load:
+            # No periodic refresh while a new index is filled: at 1M passages a refresh a second left
+            # 767 segments under 1,000 passages each, and the merges fell behind by an hour.
+            settings = {**settings, "index": {**settings["index"], "refresh_interval": "-1"}}
+        self._call("indices.create", index=index, settings=settings, mappings=body["mappings"],
                    aliases=aliases)
         log.info("created Elasticsearch index %s%s", index, f" behind {self.alias}" if with_alias else "")
 
@@ -447,7 +452,7 @@ class ElasticBackend:
         old = self._live_index()
         versions = self._versions()
         new = f"{self.alias}-v{(versions[-1] if versions else 0) + 1}"
-        self._create(new, with_alias=False)
+        self._create(new, with_alias=False, bulk_load=True)
         count = 0
 
         def actions() -> Iterator[dict]:
@@ -461,6 +466,8 @@ class ElasticBackend:
 
         try:
             self._bulk(actions(), new)
+            interval = load_mapping(self.dim, self.model_id)["settings"]["index"]["refresh_interval"]
+            self._call("indices.put_settings", index=new, settings={"index": {"refresh_interval": interval}})
             self._call("indices.refresh", index=new)
             stored = self._call("count", index=new, query={"term": {"kind": DOCUMENT}})["count"]
             if stored != count:

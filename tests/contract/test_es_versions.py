@@ -78,3 +78,25 @@ def test_an_index_from_before_versions_is_read_and_reindexed_once(make_backend, 
     options = {doc.doc_id: [version_of(revised(corpus[0], 3))], corpus[1][0].doc_id: [None],
                **{item[0].doc_id: [version_of(item)] for item in corpus[2:]}}
     check_reads(backend, options, settled=True)
+
+
+def test_a_rebuild_loads_without_refreshes_then_refreshes_as_the_mapping_says(make_backend, corpus, monkeypatch):
+    backend = make_backend("elasticsearch")
+    backend.index_document(*corpus[0])
+    seen = []
+    real = ElasticBackend._bulk
+
+    def bulk(self, actions, index):
+        (settings,) = self.client.indices.get_settings(index=index).body.values()
+        seen.append(settings["settings"]["index"].get("refresh_interval"))
+        return real(self, actions, index)
+
+    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+    assert backend.rebuild(corpus) == len(corpus)
+    assert seen == ["-1"]  # no refresh a second while the new index fills: no pile of tiny segments
+    monkeypatch.undo()
+    live = backend._live_index()
+    interval = backend.client.indices.get_settings(index=live)[live]["settings"]["index"]["refresh_interval"]
+    assert interval == load_mapping(backend.dim, backend.model_id)["settings"]["index"]["refresh_interval"]
+    backend.index_document(*revised(corpus[1], 2))  # writes after the rebuild become visible as before
+    assert backend.get_chunks(corpus[1][0].doc_id) == list(revised(corpus[1], 2)[1])
