@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 
 from archive.backends import Backend, make_backend
@@ -27,6 +28,14 @@ class Archive:
         with self._lock:
             return make_backend(self.config, dim=self.embedder.dim, model_id=self.embedder.model_id)
 
+    @cached_property
+    def pool(self) -> ThreadPoolExecutor:
+        """Threads for work one search can overlap: keyword retrieval while the query is embedded."""
+        with self._lock:
+            return ThreadPoolExecutor(max_workers=8, thread_name_prefix="archive-search")
+
     def close(self) -> None:
+        if "pool" in self.__dict__:
+            self.pool.shutdown(wait=False, cancel_futures=True)
         if "backend" in self.__dict__:
             self.backend.close()

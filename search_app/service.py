@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import wait
 from urllib.parse import quote, urlencode
 
 from archive.errors import BadRequest, NotFound
@@ -55,24 +56,25 @@ def _keep(archive: Archive, found: list[Scored], kq: KeywordQuery, parsed: Parse
 
 
 def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery):
-    backend, filters, depth = archive.backend, params.filters(parsed), params.page * params.size
+    backend, filters = archive.backend, params.filters(parsed)
     sentence_bound = any(c.scope == "s" for c in parsed.proximity)
     keyword: list[Scored] = []
     semantic: list[Scored] = []
-    if params.mode in ("keyword", "hybrid") and not kq.is_empty():
-        # Fusion needs the keyword list as deep as the vector one, or a passage the keyword
-        # retriever ranks just below the page would get no keyword credit at all.
-        limit = max(depth, archive.config.semantic_k) if params.mode == "hybrid" else depth
-        if sentence_bound:
-            limit = max(limit * 10, PROXIMITY_DEPTH)  # /s drops candidates after retrieval
-        keyword = backend.keyword_search(kq, filters, limit=limit)
-        if sentence_bound:
-            keyword = _keep(archive, keyword, kq, parsed)
-    if params.mode in ("semantic", "hybrid") and parsed.semantic_text:
-        vector = archive.embedder.embed_query(parsed.semantic_text)
-        semantic = backend.vector_search(vector, filters, limit=archive.config.semantic_k)
-        if kq.phrases or kq.excluded:
-            semantic = _keep(archive, semantic, kq, parsed)
+    wants_keyword = params.mode in ("keyword", "hybrid") and not kq.is_empty()
+    wants_semantic = params.mode in ("semantic", "hybrid") and bool(parsed.semantic_text)
+    if wants_keyword and wants_semantic:
+        # Keyword retrieval waits on Elasticsearch or SQLite while the query is embedded on the CPU:
+        # overlapped, hybrid costs about the longer of the two instead of their sum.
+        pending = archive.pool.submit(_keyword_hits, archive, params, parsed, kq, sentence_bound)
+        try:
+            semantic = _semantic_hits(archive, parsed, kq, filters)
+        finally:
+            wait([pending])  # a failed embedding still leaves no retrieval running past its request
+        keyword = pending.result()
+    elif wants_keyword:
+        keyword = _keyword_hits(archive, params, parsed, kq, sentence_bound)
+    elif wants_semantic:
+        semantic = _semantic_hits(archive, parsed, kq, filters)
     use_kq = params.mode != "semantic" and not kq.is_empty()
     if params.q and not use_kq and not semantic:
         return keyword, semantic, FacetCounts(0, {})  # nothing searchable was typed
@@ -84,6 +86,24 @@ def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: K
     # With an empty box this counts the whole (filtered) archive: the overview on the start page.
     facets = backend.facets(kq if use_kq else None, filters, [s.chunk_id for s in semantic])
     return keyword, semantic, facets
+
+
+def _keyword_hits(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery,
+                  sentence_bound: bool) -> list[Scored]:
+    depth = params.page * params.size
+    # Fusion needs the keyword list as deep as the vector one, or a passage the keyword
+    # retriever ranks just below the page would get no keyword credit at all.
+    limit = max(depth, archive.config.semantic_k) if params.mode == "hybrid" else depth
+    if sentence_bound:
+        limit = max(limit * 10, PROXIMITY_DEPTH)  # /s drops candidates after retrieval
+    keyword = archive.backend.keyword_search(kq, params.filters(parsed), limit=limit)
+    return _keep(archive, keyword, kq, parsed) if sentence_bound else keyword
+
+
+def _semantic_hits(archive: Archive, parsed: ParsedQuery, kq: KeywordQuery, filters) -> list[Scored]:
+    vector = archive.embedder.embed_query(parsed.semantic_text)
+    semantic = archive.backend.vector_search(vector, filters, limit=archive.config.semantic_k)
+    return _keep(archive, semantic, kq, parsed) if kq.phrases or kq.excluded else semantic
 
 
 def coverage(folded: str, terms: set[str]) -> float:

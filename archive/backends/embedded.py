@@ -163,6 +163,7 @@ class EmbeddedBackend:
         self.model_id = model_id
         self._local = threading.local()
         self._matrix_lock = threading.Lock()
+        self._connect_lock = threading.Lock()
         self._matrix: tuple[str, np.ndarray] | None = None  # (generation, vectors)
         self._snap: Snapshot | None = None
         self._postings_lock = threading.Lock()
@@ -196,8 +197,12 @@ class EmbeddedBackend:
             db.close()
             db = None
         if db is None:
-            db = self._connect(self.path)
-            self._ensure_meta(db)
+            # One thread at a time: two first connections to a new file both switch it to WAL and
+            # write its meta, and the loser got "database is locked" at once (a hybrid search opens
+            # one per thread).
+            with self._connect_lock:
+                db = self._connect(self.path)
+                self._ensure_meta(db)
             self._local.db = db
             self._local.inode = self.path.stat().st_ino
         return db

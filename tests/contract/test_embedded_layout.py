@@ -175,3 +175,24 @@ def test_a_small_postings_cache_changes_nothing_but_speed(make_backend, corpus):
         assert len(tiny._postings_cache) == 1  # evicted down to the last term read
     finally:
         tiny.close()
+
+
+def test_threads_opening_a_new_index_at_once_all_get_answers(make_backend):
+    import threading
+
+    backend = make_backend("embedded")  # a new directory: no file yet
+    start, answers, errors = threading.Barrier(8), [], []
+
+    def first_search():
+        start.wait()
+        try:
+            answers.append(backend.keyword_search(kq("行政复议"), Filters(), 3))
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below, not swallowed
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first_search) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == [] and answers == [[]] * 8
