@@ -88,7 +88,8 @@ def candidates(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray |
     lists = plan(index, query, want, mask, nprobe)
     if lists is None:
         return np.flatnonzero(mask)
-    rows = index.members[slots(index, lists)].astype(np.int64)
+    rows = np.concatenate([index.members[a:b] for a, b in runs(index, lists)] or [index.members[:0]])
+    rows = rows.astype(np.int64)
     return rows if mask is None else rows[mask[rows]]
 
 
@@ -130,16 +131,6 @@ def runs(index: IvfIndex, lists: np.ndarray) -> list[tuple[int, int]]:
         elif b > a:
             merged.append((a, b))
     return merged
-
-
-def slots(index: IvfIndex, lists: np.ndarray) -> np.ndarray:
-    """Positions in `members` (and in a matrix stored in list order) of these lists' rows, ascending."""
-    lists = np.sort(lists)  # ascending slots: a list-ordered matrix is then read front to back
-    starts = index.offsets[lists]
-    lengths = index.offsets[lists + 1] - starts
-    ends = np.cumsum(lengths)
-    # One arange instead of a Python loop over slices: a widened probe can span thousands of lists.
-    return np.arange(ends[-1] if len(ends) else 0) + np.repeat(starts - (ends - lengths), lengths)
 
 
 def _kept_per_list(index: IvfIndex, mask: np.ndarray) -> np.ndarray:

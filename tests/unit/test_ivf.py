@@ -249,7 +249,8 @@ def test_bad_masks_are_rejected(corpus, make_mask):
 @pytest.mark.parametrize("lists", [[0], [2, 0, 1], [5, 3], list(range(12)), []])
 def test_runs_cover_exactly_the_slots_of_the_lists(lists):
     index = ivf.build(unit_rows(600, 16, seed=4), nlist=12, seed=1)
-    lists = np.array(lists, np.int64)
-    covered = [j for a, b in ivf.runs(index, lists) for j in range(a, b)]
-    assert covered == sorted(ivf.slots(index, lists).tolist())
-    assert all(b > a for a, b in ivf.runs(index, lists))
+    spans = ivf.runs(index, np.array(lists, np.int64))
+    covered = [j for a, b in spans for j in range(a, b)]
+    assert covered == sorted(j for i in lists for j in range(index.offsets[i], index.offsets[i + 1]))
+    assert all(b > a for a, b in spans)
+    assert all(b1 < a2 for (_, b1), (a2, _) in zip(spans, spans[1:]))  # adjacent lists were merged
