@@ -374,11 +374,9 @@ class EmbeddedBackend:
         # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides. That reads
         # the text of every candidate (seconds at 1M for a common phrase), and facets ask again.
         key = (snap.generation, "\0" + json.dumps([query.terms, query.phrases, query.excluded], ensure_ascii=False))
-        with self._postings_lock:
-            cached = self._postings_cache.get(key)
-            if cached is not None:
-                self._postings_cache.move_to_end(key)
-                return cached[0]
+        cached = self._recall(key)
+        if cached is not None:
+            return cached[0]
         subs, sub_params = _substring_sql(query)
         found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
                                 f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
@@ -389,19 +387,14 @@ class EmbeddedBackend:
     def _term(self, snap: Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(row positions, the term's BM25 score there over all fields), cached for the snapshot's generation."""
         key = (snap.generation, term)
-        with self._postings_lock:
-            cached = self._postings_cache.get(key)
-            if cached is not None:
-                self._postings_cache.move_to_end(key)
-                return cached
+        cached = self._recall(key)
+        if cached is not None:
+            return cached
         # One blob for all the term's documents: stepping through ~70k rows in Python cost twice as much.
         data = self.db.execute("SELECT CAST(group_concat(data, x'') AS BLOB) FROM postings WHERE term = ?",
                                (term,)).fetchone()[0] or b""
         table = np.frombuffer(data, np.int32).reshape(-1, 1 + len(FIELDS))
-        docs = table[:, 0].astype(np.int64)
-        inside = docs < len(snap.where)
-        at = np.full(len(docs), -1, np.int64)
-        at[inside] = snap.where[docs[inside]]
+        at = snap.locate(table[:, 0])
         held = at >= 0
         rows = at[held]
         value = (rows.astype(np.int32), self._contribution(snap, rows, table[held, 1:]))
@@ -420,6 +413,13 @@ class EmbeddedBackend:
                 out[has] += bm25.term_scores(tf[has, f], snap.lengths[field][rows[has]], weight,
                                              snap.avgdl[field])
         return out
+
+    def _recall(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray] | None:
+        with self._postings_lock:
+            cached = self._postings_cache.get(key)
+            if cached is not None:
+                self._postings_cache.move_to_end(key)
+            return cached
 
     def _remember(self, key: tuple[str, str], value: tuple[np.ndarray, np.ndarray]) -> None:
         size = value[0].nbytes + value[1].nbytes

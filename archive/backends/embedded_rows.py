@@ -135,11 +135,17 @@ class Snapshot:
 
     # -- reading -------------------------------------------------------------
 
+    def locate(self, row_ids: np.ndarray) -> np.ndarray:
+        """Position of each row id, -1 where this generation does not hold it."""
+        row_ids = np.asarray(row_ids, np.int64)
+        at = np.full(len(row_ids), -1, np.int64)
+        inside = row_ids < len(self.where)
+        at[inside] = self.where[row_ids[inside]]
+        return at
+
     def positions(self, row_ids: np.ndarray) -> np.ndarray:
         """Positions of these row ids (ids this generation does not hold are dropped)."""
-        row_ids = np.asarray(row_ids, np.int64)
-        inside = row_ids < len(self.where)
-        at = self.where[row_ids[inside]]
+        at = self.locate(row_ids)
         return at[at >= 0]
 
     def mask(self, filters: Filters) -> np.ndarray:
