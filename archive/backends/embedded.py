@@ -3,7 +3,7 @@
 Keyword search reads its own postings and scores them with Lucene's BM25 (`archive/bm25.py`),
 so both backends rank alike; FTS5 only narrows phrases and exclusions. Vector search is exact
 (one matrix product) below IVF_MIN_ROWS passages; above, it probes an IVF index
-(`archive/ivf.py`), approximate like Elasticsearch's HNSW. Filters become a row mask applied
+(`archive/ivf.py`, `embedded_vectors.py`), approximate like Elasticsearch's HNSW. Filters become a row mask applied
 before ranking, so a filtered search never loses hits to a top-k cut. Row arrays, vectors and
 the IVF lists are kept beside the file per generation (`embedded_rows.py`). Figures: `bench/`.
 """
@@ -20,15 +20,14 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from pathlib import Path
 
 import numpy as np
 
-from archive import bm25, ivf
+from archive import bm25
 from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.backends.embedded_rows import Snapshot
+from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
 from archive.errors import BackendUnavailable, IndexMismatch
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
@@ -45,26 +44,6 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
-# Exact vector search reads every vector: 8-12 ms at 100k passages, 84-100 ms at 1M (quiet
-# machine). From this size on, searches probe an IVF index (archive/ivf.py) once it is built for
-# the current generation: at 1M 2.6x faster, recall@100 0.97; at 100k only 1.3x faster for recall
-# 0.94, not worth it (bench/RESULTS.md).
-IVF_MIN_ROWS = 200_000
-_IVF_ARRAYS = ("ivf_centroids", "ivf_offsets", "ivf_members")
-
-
-@dataclass
-class _Probed:
-    """An IVF index with the vectors stored in its list order, so a probe reads whole runs of rows."""
-
-    index: ivf.IvfIndex
-    vectors: np.ndarray  # vectors[j] is the vector of row index.members[j]
-    slot: np.ndarray = dataclass_field(init=False)  # slot[row] = j: where a row's vector is in `vectors`
-
-    def __post_init__(self) -> None:
-        self.slot = np.empty(len(self.index.members), np.int64)
-        self.slot[self.index.members] = np.arange(len(self.index.members))
-
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -154,10 +133,7 @@ class EmbeddedBackend:
                  postings_cache_bytes: int = POSTINGS_CACHE_BYTES, ivf_min_rows: int = IVF_MIN_ROWS) -> None:
         self.directory = Path(directory)
         self.postings_cache_bytes = postings_cache_bytes
-        self.ivf_min_rows = ivf_min_rows
-        self._ivf_lock = threading.Lock()
-        self._ivf: tuple[str, _Probed] | None = None
-        self._ivf_building: str | None = None  # the generation a build was started for
+        self._probing = Probing(ivf_min_rows)
         self.path = self.directory / DB_NAME
         self.dim = dim
         self.model_id = model_id
@@ -434,6 +410,11 @@ class EmbeddedBackend:
                 _, (old_rows, old_scores) = self._postings_cache.popitem(last=False)
                 self._postings_size -= old_rows.nbytes + old_scores.nbytes
 
+    @property
+    def _ivf(self):
+        """(generation, IVF index) in use, if any: for tests and the bench."""
+        return self._probing.current
+
     @contextmanager
     def _reading(self) -> Iterator[sqlite3.Connection]:
         """One read transaction on one connection: the snapshot, postings and rows all come from the same state."""
@@ -465,8 +446,7 @@ class EmbeddedBackend:
                     snap.save(self.directory)
                 log.info("row arrays of %d passages ready in %.2f s", len(snap.ids), time.perf_counter() - t)
                 self._snap, self._matrix = snap, None
-                with self._ivf_lock:
-                    self._ivf = None
+                self._probing.forget()
                 with self._postings_lock:
                     self._postings_cache.clear()
                     self._postings_size = 0
@@ -491,55 +471,7 @@ class EmbeddedBackend:
         """Build (and keep beside the index) what the first search would otherwise wait for."""
         self.check_compatible()
         with self._reading():
-            self._ivf_index(self._snapshot(), self._vectors(), wait=True)
-
-    def _ivf_index(self, snap: Snapshot, mat: np.ndarray, wait: bool = False) -> _Probed | None:
-        """The IVF index of this generation: kept, built now (`wait`), or started in the background."""
-        if len(mat) < self.ivf_min_rows:
-            return None
-        with self._ivf_lock:
-            if self._ivf is not None and self._ivf[0] == snap.generation:
-                return self._ivf[1]
-            kept = self._kept_ivf(snap, mat)
-            if kept is not None:
-                self._ivf = (snap.generation, kept)
-                return kept
-            started = self._ivf_building == snap.generation
-            self._ivf_building = snap.generation
-        if wait:
-            return self._build_ivf(snap, mat)
-        if not started:
-            # Searches stay exact meanwhile: at 1M passages clustering takes ~30 s of one core.
-            threading.Thread(target=self._build_ivf, args=(snap, mat), name="ivf-build", daemon=True).start()
-        return None
-
-    @staticmethod
-    def _kept_ivf(snap: Snapshot, mat: np.ndarray) -> _Probed | None:
-        kept = [snap.array(name, mmap=False) for name in _IVF_ARRAYS]
-        vectors = snap.array("ivf_vectors")
-        if any(a is None for a in kept) or vectors is None or vectors.shape != mat.shape:
-            return None
-        if len(kept[2]) != len(mat) or kept[1][-1] != len(mat):
-            return None
-        return _Probed(ivf.IvfIndex(*kept), vectors)
-
-    def _build_ivf(self, snap: Snapshot, mat: np.ndarray) -> _Probed | None:
-        t = time.perf_counter()
-        try:
-            index = ivf.build(mat)
-            vectors = np.asarray(mat)[index.members]
-        except (MemoryError, ValueError) as exc:
-            log.warning("no IVF index for %d vectors (searches stay exact): %s", len(mat), exc)
-            return None
-        for name, values in zip(_IVF_ARRAYS, (index.centroids, index.offsets, index.members)):
-            snap.keep(name, values)
-        snap.keep("ivf_vectors", vectors)
-        probed = _Probed(index, vectors)
-        with self._ivf_lock:
-            self._ivf = (snap.generation, probed)
-        log.info("IVF index of %d vectors in %d lists built in %.1f s", len(mat), index.nlist,
-                 time.perf_counter() - t)
-        return probed
+            self._probing.index(self._snapshot(), self._vectors(), wait=True)
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
@@ -549,9 +481,9 @@ class EmbeddedBackend:
             if not len(mat) or limit <= 0:
                 return []
             query = np.asarray(vector, np.float32)
-            probed = self._ivf_index(snap, mat)
+            probed = self._probing.index(snap, mat)
             if probed is not None:
-                rows, sims = self._probe(probed, query, limit, None if filters.is_empty() else snap.mask(filters))
+                rows, sims = probed.search(query, limit, None if filters.is_empty() else snap.mask(filters))
                 pick = _best(np.arange(len(rows)), sims, snap.order[rows], limit)
                 return self._scored(snap, rows[pick], sims[pick])
             # One product over the whole matrix: cheaper than copying the filtered rows out first.
@@ -559,22 +491,6 @@ class EmbeddedBackend:
             rows = np.nonzero(snap.mask(filters))[0]
             top = _best(rows, sims[rows], snap.order, limit)
             return self._scored(snap, top, sims[top])
-
-    @staticmethod
-    def _probe(probed: _Probed, query: np.ndarray, limit: int, mask: np.ndarray | None):
-        """(row positions, exact similarities) of the rows the IVF plan selects."""
-        index = probed.index
-        lists = ivf.plan(index, query, limit, mask)
-        if lists is None:  # so few rows pass the filter that all of them are scored
-            at = np.sort(probed.slot[np.flatnonzero(mask)])
-            return index.members[at].astype(np.int64), probed.vectors[at] @ query
-        spans = ivf.runs(index, lists) or [(0, 0)]
-        rows = np.concatenate([index.members[a:b] for a, b in spans]).astype(np.int64)
-        sims = np.concatenate([probed.vectors[a:b] @ query for a, b in spans])
-        if mask is not None:
-            keep = mask[rows]
-            rows, sims = rows[keep], sims[keep]
-        return rows, sims
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
