@@ -65,14 +65,14 @@ def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: K
     if wants_keyword and wants_semantic:
         # Keyword retrieval waits on Elasticsearch or SQLite while the query is embedded on the CPU:
         # overlapped, hybrid costs about the longer of the two instead of their sum.
-        pending = archive.pool.submit(_keyword_hits, archive, params, parsed, kq, sentence_bound)
+        pending = archive.pool.submit(_keyword_hits, archive, params, kq, filters, parsed, sentence_bound)
         try:
             semantic = _semantic_hits(archive, parsed, kq, filters)
         finally:
             wait([pending])  # a failed embedding still leaves no retrieval running past its request
         keyword = pending.result()
     elif wants_keyword:
-        keyword = _keyword_hits(archive, params, parsed, kq, sentence_bound)
+        keyword = _keyword_hits(archive, params, kq, filters, parsed, sentence_bound)
     elif wants_semantic:
         semantic = _semantic_hits(archive, parsed, kq, filters)
     use_kq = params.mode != "semantic" and not kq.is_empty()
@@ -88,7 +88,7 @@ def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: K
     return keyword, semantic, facets
 
 
-def _keyword_hits(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery,
+def _keyword_hits(archive: Archive, params: SearchParams, kq: KeywordQuery, filters, parsed: ParsedQuery,
                   sentence_bound: bool) -> list[Scored]:
     depth = params.page * params.size
     # Fusion needs the keyword list as deep as the vector one, or a passage the keyword
@@ -96,7 +96,7 @@ def _keyword_hits(archive: Archive, params: SearchParams, parsed: ParsedQuery, k
     limit = max(depth, archive.config.semantic_k) if params.mode == "hybrid" else depth
     if sentence_bound:
         limit = max(limit * 10, PROXIMITY_DEPTH)  # /s drops candidates after retrieval
-    keyword = archive.backend.keyword_search(kq, params.filters(parsed), limit=limit)
+    keyword = archive.backend.keyword_search(kq, filters, limit=limit)
     return _keep(archive, keyword, kq, parsed) if sentence_bound else keyword
 
 
