@@ -62,7 +62,7 @@ SCAN_PAGE = 1_000
 TERM_FIELDS = tuple((f"{name}_tokens" if name != "body" else "tokens", boost)
                     for name, boost in FIELD_BOOSTS.items())
 CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
-HIT_FIELDS = ["chunk_id", "version"]  # read from doc values: a hit's _source is large (its vector)
+HIT_FIELDS = ["chunk_id", "doc_id", "version"]  # read from doc values: a hit's _source is large (its vector)
 BULK_TIMEOUT = 120.0
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
@@ -138,6 +138,15 @@ def keyword_bool(query: KeywordQuery) -> dict:
     }}
 
 
+def keyword_where(query: KeywordQuery, filters: Filters, hidden: Sequence[str] = ()) -> dict:
+    """Passages matching a keyword query under filters.
+
+    No `kind` filter: every keyword query needs the token fields or `fold`, which only passages
+    carry (the mapping is strict), and a filter matching nearly every document keeps Lucene from
+    skipping: at 1M passages it made retrieval 2-3x slower."""
+    return {"bool": {"must": [keyword_bool(query)], "filter": [*filter_clauses(filters), *live_clauses(hidden)]}}
+
+
 def passages_where(filters: Filters, *more: dict) -> dict:
     return {"bool": {"filter": [kind_is(PASSAGE), *filter_clauses(filters), *more]}}
 
@@ -148,9 +157,11 @@ def facet_aggs() -> dict:
 
 
 def knn_clause(vector: np.ndarray, filters: Filters, k: int, hidden: Sequence[str] = ()) -> dict:
-    return {"field": "vector", "query_vector": np.asarray(vector, np.float32).tolist(), "k": k,
-            "num_candidates": min(MAX_WINDOW, max(100, 4 * k)),
-            "filter": [kind_is(PASSAGE), *filter_clauses(filters), *live_clauses(hidden)]}
+    """Nearest passages; only passages have vectors, so no `kind` filter (an unfiltered graph walk is cheapest)."""
+    clause = {"field": "vector", "query_vector": np.asarray(vector, np.float32).tolist(), "k": k,
+              "num_candidates": min(MAX_WINDOW, max(100, 4 * k))}
+    where = [*filter_clauses(filters), *live_clauses(hidden)]
+    return {**clause, "filter": where} if where else clause
 
 
 def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
@@ -493,12 +504,12 @@ class ElasticBackend:
 
     # -- searching ---------------------------------------------------------------
 
-    def _live_search(self, body: Callable[[tuple[str, ...]], dict]) -> tuple[dict, tuple[str, ...]]:
-        """Search passages, leaving out the versions hidden in the very snapshot that answers.
+    def _live_search(self, body: Callable[[tuple[str, ...]], dict]) -> dict:
+        """Count passages, leaving out the versions hidden in the very snapshot that answers.
 
         `body(hidden)` builds the request. The first try leaves out what the last search saw
         hidden; when this snapshot hides something else (an ingest moved on) it runs again.
-        Returns the answer and what its snapshot hides, for `live_hits`."""
+        For hits, `_live_only` is cheaper; counts have no hits to check one by one."""
         guess = hidden = self._hidden
         for _ in range(LIVE_TRIES):
             request = body(guess)
@@ -508,10 +519,34 @@ class ElasticBackend:
             if hidden == guess:
                 break
             guess = hidden
-        else:  # the hits are still checked one by one; only counts can be off, for a moment
+        else:
             log.warning("ingests kept changing the index during a search; its counts may be approximate")
         self._hidden = hidden
-        return res, hidden
+        return res
+
+    def _live_only(self, request: Callable[[tuple[str, ...]], dict]) -> list[dict]:
+        """A search's hits that belong to their document's live version, as its record says now.
+
+        `request(hidden)` builds the search, leaving out versions known to be hidden. The records of
+        the hits' documents are read in real time (one mget, whatever the index size, where the
+        global aggregation of `_live_search` visits every document: 15-20 ms at 1M). A hit of any
+        other version means an ingest moved on since the snapshot; the search runs again without
+        that version, and now sees the live version's passages (refreshed before the record switched)."""
+        hidden = self._hidden
+        for _ in range(LIVE_TRIES):
+            hits = self._search(**request(hidden))["hits"]["hits"]
+            live = self._live_versions({hit_field(h, "doc_id") for h in hits})
+            stale = {hit_field(h, "version") for h in hits if not is_live(h, live)} - {None} - set(hidden)
+            if not stale:
+                break
+            hidden = tuple(sorted({*hidden, *stale}))
+        else:
+            log.warning("ingests kept changing the index during a search; some hits were left out")
+        return [h for h in hits if is_live(h, live)]
+
+    def _live_versions(self, doc_ids: Iterable[str]) -> dict[str, str | None]:
+        """The live version of each document (None for a record from before versions)."""
+        return {doc_id: Record(doc_id, source).live for doc_id, source in self._records(doc_ids).items()}
 
     def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
                        offset: int = 0) -> list[Scored]:
@@ -522,23 +557,23 @@ class ElasticBackend:
                              "narrow the search with filters or more words")
 
         def body(hidden: tuple[str, ...]) -> dict:
-            where = passages_where(filters, *live_clauses(hidden))
-            where["bool"]["must"] = [keyword_bool(query)]
-            return {"query": where, "sort": [{"_score": "desc"}, {"chunk_id": "asc"}], "from_": offset,
-                    "size": limit, "_source": False, "docvalue_fields": HIT_FIELDS, "track_total_hits": False}
+            # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
+            # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
+            return {"query": keyword_where(query, filters, hidden), "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
+                    "from_": offset, "size": limit, "_source": False, "docvalue_fields": HIT_FIELDS,
+                    "track_total_hits": False}
 
-        res, hidden = self._live_search(body)
-        return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in live_hits(res, hidden)]
+        return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self._live_only(body)]
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
         k = min(limit, MAX_WINDOW)
         if k <= 0:
             return []
-        res, hidden = self._live_search(lambda hidden: {
+        hits = self._live_only(lambda hidden: {
             "knn": knn_clause(vector, filters, k, hidden), "size": k, "_source": False, "docvalue_fields": HIT_FIELDS})
         # Cosine similarity is stored as (1 + cos) / 2; report cos, as the embedded backend does.
-        return [Scored(hit_field(h, "chunk_id"), 2.0 * float(h["_score"]) - 1.0) for h in live_hits(res, hidden)]
+        return [Scored(hit_field(h, "chunk_id"), 2.0 * float(h["_score"]) - 1.0) for h in hits]
 
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
@@ -548,7 +583,7 @@ class ElasticBackend:
             alternatives.append({"terms": {"chunk_id": extra}})
         # No query and no ids: every passage under the filters (the archive's overview).
         either = [{"bool": {"should": alternatives, "minimum_should_match": 1}}] if alternatives else []
-        res, _ = self._live_search(lambda hidden: {
+        res = self._live_search(lambda hidden: {
             "query": passages_where(filters, *either, *live_clauses(hidden)), "size": 0, "track_total_hits": True,
             "aggs": facet_aggs()})
         aggs = res.get("aggregations", {})
@@ -563,27 +598,32 @@ class ElasticBackend:
         return Document.from_dict(record.source) if record.is_document else None
 
     def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
+        sources = self._records(doc_ids)
+        return {i: Document.from_dict(s) for i, s in sources.items() if s.get("kind") == DOCUMENT}
+
+    def _records(self, doc_ids: Iterable[str]) -> dict[str, dict]:
+        """The records (documents and placeholders) of these documents, read in real time."""
         wanted = [{"_id": doc_record_id(i), "routing": self._routing(i)} for i in dict.fromkeys(doc_ids)]
         wanted = [{k: v for k, v in w.items() if v is not None} for w in wanted]
         if not wanted:
             return {}
         res = self._read("mget", {"docs": []}, index=self.alias, docs=wanted)
-        sources = [d["_source"] for d in res["docs"] if d.get("found")]
-        return {s["doc_id"]: Document.from_dict(s) for s in sources if s.get("kind") == DOCUMENT}
+        return {d["_source"]["doc_id"]: d["_source"] for d in res["docs"] if d.get("found")}
 
     def get_chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         ids = list(dict.fromkeys(chunk_ids))
         found: dict[str, Chunk] = {}
-        for start in range(0, len(ids), MAX_WINDOW):
-            found.update(self._live_chunks(ids[start:start + MAX_WINDOW]))
+        step = MAX_WINDOW // 2  # room for two versions of each while an ingest replaces them
+        for start in range(0, len(ids), step):
+            found.update(self._live_chunks(ids[start:start + step]))
         return found
 
     def _live_chunks(self, chunk_ids: list[str]) -> dict[str, Chunk]:
-        """Passages by their public id (the `_id` holds a version too), in one snapshot."""
-        res, hidden = self._live_search(lambda hidden: {
-            "query": passages_where(Filters(), {"terms": {"chunk_id": chunk_ids}}, *live_clauses(hidden)),
-            "size": len(chunk_ids), "_source": CHUNK_FIELDS, "docvalue_fields": HIT_FIELDS})
-        return {h["_source"]["chunk_id"]: _chunk(h["_source"]) for h in live_hits(res, hidden)}
+        """Passages by their public id (the `_id` holds a version too), of their live versions."""
+        hits = self._live_only(lambda hidden: {
+            "query": {"bool": {"filter": [{"terms": {"chunk_id": chunk_ids}}, *live_clauses(hidden)]}},
+            "size": min(MAX_WINDOW, len(chunk_ids) * 2), "_source": CHUNK_FIELDS, "docvalue_fields": HIT_FIELDS})
+        return {h["_source"]["chunk_id"]: _chunk(h["_source"]) for h in hits}
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         for _ in range(LIVE_TRIES):
@@ -622,7 +662,7 @@ class ElasticBackend:
         if index is None:
             return out
         meta = self._meta(index)
-        res, _ = self._live_search(lambda hidden: {
+        res = self._live_search(lambda hidden: {
             "query": {"bool": {"filter": live_clauses(hidden)}}, "size": 0,
             "aggs": {"kind": {"terms": {"field": "kind"}}}})
         counts = {b["key"]: b["doc_count"] for b in res["aggregations"]["kind"]["buckets"]}
@@ -647,9 +687,10 @@ class ElasticBackend:
                 self._client = None
 
 
-def live_hits(response: dict, hidden: Sequence[str]) -> list[dict]:
-    """The hits of passages no record hides (all of them, once `_live_search` has settled)."""
-    return [h for h in response["hits"]["hits"] if hit_field(h, "version") not in hidden]
+def is_live(hit: dict, live: dict[str, str | None]) -> bool:
+    """Whether a hit is of the version its document's record makes live (`live`: doc id -> version)."""
+    doc_id = hit_field(hit, "doc_id")
+    return doc_id in live and live[doc_id] == hit_field(hit, "version")
 
 
 def _chunk(source: dict) -> Chunk:

@@ -235,6 +235,30 @@ def test_backends_rank_vector_results_alike(loaded_backends, embedder, text):
     assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=1e-4)
 
 
+def tied_document(embedder, doc_id: str, text: str, count: int):
+    """A document of `count` identical passages (equal scores), stored in reverse chunk-id order,
+    so that an engine's own tie order (insertion order) is not the contract's (chunk id)."""
+    from archive.models import Chunk, Document, chunk_id_for
+
+    doc = Document(doc_id, f"{doc_id}年度报告", "云岭县", 2024, "年度报告", sha256=doc_id)
+    chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, "一、总体情况", text) for i in reversed(range(count))]
+    vectors = embedder.embed_passages([c.text for c in chunks])
+    return doc, chunks, vectors, [tokenize(c.text) for c in chunks]
+
+
+@pytest.mark.parametrize(("offset", "limit"), [(0, 30), (0, 5), (1, 2), (2, 4), (7, 7), (3, 20)])
+def test_score_ties_are_ordered_by_chunk_id_across_every_cut(fresh, embedder, offset, limit):
+    """Three passages tie at the top and 25 below them: cuts inside a short tie group and inside one
+    longer than anything read past the cut give the same order as reading everything."""
+    load(fresh, [tied_document(embedder, "tie-b", "行政复议 办案 行政复议 办案", 3),
+                 tied_document(embedder, "tie-a", "行政复议 办案 统计", 25)])
+    everything = fresh.keyword_search(kq("行政复议 办案"), Filters(), 40)
+    assert ids(everything) == sorted(ids(everything)[:3]) + sorted(ids(everything)[3:])
+    assert {s.chunk_id.split("-")[1] for s in everything[:3]} == {"b"}
+    assert len({s.score for s in everything}) == 2
+    assert ids(fresh.keyword_search(kq("行政复议 办案"), Filters(), limit, offset)) == ids(everything)[offset:offset + limit]
+
+
 def test_deep_paging_is_refused_or_answered(loaded):
     """Elasticsearch cannot page past 10,000 hits: a clear BadRequest, never a server error."""
     if loaded.name == "elasticsearch":
