@@ -29,6 +29,7 @@ one fails with ConcurrentChange instead of deleting the other's passages under i
 
 from __future__ import annotations
 
+import threading
 import time
 import uuid
 from collections.abc import Iterable
@@ -64,9 +65,16 @@ def passage_id(chunk_id: str, version: str) -> str:
     return f"{chunk_id}@{version}"
 
 
+RECORD_SUFFIX = "#doc"
+
+
 def doc_record_id(doc_id: str) -> str:
     """`_id` of a document's own record; passage ids end in a version, so this never collides."""
-    return f"{doc_id}#doc"
+    return f"{doc_id}{RECORD_SUFFIX}"
+
+
+def record_doc_id(record_id: str) -> str:
+    return record_id.removesuffix(RECORD_SUFFIX)
 
 
 @dataclass(frozen=True)
@@ -142,3 +150,32 @@ def hidden_in(response: dict) -> tuple[str, ...]:
 def hit_field(hit: dict, name: str):
     """A docvalue field of a hit (None when the passage has none, e.g. written before versions)."""
     return (hit.get("fields", {}).get(name) or [None])[0]
+
+
+Head = tuple[str, int, int]  # where a record stands: its index, seq_no and primary term
+
+
+class LiveCache:
+    """The live version each record named when last read whole, keyed by where the record stood.
+
+    Every write of a record gives it a new (seq_no, primary term), so a record still standing where
+    it did names the same live version, and reading just its head (no source: a quarter of the cost)
+    is enough. It only ever confirms that a hit's version is live: an index dropped and made again
+    under the same name restarts its seq_nos, but not the random versions its records name."""
+
+    def __init__(self, size: int = 100_000) -> None:
+        self.size = size
+        self._known: dict[str, tuple[Head, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def confirms(self, doc_id: str, head: Head | None, version: str | None) -> bool:
+        with self._lock:
+            known = self._known.get(doc_id)
+        return head is not None and known == (head, version)
+
+    def remember(self, doc_id: str, head: Head, live: str | None) -> None:
+        with self._lock:
+            self._known.pop(doc_id, None)
+            self._known[doc_id] = (head, live)
+            while len(self._known) > self.size:  # oldest first
+                del self._known[next(iter(self._known))]

@@ -6,12 +6,15 @@ import pytest
 
 from archive.backends.elastic_versions import (
     STALE_AFTER_MS,
+    LiveCache,
     Record,
     abandoned,
+    doc_record_id,
     hidden_in,
     live_clauses,
     new_version,
     passage_id,
+    record_doc_id,
 )
 
 NOW = time.time_ns() // 1_000_000
@@ -61,3 +64,35 @@ def test_hidden_versions_are_read_from_the_answer_and_left_out():
     assert hidden_in({"aggregations": {}}) == ()
     assert live_clauses(()) == []
     assert live_clauses({"v2", "v1"}) == [{"bool": {"must_not": [{"terms": {"version": ["v1", "v2"]}}]}}]
+
+
+HEAD = ("archive-v1", 7, 1)
+
+
+@pytest.mark.parametrize(("head", "version", "confirmed"), [
+    (HEAD, "v-live", True),
+    (HEAD, "v-old", False),  # another version of the same document
+    (("archive-v1", 8, 1), "v-live", False),  # the record was written since
+    (("archive-v1", 7, 2), "v-live", False),  # a new primary
+    (("archive-v2", 7, 1), "v-live", False),  # the alias moved to another index
+    (None, "v-live", False),  # the record is gone
+])
+def test_live_cache_only_confirms_a_record_standing_where_it_was(head, version, confirmed):
+    cache = LiveCache()
+    cache.remember("doc", HEAD, "v-live")
+    assert cache.confirms("doc", head, version) is confirmed
+    assert not cache.confirms("other", head, version)
+
+
+def test_live_cache_forgets_the_oldest_first_and_keeps_what_was_read_again():
+    cache = LiveCache(size=2)
+    cache.remember("a", HEAD, "1")
+    cache.remember("b", HEAD, "2")
+    cache.remember("a", HEAD, "1")  # read again: now the newest
+    cache.remember("c", HEAD, "3")
+    assert [cache.confirms(d, HEAD, v) for d, v in (("a", "1"), ("b", "2"), ("c", "3"))] == [True, False, True]
+
+
+@pytest.mark.parametrize("doc_id", ["qc-2021", "a#doc-b", "区-2020#doc"])
+def test_a_record_id_names_its_document(doc_id):
+    assert record_doc_id(doc_record_id(doc_id)) == doc_id
