@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import wait
+from concurrent.futures import Future, wait
 from urllib.parse import quote, urlencode
 
 from archive.errors import BadRequest, NotFound
@@ -55,37 +55,53 @@ def _keep(archive: Archive, found: list[Scored], kq: KeywordQuery, parsed: Parse
     return [s for s in found if _text_constraints_ok(chunks.get(s.chunk_id), kq, parsed)]
 
 
+def _done(value) -> Future:
+    future: Future = Future()
+    future.set_result(value)
+    return future
+
+
 def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery):
+    """Keyword and semantic hits, the text of the first keyword hits (hybrid mode's coverage check)
+    when they were read on the way, and the facet counts as a Future: they are counted while the
+    caller fuses and reads the page."""
     backend, filters = archive.backend, params.filters(parsed)
     sentence_bound = any(c.scope == "s" for c in parsed.proximity)
     keyword: list[Scored] = []
     semantic: list[Scored] = []
+    top: dict[str, Chunk] | None = None
     wants_keyword = params.mode in ("keyword", "hybrid") and not kq.is_empty()
     wants_semantic = params.mode in ("semantic", "hybrid") and bool(parsed.semantic_text)
     if wants_keyword and wants_semantic:
         # Keyword retrieval waits on Elasticsearch or SQLite while the query is embedded on the CPU:
         # overlapped, hybrid costs about the longer of the two instead of their sum.
-        pending = archive.pool.submit(_keyword_hits, archive, params, kq, filters, parsed, sentence_bound)
+        pending = archive.pool.submit(_keyword_and_top, archive, params, kq, filters, parsed, sentence_bound)
         try:
             semantic = _semantic_hits(archive, parsed, kq, filters)
         finally:
             wait([pending])  # a failed embedding still leaves no retrieval running past its request
-        keyword = pending.result()
+        keyword, top = pending.result()
     elif wants_keyword:
         keyword = _keyword_hits(archive, params, kq, filters, parsed, sentence_bound)
     elif wants_semantic:
         semantic = _semantic_hits(archive, parsed, kq, filters)
     use_kq = params.mode != "semantic" and not kq.is_empty()
     if params.q and not use_kq and not semantic:
-        return keyword, semantic, FacetCounts(0, {})  # nothing searchable was typed
+        return keyword, semantic, top, _done(FacetCounts(0, {}))  # nothing searchable was typed
     if sentence_bound:
         # Count what survived the sentence check rather than every passage with the words.
         ids = [s.chunk_id for s in (*keyword, *semantic)]
-        facets = backend.facets(None, filters, ids) if ids else FacetCounts(0, {})
-        return keyword, semantic, facets
+        facets = archive.pool.submit(backend.facets, None, filters, ids) if ids else _done(FacetCounts(0, {}))
+        return keyword, semantic, top, facets
     # With an empty box this counts the whole (filtered) archive: the overview on the start page.
-    facets = backend.facets(kq if use_kq else None, filters, [s.chunk_id for s in semantic])
-    return keyword, semantic, facets
+    facets = archive.pool.submit(backend.facets, kq if use_kq else None, filters, [s.chunk_id for s in semantic])
+    return keyword, semantic, top, facets
+
+
+def _keyword_and_top(archive: Archive, params: SearchParams, kq: KeywordQuery, filters, parsed: ParsedQuery,
+                     sentence_bound: bool) -> tuple[list[Scored], dict[str, Chunk]]:
+    keyword = _keyword_hits(archive, params, kq, filters, parsed, sentence_bound)
+    return keyword, archive.backend.get_chunks_by_id([s.chunk_id for s in keyword[:COVERAGE_TOP]])
 
 
 def _keyword_hits(archive: Archive, params: SearchParams, kq: KeywordQuery, filters, parsed: ParsedQuery,
@@ -111,12 +127,15 @@ def coverage(folded: str, terms: set[str]) -> float:
     return sum(t in folded for t in terms) / len(terms) if terms else 1.0
 
 
-def _fusable(archive: Archive, keyword: list[Scored], parsed: ParsedQuery) -> list[Scored]:
-    """The keyword hits worth fusing in hybrid mode (see HYBRID_KEYWORD_FLOOR and HYBRID_MIN_COVERAGE)."""
+def _fusable(archive: Archive, keyword: list[Scored], parsed: ParsedQuery,
+             top: dict[str, Chunk] | None) -> list[Scored]:
+    """The keyword hits worth fusing in hybrid mode (see HYBRID_KEYWORD_FLOOR and HYBRID_MIN_COVERAGE);
+    `top` holds the first hits' passages when they were read already."""
     if not keyword:
         return keyword
     terms = {t for t in parsed.terms if len(t) > 1}
-    top = archive.backend.get_chunks_by_id([s.chunk_id for s in keyword[:COVERAGE_TOP]])
+    if top is None:
+        top = archive.backend.get_chunks_by_id([s.chunk_id for s in keyword[:COVERAGE_TOP]])
     if max((coverage(fold(c.text), terms) for c in top.values()), default=1.0) < HYBRID_MIN_COVERAGE:
         return []
     floor = keyword[0].score * HYBRID_KEYWORD_FLOOR
@@ -171,13 +190,17 @@ def search(archive: Archive, params: SearchParams) -> dict:
     started = time.perf_counter()
     parsed = parse_query(params.q)
     kq = keyword_query(parsed)
-    keyword, semantic, facets = _retrieve(archive, params, parsed, kq)
-    if params.mode == "hybrid" and semantic:
-        keyword = _fusable(archive, keyword, parsed)
-    fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
-    window = fused[(params.page - 1) * params.size: params.page * params.size]
-    chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
-    docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
+    keyword, semantic, top, counting = _retrieve(archive, params, parsed, kq)
+    try:
+        if params.mode == "hybrid" and semantic:
+            keyword = _fusable(archive, keyword, parsed, top)
+        fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
+        window = fused[(params.page - 1) * params.size: params.page * params.size]
+        chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
+        docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
+    finally:
+        wait([counting])  # nothing of a failed search goes on counting after it
+    facets = counting.result()
     scores: dict[str, dict] = {}
     for name, lst in (("keyword", keyword), ("semantic", semantic)):
         for s in lst:
