@@ -31,6 +31,20 @@ import numpy as np
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.elastic_queries import (
+    CHUNK_FIELDS,
+    HIT_FIELDS,
+    MAX_WINDOW,
+    check_lengths,
+    chunk_of,
+    document_source,
+    facet_aggs,
+    keyword_bool,
+    keyword_where,
+    kind_is,
+    knn_clause,
+    passages_where,
+)
 from archive.backends.elastic_versions import (
     DOCUMENT,
     HIDDEN_AGG,
@@ -40,31 +54,24 @@ from archive.backends.elastic_versions import (
     LiveCache,
     Record,
     doc_record_id,
+    head_of,
     hidden_agg,
     hidden_in,
     hit_field,
+    is_live,
     live_clauses,
     new_version,
     passage_id,
     record_doc_id,
     with_hidden,
 )
-from archive.bm25 import FIELD_BOOSTS
 from archive.errors import ArchiveError, BackendUnavailable, BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
 log = logging.getLogger(__name__)
 
 MAPPING_PATH = Path(__file__).resolve().parents[2] / "mappings" / "passages.json"
-MAX_WINDOW = 10_000  # index.max_result_window, and the largest k a kNN search takes
-FACET_SIZE = 10_000
 SCAN_PAGE = 1_000
-# BM25 fields and boosts; the embedded backend weighs the same columns 3 / 1.5 / 1.
-# The same boosts as the embedded backend (archive/bm25.py), so both rank alike.
-TERM_FIELDS = tuple((f"{name}_tokens" if name != "body" else "tokens", boost)
-                    for name, boost in FIELD_BOOSTS.items())
-CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
-HIT_FIELDS = ["chunk_id", "doc_id", "version"]  # read from doc values: a hit's _source is large (its vector)
 BULK_TIMEOUT = 120.0
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
@@ -101,80 +108,6 @@ def load_mapping(dim: int, model_id: str) -> dict:
     body["mappings"]["_meta"].update(schema_version=SCHEMA_VERSION, model_id=model_id, dim=dim)
     body["mappings"]["properties"]["vector"]["dims"] = dim
     return body
-
-
-# -- query pieces ------------------------------------------------------------
-
-
-def kind_is(kind: str) -> dict:
-    return {"term": {"kind": kind}}
-
-
-def filter_clauses(filters: Filters) -> list[dict]:
-    """Filter-context clauses for a set of filters (applied inside every retriever)."""
-    clauses = [{"terms": {name: list(getattr(filters, name))}}
-               for name in ("region", "doc_type", "year") if getattr(filters, name)]
-    bounds = {k: v for k, v in (("gte", filters.year_from), ("lte", filters.year_to)) if v is not None}
-    if bounds:
-        clauses.append({"range": {"year": bounds}})
-    return clauses
-
-
-def term_clauses(terms: Iterable[str]) -> list[dict]:
-    """BM25 on the passage, its title (boosted) and its section path, any term matching."""
-    text = " ".join(sorted(set(terms)))
-    return [{"match": {field: {"query": text, "boost": boost}}} for field, boost in TERM_FIELDS]
-
-
-def keyword_bool(query: KeywordQuery) -> dict:
-    """Terms scored (at least one must match); phrases and exclusions as folded character sequences."""
-    from archive.text import tokenize
-
-    phrase_terms = [t for p in query.phrases for t in tokenize(p)]
-    must = [{"bool": {"should": term_clauses(query.terms), "minimum_should_match": 1}}] if query.terms else []
-    return {"bool": {
-        "must": must,
-        "should": term_clauses(phrase_terms) if phrase_terms else [],  # phrases add to the score
-        "filter": [{"match_phrase": {"fold": p}} for p in query.phrases],
-        "must_not": [{"match_phrase": {"fold": p}} for p in query.excluded],
-    }}
-
-
-def keyword_where(query: KeywordQuery, filters: Filters, hidden: Sequence[str] = ()) -> dict:
-    """Passages matching a keyword query under filters.
-
-    No `kind` filter: every keyword query needs the token fields or `fold`, which only passages
-    carry (the mapping is strict), and a filter matching nearly every document keeps Lucene from
-    skipping: at 1M passages it made retrieval 2-3x slower."""
-    return {"bool": {"must": [keyword_bool(query)], "filter": [*filter_clauses(filters), *live_clauses(hidden)]}}
-
-
-def passages_where(filters: Filters, *more: dict) -> dict:
-    return {"bool": {"filter": [kind_is(PASSAGE), *filter_clauses(filters), *more]}}
-
-
-def facet_aggs() -> dict:
-    order = [{"_count": "desc"}, {"_key": "asc"}]
-    return {name: {"terms": {"field": name, "size": FACET_SIZE, "order": order}} for name in FACET_FIELDS}
-
-
-def knn_clause(vector: np.ndarray, filters: Filters, k: int, hidden: Sequence[str] = ()) -> dict:
-    """Nearest passages; only passages have vectors, so no `kind` filter (an unfiltered graph walk is cheapest)."""
-    clause = {"field": "vector", "query_vector": np.asarray(vector, np.float32).tolist(), "k": k,
-              "num_candidates": min(MAX_WINDOW, max(100, 4 * k))}
-    where = [*filter_clauses(filters), *live_clauses(hidden)]
-    return {**clause, "filter": where} if where else clause
-
-
-def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
-    if not (len(chunks) == len(vectors) == len(tokens)):
-        raise ValueError("chunks, vectors and tokens must have the same length")
-
-
-def document_source(doc: Document, version: str, hidden: Iterable[str] = (), retired: Iterable[str] = ()) -> dict:
-    """A document's record with `version` live."""
-    return {**doc.to_dict(), "kind": DOCUMENT, "indexed_at": int(time.time() * 1000), "version": version,
-            "hidden": sorted(hidden), "retired": sorted(retired)}
 
 
 class ElasticBackend:
@@ -643,7 +576,7 @@ class ElasticBackend:
         hits = self._live_only(lambda hidden: {
             "query": {"bool": {"filter": [{"terms": {"chunk_id": chunk_ids}}, *live_clauses(hidden)]}},
             "size": min(MAX_WINDOW, len(chunk_ids) * 2), "_source": CHUNK_FIELDS, "docvalue_fields": HIT_FIELDS})
-        return {h["_source"]["chunk_id"]: _chunk(h["_source"]) for h in hits}
+        return {h["_source"]["chunk_id"]: chunk_of(h["_source"]) for h in hits}
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         for _ in range(LIVE_TRIES):
@@ -661,7 +594,7 @@ class ElasticBackend:
         same = {"term": {"version": version}} if version else {"bool": {"must_not": [{"exists": {"field": "version"}}]}}
         query = passages_where(Filters(), {"term": {"doc_id": doc_id}}, same)
         hits = self._scan(query, [{"position": "asc"}, {"chunk_id": "asc"}], CHUNK_FIELDS)
-        return [_chunk(h["_source"]) for h in hits]
+        return [chunk_of(h["_source"]) for h in hits]
 
     def list_documents(self) -> list[Document]:
         sort = [{"region": {"order": "asc", "missing": "_first"}},
@@ -705,19 +638,3 @@ class ElasticBackend:
             if self._client is not None:
                 self._client.close()
                 self._client = None
-
-
-def head_of(found: dict) -> tuple[str, int, int]:
-    """Where a record read by mget stands (see LiveCache)."""
-    return found["_index"], found["_seq_no"], found["_primary_term"]
-
-
-def is_live(hit: dict, live: dict[str, str | None]) -> bool:
-    """Whether a hit is of the version its document's record makes live (`live`: doc id -> version)."""
-    doc_id = hit_field(hit, "doc_id")
-    return doc_id in live and live[doc_id] == hit_field(hit, "version")
-
-
-def _chunk(source: dict) -> Chunk:
-    return Chunk(source["chunk_id"], source["doc_id"], source["position"], source["section"], source["text"],
-                 tuple(source.get("figures") or ()))

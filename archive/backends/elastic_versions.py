@@ -179,3 +179,14 @@ class LiveCache:
             self._known[doc_id] = (head, live)
             while len(self._known) > self.size:  # oldest first
                 del self._known[next(iter(self._known))]
+
+
+def head_of(found: dict) -> Head:
+    """Where a record read by mget stands (see LiveCache)."""
+    return found["_index"], found["_seq_no"], found["_primary_term"]
+
+
+def is_live(hit: dict, live: dict[str, str | None]) -> bool:
+    """Whether a hit is of the version its document's record makes live (`live`: doc id -> version)."""
+    doc_id = hit_field(hit, "doc_id")
+    return doc_id in live and live[doc_id] == hit_field(hit, "version")

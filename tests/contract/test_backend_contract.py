@@ -256,7 +256,8 @@ def test_score_ties_are_ordered_by_chunk_id_across_every_cut(fresh, embedder, of
     assert ids(everything) == sorted(ids(everything)[:3]) + sorted(ids(everything)[3:])
     assert {s.chunk_id.split("-")[1] for s in everything[:3]} == {"b"}
     assert len({s.score for s in everything}) == 2
-    assert ids(fresh.keyword_search(kq("行政复议 办案"), Filters(), limit, offset)) == ids(everything)[offset:offset + limit]
+    page = fresh.keyword_search(kq("行政复议 办案"), Filters(), limit, offset)
+    assert ids(page) == ids(everything)[offset:offset + limit]
 
 
 def test_deep_paging_is_refused_or_answered(loaded):
