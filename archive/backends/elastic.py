@@ -34,6 +34,7 @@ from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
     HIT_FIELDS,
+    HITS_ONLY,
     MAX_WINDOW,
     check_lengths,
     chunk_of,
@@ -513,8 +514,7 @@ class ElasticBackend:
             # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
             # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
             return {"query": keyword_where(query, filters, hidden), "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
-                    "from_": offset, "size": limit, "_source": False, "docvalue_fields": HIT_FIELDS,
-                    "track_total_hits": False}
+                    "from_": offset, "size": limit, "track_total_hits": False, **HITS_ONLY}
 
         return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self._live_only(body)]
 
@@ -524,7 +524,7 @@ class ElasticBackend:
         if k <= 0:
             return []
         hits = self._live_only(lambda hidden: {
-            "knn": knn_clause(vector, filters, k, hidden), "size": k, "_source": False, "docvalue_fields": HIT_FIELDS})
+            "knn": knn_clause(vector, filters, k, hidden), "size": k, **HITS_ONLY})
         # Cosine similarity is stored as (1 + cos) / 2; report cos, as the embedded backend does.
         return [Scored(hit_field(h, "chunk_id"), 2.0 * float(h["_score"]) - 1.0) for h in hits]
 

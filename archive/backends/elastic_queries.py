@@ -22,6 +22,9 @@ TERM_FIELDS = tuple((f"{name}_tokens" if name != "body" else "tokens", boost)
                     for name, boost in FIELD_BOOSTS.items())
 CHUNK_FIELDS = ["chunk_id", "doc_id", "position", "section", "text", "figures"]
 HIT_FIELDS = ["chunk_id", "doc_id", "version"]  # read from doc values: a hit's _source is large (its vector)
+# A ranked hit needs nothing stored: not even its _id, whose stored-field block (shared with the
+# vectors in _source) took most of a 100-hit search at 100k passages (16 ms -> 5 ms without it).
+HITS_ONLY = {"_source": False, "stored_fields": "_none_", "docvalue_fields": HIT_FIELDS}
 
 
 def kind_is(kind: str) -> dict:
