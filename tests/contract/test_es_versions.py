@@ -100,3 +100,16 @@ def test_a_rebuild_loads_without_refreshes_then_refreshes_as_the_mapping_says(ma
     assert interval == load_mapping(backend.dim, backend.model_id)["settings"]["index"]["refresh_interval"]
     backend.index_document(*revised(corpus[1], 2))  # writes after the rebuild become visible as before
     assert backend.get_chunks(corpus[1][0].doc_id) == list(revised(corpus[1], 2)[1])
+
+
+def test_passages_are_stored_without_their_vectors_and_still_found_by_them(make_backend, corpus):
+    backend = make_backend("elasticsearch")
+    for item in corpus:
+        backend.index_document(*item)
+    res = backend.client.search(index=backend.alias, query={"term": {"kind": "passage"}}, size=100)
+    sources = [h["_source"] for h in res["hits"]["hits"]]
+    assert len(sources) == sum(len(chunks) for _, chunks, _, _ in corpus)
+    assert all("vector" not in s and s["text"] for s in sources)
+    doc, chunks, vectors, _ = corpus[2]
+    for chunk, vector in zip(chunks, vectors, strict=True):
+        assert backend.vector_search(vector, Filters(), 1)[0].chunk_id == chunk.chunk_id
