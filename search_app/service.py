@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from concurrent.futures import Future, wait
+from concurrent.futures import wait
 from urllib.parse import quote, urlencode
 
 from archive.errors import BadRequest, NotFound
@@ -55,16 +55,9 @@ def _keep(archive: Archive, found: list[Scored], kq: KeywordQuery, parsed: Parse
     return [s for s in found if _text_constraints_ok(chunks.get(s.chunk_id), kq, parsed)]
 
 
-def _done(value) -> Future:
-    future: Future = Future()
-    future.set_result(value)
-    return future
-
-
 def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: KeywordQuery):
     """Keyword and semantic hits, the text of the first keyword hits (hybrid mode's coverage check)
-    when they were read on the way, and the facet counts as a Future: they are counted while the
-    caller fuses and reads the page."""
+    when they were read on the way, and the facet counts."""
     backend, filters = archive.backend, params.filters(parsed)
     sentence_bound = any(c.scope == "s" for c in parsed.proximity)
     keyword: list[Scored] = []
@@ -87,14 +80,14 @@ def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: K
         semantic = _semantic_hits(archive, parsed, kq, filters)
     use_kq = params.mode != "semantic" and not kq.is_empty()
     if params.q and not use_kq and not semantic:
-        return keyword, semantic, top, _done(FacetCounts(0, {}))  # nothing searchable was typed
+        return keyword, semantic, top, FacetCounts(0, {})  # nothing searchable was typed
     if sentence_bound:
         # Count what survived the sentence check rather than every passage with the words.
         ids = [s.chunk_id for s in (*keyword, *semantic)]
-        facets = archive.pool.submit(backend.facets, None, filters, ids) if ids else _done(FacetCounts(0, {}))
+        facets = backend.facets(None, filters, ids) if ids else FacetCounts(0, {})
         return keyword, semantic, top, facets
     # With an empty box this counts the whole (filtered) archive: the overview on the start page.
-    facets = archive.pool.submit(backend.facets, kq if use_kq else None, filters, [s.chunk_id for s in semantic])
+    facets = backend.facets(kq if use_kq else None, filters, [s.chunk_id for s in semantic])
     return keyword, semantic, top, facets
 
 
@@ -190,17 +183,13 @@ def search(archive: Archive, params: SearchParams) -> dict:
     started = time.perf_counter()
     parsed = parse_query(params.q)
     kq = keyword_query(parsed)
-    keyword, semantic, top, counting = _retrieve(archive, params, parsed, kq)
-    try:
-        if params.mode == "hybrid" and semantic:
-            keyword = _fusable(archive, keyword, parsed, top)
-        fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
-        window = fused[(params.page - 1) * params.size: params.page * params.size]
-        chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
-        docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
-    finally:
-        wait([counting])  # nothing of a failed search goes on counting after it
-    facets = counting.result()
+    keyword, semantic, top, facets = _retrieve(archive, params, parsed, kq)
+    if params.mode == "hybrid" and semantic:
+        keyword = _fusable(archive, keyword, parsed, top)
+    fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
+    window = fused[(params.page - 1) * params.size: params.page * params.size]
+    chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
+    docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
     scores: dict[str, dict] = {}
     for name, lst in (("keyword", keyword), ("semantic", semantic)):
         for s in lst:
