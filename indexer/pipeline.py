@@ -6,6 +6,7 @@ import hashlib
 import logging
 import multiprocessing
 import os
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -26,6 +27,7 @@ from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_s
 log = logging.getLogger(__name__)
 
 MIN_FILES_PER_JOB = 8
+PARENT_POLL_S = 0.5
 
 
 @dataclass
@@ -174,6 +176,17 @@ def ingest_file(archive: Archive, path: Path, report: IngestReport, doc_id: str 
         return None
 
 
+def _leave_with_parent(parent: int) -> None:
+    """Worker start-up: exit once the ingest that started this worker is gone (killed, say).
+    A pool's workers otherwise wait for work on their queue for ever, one jieba dictionary each."""
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
+
+
 def _jobs(archive: Archive, files: int) -> int:
     jobs = archive.config.ingest_jobs or os.cpu_count() or 1
     # A pool costs each worker about a second to load jieba's dictionary: only worth it for many files.
@@ -198,7 +211,8 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool = False
     results: Iterable[tuple[Path, Prepared | str | None]]
     if jobs > 1:
         log.info("preparing %d files in %d worker processes", len(files), jobs)
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                                   initializer=_leave_with_parent, initargs=(os.getpid(),))
         work = [(p, archive.config.chunk_chars) for p in files]
         results = zip(files, pool.map(_prepare_or_reason, work, chunksize=4))
     else:

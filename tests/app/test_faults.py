@@ -17,6 +17,7 @@ import sys
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from archive.config import load_config
@@ -113,7 +114,7 @@ def assert_whole(data_dir: Path, clean: dict[str, list[tuple]]) -> int:
 
 
 def watch(proc: subprocess.Popen, data_dir: Path, clean: dict, stop_at: int | None = None,
-          timeout: float = INGEST_TIMEOUT) -> tuple[int, int]:
+          timeout: float = INGEST_TIMEOUT, killed: list | None = None) -> tuple[int, int]:
     """Read the index over and over while `proc` writes it, checking every state seen.
 
     With `stop_at`, SIGKILL the process once that many documents are visible. Returns
@@ -130,6 +131,8 @@ def watch(proc: subprocess.Popen, data_dir: Path, clean: dict, stop_at: int | No
                 if "no such table" not in str(exc):
                     raise
             if stop_at is not None and visible >= stop_at:
+                if killed is not None:  # its worker processes, left without their parent
+                    killed += psutil.Process(proc.pid).children(recursive=True)
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=10)
                 break
@@ -160,16 +163,21 @@ def clean(reports, tmp_path_factory) -> dict[str, list[tuple]]:
 
 def test_kill_during_ingest_leaves_no_half_document(reports, clean, tmp_path):
     data = tmp_path / "data"
-    proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(reports)],
-                            cwd=ROOT, env=env_for(data), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(reports)], cwd=ROOT,
+                            env={**env_for(data), "ARCHIVE_INGEST_JOBS": "2"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    workers: list = []
     try:
-        observations, _ = watch(proc, data, clean, stop_at=3)
+        observations, _ = watch(proc, data, clean, stop_at=3, killed=workers)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
     assert proc.returncode == -signal.SIGKILL, "ingest finished before it could be killed: make the reports bigger"
     assert observations > 0
+    assert workers, "the ingest prepared its files in no worker process"
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive, "worker processes outlived the killed ingest"
     # After the crash: whole documents only, and the index opens and reports itself.
     survivors = assert_whole(data, clean)
     assert 3 <= survivors < len(clean)
