@@ -24,6 +24,10 @@ class Backend(Protocol):
                        tokens: Sequence[Sequence[str]]) -> None:
         """Add or replace a document and all its passages atomically (old passages disappear)."""
 
+    def index_documents(self, items: Sequence[IndexItem]) -> None:
+        """index_document for several documents, in as few commits as the backend can; each stays whole.
+        Items are checked first: one that is malformed (ValueError) writes none of them."""
+
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document and its passages; False if it was not there."""
 

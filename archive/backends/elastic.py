@@ -380,6 +380,13 @@ class ElasticBackend:
         self._sweep(live, live.hidden)
         self._call("indices.refresh", index=self.alias)  # searches from now on see the new version
 
+    def index_documents(self, items: Sequence[IndexItem]) -> None:
+        # One at a time: each document's switch to its new version is its own record write.
+        for _doc, chunks, vectors, tokens in items:
+            check_lengths(chunks, vectors, tokens)
+        for item in items:
+            self.index_document(*item)
+
     def delete_document(self, doc_id: str) -> bool:
         index = self._live_index()
         if index is None:

@@ -44,6 +44,8 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
+WRITE_CACHE_KIB = 64 * 1024
+WAL_CHECKPOINT_PAGES = 8_000  # about 32 MB of WAL between checkpoints (SQLite's default: 1,000)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -103,6 +105,11 @@ def _best(rows: np.ndarray, values: np.ndarray, order: np.ndarray, k: int) -> np
     # Rows tied with the last one kept compete on chunk id too, so the cut is deterministic.
     top = np.union1d(top, np.nonzero(values == cut)[0])
     return rows[top[np.lexsort((order[rows[top]], -values[top]))][:k]]
+
+
+def _check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
+    if len(chunks) != len(vectors) or len(chunks) != len(tokens):
+        raise ValueError("chunks, vectors and tokens must have the same length")
 
 
 class _Postings:
@@ -213,6 +220,11 @@ class EmbeddedBackend:
     @contextmanager
     def _write(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
         db = db or self.db
+        # A writer keeps the b-tree pages of the postings it touches (spread over all terms) cached
+        # between commits, and checkpoints less often: with 16 documents a commit, 993 -> 1,737
+        # passages/s on the 10k corpus. Readers keep SQLite's small default cache.
+        db.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
+        db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
         db.execute("BEGIN IMMEDIATE")
         try:
             yield db
@@ -230,11 +242,20 @@ class EmbeddedBackend:
         with self._write() as db:
             self._insert(db, doc, chunks, vectors, tokens)
 
+    def index_documents(self, items: Sequence[IndexItem]) -> None:
+        # One commit for many: each commit writes every page it touched (the postings of a
+        # document's terms are spread over the whole b-tree), and at 10k that was most of ingest.
+        for _doc, chunks, vectors, tokens in items:
+            _check_lengths(chunks, vectors, tokens)
+        self.check_compatible()
+        with self._write() as db:
+            for item in items:
+                self._insert(db, *item)
+
     def _insert(self, db, doc, chunks, vectors, tokens) -> None:
         from archive.text import fold, heading_tokens
 
-        if len(chunks) != len(vectors) or len(chunks) != len(tokens):
-            raise ValueError("chunks, vectors and tokens must have the same length")
+        _check_lengths(chunks, vectors, tokens)
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
         doc_row = db.execute(

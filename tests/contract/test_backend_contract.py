@@ -109,6 +109,26 @@ def test_replacing_with_fewer_passages_removes_the_rest(fresh, corpus):
     assert fresh.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus) - 3
 
 
+def test_documents_written_together_read_as_written_one_by_one(fresh, make_backend, corpus):
+    alone = load(make_backend(fresh.name), corpus)
+    fresh.index_documents(corpus[:5])
+    fresh.index_documents(corpus[5:])
+    fresh.index_documents(corpus[2:4])  # again: replaced, not doubled
+    for backend in (fresh, alone):
+        assert backend.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus)
+    assert [fresh.get_chunks(d.doc_id) for d, *_ in corpus] == [alone.get_chunks(d.doc_id) for d, *_ in corpus]
+    query = kq("行政复议 案件")
+    assert set(ids(fresh.keyword_search(query, Filters(), 40))) == set(ids(alone.keyword_search(query, Filters(), 40)))
+
+
+def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus):
+    doc, chunks, vectors, tokens = corpus[1]
+    with pytest.raises(ValueError, match="same length"):
+        fresh.index_documents([corpus[0], (doc, chunks, vectors[:-1], tokens)])
+    assert fresh.stats()["documents"] == 0
+    assert fresh.get_document(corpus[0][0].doc_id) is None
+
+
 def test_delete_document(fresh, corpus):
     load(fresh, corpus)
     assert fresh.delete_document("by-2019") is True
