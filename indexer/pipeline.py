@@ -138,8 +138,9 @@ class _Batch:
     """Prepared documents embedded one by one and written together (`index_documents`).
 
     A commit per small document was most of an ingest on the embedded backend (10k corpus: 16 s
-    of 26), so documents are written BATCH_DOCS at a time, or after BATCH_SECONDS, whichever
-    comes first: readers still see new reports within about a second, each whole."""
+    of 26), so documents are written BATCH_DOCS at a time, or as soon as the next file arrives
+    once a batch has waited BATCH_SECONDS: readers see new reports, each whole, soon after they
+    are read. A content hash seen earlier in the batch counts as stored (a duplicate)."""
 
     def __init__(self, archive: Archive, report: IngestReport) -> None:
         self.archive, self.report = archive, report

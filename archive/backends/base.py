@@ -15,6 +15,12 @@ SCHEMA_VERSION = 2  # 2: passages carry their figures
 IndexItem = tuple[Document, Sequence[Chunk], np.ndarray, Sequence[Sequence[str]]]
 
 
+def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
+    """An item's passages, vectors and tokens come in threes; a backend refuses anything else."""
+    if not (len(chunks) == len(vectors) == len(tokens)):
+        raise ValueError("chunks, vectors and tokens must have the same length")
+
+
 class Backend(Protocol):
     """Stores documents with their passages and vectors; answers keyword and vector searches."""
 

@@ -30,13 +30,12 @@ from pathlib import Path
 import numpy as np
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
     HIT_FIELDS,
     HITS_ONLY,
     MAX_WINDOW,
-    check_lengths,
     chunk_of,
     document_source,
     facet_aggs,

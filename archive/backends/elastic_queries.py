@@ -87,11 +87,6 @@ def knn_clause(vector: np.ndarray, filters: Filters, k: int, hidden: Sequence[st
     return {**clause, "filter": where} if where else clause
 
 
-def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
-    if not (len(chunks) == len(vectors) == len(tokens)):
-        raise ValueError("chunks, vectors and tokens must have the same length")
-
-
 def document_source(doc: Document, version: str, hidden: Iterable[str] = (), retired: Iterable[str] = ()) -> dict:
     """A document's record with `version` live."""
     return {**doc.to_dict(), "kind": DOCUMENT, "indexed_at": int(time.time() * 1000), "version": version,

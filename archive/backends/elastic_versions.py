@@ -17,9 +17,13 @@ never overwritten) and on the document's record. The record is the commit point:
 
 A document's record and passages are routed by its doc id to one shard, where writes apply in
 order. So in every searcher snapshot each passage belongs to its record's live version or to
-a version the record hides. Searches ask for the hidden versions in the same request (a
-`global` aggregation sees the very snapshot the hits come from), leave them out, and search
-again when the snapshot hid something else. A writer that dies at any step, even with its
+a version the record hides. Reads that return passages keep a hit only if its version is the one
+its record names when read right after (in real time, by id: `LiveCache` spares reading a record
+whole that has not changed); a hit of any other version means an ingest moved on, and the search
+runs again without that version, by then seeing the live one's passages (they are refreshed
+before the record switches). Counts have no hits to check: they ask for the hidden versions in
+the same request (a `global` aggregation sees the very snapshot that counts) and count again
+when the snapshot hid something else. A writer that dies at any step, even with its
 node killed (the translog replays acknowledged writes in order), leaves the old version (or
 nothing) visible; the next write of the document, or the first write of a later process,
 cleans up.

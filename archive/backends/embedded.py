@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from archive import bm25
-from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
 from archive.errors import BackendUnavailable, IndexMismatch
@@ -105,11 +105,6 @@ def _best(rows: np.ndarray, values: np.ndarray, order: np.ndarray, k: int) -> np
     # Rows tied with the last one kept compete on chunk id too, so the cut is deterministic.
     top = np.union1d(top, np.nonzero(values == cut)[0])
     return rows[top[np.lexsort((order[rows[top]], -values[top]))][:k]]
-
-
-def _check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
-    if len(chunks) != len(vectors) or len(chunks) != len(tokens):
-        raise ValueError("chunks, vectors and tokens must have the same length")
 
 
 class _Postings:
@@ -246,7 +241,7 @@ class EmbeddedBackend:
         # One commit for many: each commit writes every page it touched (the postings of a
         # document's terms are spread over the whole b-tree), and at 10k that was most of ingest.
         for _doc, chunks, vectors, tokens in items:
-            _check_lengths(chunks, vectors, tokens)
+            check_lengths(chunks, vectors, tokens)
         self.check_compatible()
         with self._write() as db:
             for item in items:
@@ -255,7 +250,7 @@ class EmbeddedBackend:
     def _insert(self, db, doc, chunks, vectors, tokens) -> None:
         from archive.text import fold, heading_tokens
 
-        _check_lengths(chunks, vectors, tokens)
+        check_lengths(chunks, vectors, tokens)
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
         doc_row = db.execute(
