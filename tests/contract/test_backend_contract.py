@@ -268,8 +268,8 @@ def tied_document(embedder, doc_id: str, text: str, count: int):
 
 @pytest.mark.parametrize(("offset", "limit"), [(0, 30), (0, 5), (1, 2), (2, 4), (7, 7), (3, 20)])
 def test_score_ties_are_ordered_by_chunk_id_across_every_cut(fresh, embedder, offset, limit):
-    """Three passages tie at the top and 25 below them: cuts inside a short tie group and inside one
-    longer than anything read past the cut give the same order as reading everything."""
+    """Three passages tie at the top and 25 below them: a page cut inside either tie group gives
+    the same order as reading everything, ties by chunk id."""
     load(fresh, [tied_document(embedder, "tie-b", "行政复议 办案 行政复议 办案", 3),
                  tied_document(embedder, "tie-a", "行政复议 办案 统计", 25)])
     everything = fresh.keyword_search(kq("行政复议 办案"), Filters(), 40)
