@@ -36,7 +36,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from archive.errors import ArchiveError
@@ -194,3 +194,18 @@ def is_live(hit: dict, live: dict[str, str | None]) -> bool:
     """Whether a hit is of the version its document's record makes live (`live`: doc id -> version)."""
     doc_id = hit_field(hit, "doc_id")
     return doc_id in live and live[doc_id] == hit_field(hit, "version")
+
+
+def distinct_runs(items: Sequence, key: Callable) -> Iterator[list]:
+    """Consecutive runs of items in which no key repeats. A batch's documents go through each step
+    together, and a document twice in one batch would collide with itself: it is written twice."""
+    run: list = []
+    seen: set = set()
+    for item in items:
+        if key(item) in seen:
+            yield run
+            run, seen = [], set()
+        run.append(item)
+        seen.add(key(item))
+    if run:
+        yield run

@@ -121,6 +121,14 @@ def test_documents_written_together_read_as_written_one_by_one(fresh, make_backe
     assert set(ids(fresh.keyword_search(query, Filters(), 40))) == set(ids(alone.keyword_search(query, Filters(), 40)))
 
 
+def test_a_document_twice_in_one_batch_ends_as_its_second(fresh, corpus):
+    doc, chunks, vectors, tokens = corpus[0]
+    fresh.index_documents([corpus[0], corpus[1], (doc, chunks[:2], vectors[:2], tokens[:2])])
+    assert fresh.get_chunks(doc.doc_id) == list(chunks[:2])
+    assert fresh.get_chunks(corpus[1][0].doc_id) == list(corpus[1][1])
+    assert fresh.stats()["passages"] == 2 + len(corpus[1][1])
+
+
 def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus):
     doc, chunks, vectors, tokens = corpus[1]
     with pytest.raises(ValueError, match="same length"):

@@ -9,6 +9,7 @@ from archive.backends.elastic_versions import (
     LiveCache,
     Record,
     abandoned,
+    distinct_runs,
     doc_record_id,
     hidden_in,
     live_clauses,
@@ -96,3 +97,14 @@ def test_live_cache_forgets_the_oldest_first_and_keeps_what_was_read_again():
 @pytest.mark.parametrize("doc_id", ["qc-2021", "a#doc-b", "区-2020#doc"])
 def test_a_record_id_names_its_document(doc_id):
     assert record_doc_id(doc_record_id(doc_id)) == doc_id
+
+
+@pytest.mark.parametrize(("keys", "runs"), [
+    ("", []),
+    ("abc", ["abc"]),
+    ("abca", ["abc", "a"]),
+    ("aab", ["a", "ab"]),
+    ("abcbd", ["abc", "bd"]),
+])
+def test_a_document_twice_in_a_batch_goes_in_two_runs(keys, runs):
+    assert ["".join(run) for run in distinct_runs(list(keys), key=str)] == runs
