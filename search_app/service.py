@@ -62,7 +62,7 @@ def _retrieve(archive: Archive, params: SearchParams, parsed: ParsedQuery, kq: K
     sentence_bound = any(c.scope == "s" for c in parsed.proximity)
     keyword: list[Scored] = []
     semantic: list[Scored] = []
-    top: dict[str, Chunk] | None = None
+    top: dict[str, Chunk] = {}
     wants_keyword = params.mode in ("keyword", "hybrid") and not kq.is_empty()
     wants_semantic = params.mode in ("semantic", "hybrid") and bool(parsed.semantic_text)
     if wants_keyword and wants_semantic:
@@ -120,15 +120,12 @@ def coverage(folded: str, terms: set[str]) -> float:
     return sum(t in folded for t in terms) / len(terms) if terms else 1.0
 
 
-def _fusable(archive: Archive, keyword: list[Scored], parsed: ParsedQuery,
-             top: dict[str, Chunk] | None) -> list[Scored]:
+def _fusable(keyword: list[Scored], parsed: ParsedQuery, top: dict[str, Chunk]) -> list[Scored]:
     """The keyword hits worth fusing in hybrid mode (see HYBRID_KEYWORD_FLOOR and HYBRID_MIN_COVERAGE);
-    `top` holds the first hits' passages when they were read already."""
+    `top` holds the passages of the first COVERAGE_TOP, read beside the query embedding."""
     if not keyword:
         return keyword
     terms = {t for t in parsed.terms if len(t) > 1}
-    if top is None:
-        top = archive.backend.get_chunks_by_id([s.chunk_id for s in keyword[:COVERAGE_TOP]])
     if max((coverage(fold(c.text), terms) for c in top.values()), default=1.0) < HYBRID_MIN_COVERAGE:
         return []
     floor = keyword[0].score * HYBRID_KEYWORD_FLOOR
@@ -185,7 +182,7 @@ def search(archive: Archive, params: SearchParams) -> dict:
     kq = keyword_query(parsed)
     keyword, semantic, top, facets = _retrieve(archive, params, parsed, kq)
     if params.mode == "hybrid" and semantic:
-        keyword = _fusable(archive, keyword, parsed, top)
+        keyword = _fusable(keyword, parsed, top)
     fused = _sort(_fuse(keyword, semantic, archive.config.rrf_k), params, archive)
     window = fused[(params.page - 1) * params.size: params.page * params.size]
     chunks = archive.backend.get_chunks_by_id([f.chunk_id for f in window])
