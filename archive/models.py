@@ -23,16 +23,30 @@ class Document:
     source_name: str = ""
     sha256: str = ""
     missing: tuple[str, ...] = ()  # metadata fields that could not be found
+    # Where the region stands: its level (national | province | city | county | zone) and the
+    # canonical names of the province and city above it (None where there is none).
+    region_level: str | None = None
+    province: str | None = None
+    city: str | None = None
+    covers: int | None = None  # the year a review reports on (a 政府工作报告 of 2026 covers 2025)
+    notes: tuple[str, ...] = ()  # how the text was obtained, where that matters ("OCR：第 2、5 页")
+
+    @property
+    def region_path(self) -> tuple[str, ...]:
+        """The region and the governments above it, outermost first, each once."""
+        return tuple(dict.fromkeys(r for r in (self.province, self.city, self.region) if r))
 
     def to_dict(self) -> dict:
         d = asdict(self)
         d["missing"] = list(self.missing)
+        d["notes"] = list(self.notes)
         return d
 
     @classmethod
     def from_dict(cls, d: dict) -> Document:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
         known["missing"] = tuple(known.get("missing") or ())
+        known["notes"] = tuple(known.get("notes") or ())
         return cls(**known)
 
 
