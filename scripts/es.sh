@@ -12,7 +12,10 @@
 # ES_USER (elasticsearch: run as root, the script creates this user and starts the node as it,
 # because Elasticsearch refuses to run as root).
 # Each port gets its own node directory (.es/node-<port>/{config,data,logs}), so a test node and
-# a dev node can run side by side.
+# a dev node can run side by side. Run as root from a checkout that other users cannot enter (a
+# clone under /root), the node's user could not read .es/, so ES_DIR then defaults to
+# /var/tmp/archive-es-<hash of the checkout's path> instead (said once, on first use);
+# `scripts/es.sh dir` prints the directory in use.
 set -euo pipefail
 
 ES_VERSION="${ES_VERSION:-8.19.21}"
@@ -22,7 +25,30 @@ ES_HEAP_MIN="${ES_HEAP_MIN:-512m}"
 ES_HEAP_MAX="${ES_HEAP_MAX:-1g}"
 ES_USER="${ES_USER:-elasticsearch}"
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-ES_DIR="${ES_DIR:-$REPO/.es}"
+
+# True when every directory from / down to $1 lets other users through (the x bit for "others").
+traversable() {
+    local d="$1" perms
+    while [[ "$d" != "/" && -n "$d" ]]; do
+        perms="$(stat -c %A "$d")" || return 1
+        [[ "${perms:9:1}" == [xt] ]] || return 1
+        d="$(dirname "$d")"
+    done
+}
+
+default_dir() {
+    if [[ "$(id -u)" != 0 ]] || traversable "$REPO"; then
+        echo "$REPO/.es"
+        return
+    fi
+    local dir; dir="/var/tmp/archive-es-$(printf '%s' "$REPO" | sha1sum | cut -c1-12)"
+    if [[ ! -d "$dir" ]]; then
+        mkdir -p "$dir" && chmod 755 "$dir"
+        echo "es.sh: $REPO is not reachable by user $ES_USER; Elasticsearch lives in $dir instead" >&2
+    fi
+    echo "$dir"
+}
+ES_DIR="${ES_DIR:-$(default_dir)}"
 ES_HOME="$ES_DIR/elasticsearch-$ES_VERSION"
 NODE="$ES_DIR/node-$ES_PORT"
 PIDFILE="$NODE/es.pid"
@@ -187,5 +213,6 @@ case "${1:-}" in
     stop) locked stop ;;
     status) status ;;
     fetch) fetch; echo "$ES_HOME" ;;
-    *) die "usage: scripts/es.sh start|stop|status|fetch  (ES_PORT=$ES_PORT)" ;;
+    dir) echo "$ES_DIR" ;;
+    *) die "usage: scripts/es.sh start|stop|status|fetch|dir  (ES_PORT=$ES_PORT)" ;;
 esac

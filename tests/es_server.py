@@ -10,6 +10,7 @@ anything missing is a failure.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -27,7 +28,6 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "es.sh"
-ES_DIR = Path(os.environ.get("ES_DIR", ROOT / ".es"))
 IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
 START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
@@ -49,10 +49,18 @@ def answers(url: str, timeout: float = 3.0) -> bool:
         return False
 
 
+@functools.cache
+def es_dir() -> Path:
+    """Where scripts/es.sh keeps Elasticsearch and its nodes (.es/, or /var/tmp/... for a checkout
+    the node's user cannot enter): asked of the script, so the tests and it never disagree."""
+    done = subprocess.run([str(SCRIPT), "dir"], capture_output=True, text=True, timeout=30, check=True)
+    return Path(done.stdout.strip())
+
+
 def missing_tools() -> str | None:
     if not shutil.which("java"):
         return "no `java` on PATH: Elasticsearch 8 needs Java 17+ (or set ELASTICSEARCH_URL)"
-    fetched = any(ES_DIR.glob("elasticsearch-*/bin/elasticsearch"))
+    fetched = any(es_dir().glob("elasticsearch-*/bin/elasticsearch"))
     for tool in ("mvn", "unzip") if not fetched else ():
         if not shutil.which(tool):
             return f"no `{tool}` on PATH to fetch Elasticsearch (or set ELASTICSEARCH_URL)"
@@ -99,7 +107,7 @@ class EsNode:
     def kill(self) -> None:
         """SIGKILL the node, as a crash or the OOM killer would: no flush, no clean shutdown.
         Its translog replays at the next start."""
-        pidfile = ES_DIR / f"node-{self.port}" / "es.pid"
+        pidfile = es_dir() / f"node-{self.port}" / "es.pid"
         pid = int(pidfile.read_text())
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -112,8 +120,8 @@ class EsNode:
     def remove(self) -> None:
         """Stop the node and delete its data directory."""
         self.stop()
-        shutil.rmtree(ES_DIR / f"node-{self.port}", ignore_errors=True)
-        (ES_DIR / f"node-{self.port}.lock").unlink(missing_ok=True)
+        shutil.rmtree(es_dir() / f"node-{self.port}", ignore_errors=True)
+        (es_dir() / f"node-{self.port}.lock").unlink(missing_ok=True)
 
 
 def exited(pid: int) -> bool:
