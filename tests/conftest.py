@@ -17,20 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from tests.ci import require
+
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
 DEMO = ROOT / "demo"
 CACHE = ROOT / ".cache"
-IN_CI = os.environ.get("CI", "").lower() == "true"
-
-
-def require(condition: bool, reason: str) -> None:
-    """Skip on a laptop that lacks a part; in CI a missing part is a failure."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"CI must have this: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")

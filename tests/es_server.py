@@ -22,22 +22,19 @@ import time
 import urllib.request
 from pathlib import Path
 
-import pytest
+from tests.ci import require
 
 log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "es.sh"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
 START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
 
 
 def unavailable(reason: str):
     """Skip on a laptop without the tools; fail loudly in CI."""
-    if IN_CI:
-        pytest.fail(f"CI must have Elasticsearch: {reason}", pytrace=False)
-    pytest.skip(reason)
+    require(False, f"Elasticsearch: {reason}")
 
 
 def answers(url: str, timeout: float = 3.0) -> bool:

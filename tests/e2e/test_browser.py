@@ -6,12 +6,13 @@ except in CI (CI=true), where a missing browser is a failure.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
+
+from tests.ci import require
 
 try:
     from playwright.sync_api import sync_playwright
@@ -24,7 +25,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
-IN_CI = os.environ.get("CI", "").lower() == "true"
 QUERY = "行政复议"
 
 
@@ -39,10 +39,7 @@ def _missing() -> str | None:
 @pytest.fixture(scope="session")
 def browser():
     reason = _missing()
-    if reason:
-        if IN_CI:
-            pytest.fail(f"CI must run the browser tests: {reason}")
-        pytest.skip(reason)
+    require(reason is None, f"the browser tests: {reason}")
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)

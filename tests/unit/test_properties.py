@@ -6,7 +6,6 @@ full-width characters, arbitrary (surrogate-free) unicode, and a few huge inputs
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from html import unescape
 
@@ -198,10 +197,7 @@ def test_normalise_and_fold_never_raise_and_offsets_point_back(text):
     assert all(a <= b for a, b in zip(offsets, offsets[1:]))
 
 
-# -- figures (when the extractor exists) ------------------------------------------------------
-
-
-HAVE_FIGURES = importlib.util.find_spec("archive.figures") is not None
+# -- figures --------------------------------------------------------------------------------
 
 
 FIGURE_TEXT = ["全年收到行政复议申请152件，受理138件，办结率99.77%。", "12345热线受理17.92万件，同比增长6.5%。",
@@ -210,7 +206,6 @@ figure_text = st.lists(st.one_of(st.sampled_from(FIGURE_TEXT), st.sampled_from(F
                        max_size=30).map("".join)
 
 
-@pytest.mark.skipif(not HAVE_FIGURES, reason="archive.figures is not there yet")
 @SLOW
 @given(st.one_of(figure_text, any_text))
 @example("")
