@@ -1,8 +1,8 @@
 """Inverted-file (IVF) index over the embedded backend's passage vectors.
 
 Exact search is one matrix-vector product over every passage vector. At a million
-384-d rows that reads 1.5 GB per query, about 200 ms, bound by memory bandwidth rather
-than arithmetic, so it cannot be made much faster in place. An IVF index clusters the
+384-d rows that reads 1.5 GB per query, 84-100 ms on a quiet machine (bench/RESULTS.md),
+bound by memory bandwidth rather than arithmetic, so it cannot be made much faster in place. An IVF index clusters the
 rows once (spherical k-means) and a query reads only the members of the few lists
 whose centroids are nearest to it; the backend rescores those rows exactly.
 
@@ -76,21 +76,6 @@ def build(mat: np.ndarray, nlist: int | None = None, *, iters: int = 10, seed: i
     np.cumsum(np.bincount(labels, minlength=nlist), out=offsets[1:])
     members = np.argsort(labels, kind="stable").astype(np.int32)
     return IvfIndex(centroids, offsets, members)
-
-
-def candidates(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray | None = None,
-               nprobe: int | None = None) -> np.ndarray:
-    """Row positions (int64, unordered) to score exactly: rows passing `mask` in the lists nearest `query`.
-
-    Probes the lists `plan` chooses; when the mask lets through no more rows than a probe would
-    score, the answer is exactly the masked rows.
-    """
-    lists = plan(index, query, want, mask, nprobe)
-    if lists is None:
-        return np.flatnonzero(mask)
-    rows = np.concatenate([index.members[a:b] for a, b in runs(index, lists)] or [index.members[:0]])
-    rows = rows.astype(np.int64)
-    return rows if mask is None else rows[mask[rows]]
 
 
 def plan(index: IvfIndex, query: np.ndarray, want: int, mask: np.ndarray | None = None,

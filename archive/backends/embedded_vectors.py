@@ -37,10 +37,11 @@ class Probed:
         self.slot = np.empty(len(self.index.members), np.int64)
         self.slot[self.index.members] = np.arange(len(self.index.members))
 
-    def search(self, query: np.ndarray, limit: int, mask: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        """(row positions, exact similarities) of the rows the IVF plan selects."""
+    def search(self, query: np.ndarray, limit: int, mask: np.ndarray | None,
+               nprobe: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(row positions, exact similarities) of the rows the IVF plan selects (`ivf.plan`)."""
         index = self.index
-        lists = ivf.plan(index, query, limit, mask)
+        lists = ivf.plan(index, query, limit, mask, nprobe)
         if lists is None:  # so few rows pass the filter that all of them are scored
             at = np.sort(self.slot[np.flatnonzero(mask)])
             return index.members[at].astype(np.int64), self.vectors[at] @ query
