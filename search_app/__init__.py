@@ -33,7 +33,6 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["archive"] = Archive(config)
-    app.extensions["archive_config"] = config
 
     from search_app import auth
     from search_app.api import api
