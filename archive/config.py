@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -89,6 +89,23 @@ def _url(value: str) -> str:
     return value.rstrip("/")
 
 
+def _existing_file(value: str) -> Path | None:
+    if not value:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        raise ValueError("no such file")
+    return path
+
+
+def _fingerprint(value: str) -> str:
+    """A SHA-256 certificate fingerprint, as `openssl x509 -fingerprint -sha256` or Elasticsearch print it."""
+    digits = value.replace(":", "").strip().lower()
+    if value and (len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits)):
+        raise ValueError("expected a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed")
+    return digits
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -100,6 +117,7 @@ class Setting:
     default: str
     parse: Callable[[str], Any]
     help: str
+    secret: bool = False  # never echoed in an error message or a repr
 
 
 SETTINGS: tuple[Setting, ...] = (
@@ -109,6 +127,18 @@ SETTINGS: tuple[Setting, ...] = (
             "Data directory: the embedded index, the embedding cache, uploaded files."),
     Setting("ELASTICSEARCH_URL", "elasticsearch_url", "http://127.0.0.1:9200", _url,
             "Elasticsearch 8.x address, used when ARCHIVE_BACKEND=elasticsearch."),
+    Setting("ELASTICSEARCH_API_KEY", "es_api_key", "", str,
+            "Elasticsearch API key (the encoded form Elasticsearch returns); instead of a user name and password.",
+            secret=True),
+    Setting("ELASTICSEARCH_USERNAME", "es_username", "", str,
+            "Elasticsearch user, with ELASTICSEARCH_PASSWORD (HTTP basic authentication)."),
+    Setting("ELASTICSEARCH_PASSWORD", "es_password", "", str, "The password of ELASTICSEARCH_USERNAME.",
+            secret=True),
+    Setting("ELASTICSEARCH_CA_CERTS", "es_ca_certs", "", _existing_file,
+            "PEM file of the CA that signed Elasticsearch's HTTP certificate (https:// URLs)."),
+    Setting("ELASTICSEARCH_CERT_FINGERPRINT", "es_cert_fingerprint", "", _fingerprint,
+            "SHA-256 fingerprint of Elasticsearch's HTTP certificate (or of a CA certificate the server sends "
+            "in its chain), instead of ELASTICSEARCH_CA_CERTS."),
     Setting("ARCHIVE_ES_INDEX", "es_index", "reports", str,
             "Elasticsearch alias; versioned indices are named <alias>-v<N> behind it."),
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
@@ -166,13 +196,31 @@ class Config:
     log_level: str
     read_tokens: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    es_api_key: str = field(default="", repr=False)
+    es_username: str = ""
+    es_password: str = field(default="", repr=False)
+    es_ca_certs: Path | None = None
+    es_cert_fingerprint: str = ""
 
 
 def _parse(setting: Setting, raw: str) -> Any:
     try:
         return setting.parse(raw)
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{setting.env}={raw!r}: {exc}") from None
+        shown = "<hidden>" if setting.secret else repr(raw)
+        raise ConfigError(f"{setting.env}={shown}: {exc}") from None
+
+
+def _check_elasticsearch(values: dict[str, Any]) -> None:
+    """Settings that only make sense together: one way to authenticate, TLS settings for https only."""
+    if bool(values["es_username"]) != bool(values["es_password"]):
+        raise ConfigError("ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together: set both or neither")
+    if values["es_api_key"] and values["es_username"]:
+        raise ConfigError("set ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both")
+    tls = [name for name, attr in (("ELASTICSEARCH_CA_CERTS", "es_ca_certs"),
+                                   ("ELASTICSEARCH_CERT_FINGERPRINT", "es_cert_fingerprint")) if values[attr]]
+    if tls and not values["elasticsearch_url"].startswith("https://"):
+        raise ConfigError(f"{tls[0]} needs an https:// ELASTICSEARCH_URL")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -186,6 +234,7 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
         if attr not in _BY_ATTR:
             raise ConfigError(f"unknown setting {attr!r}")
         values[attr] = _parse(_BY_ATTR[attr], value) if isinstance(value, str) else value
+    _check_elasticsearch(values)
     return Config(**values)
 
 

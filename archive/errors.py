@@ -15,6 +15,12 @@ class BackendUnavailable(ArchiveError):
     status = 503
 
 
+class BackendMisconfigured(BackendUnavailable):
+    """The index refuses this archive's credentials or certificate: waiting will not help, a setting must change."""
+
+    code = "backend_misconfigured"
+
+
 class NotFound(ArchiveError):
     code = "not_found"
     status = 404

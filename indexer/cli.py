@@ -10,6 +10,7 @@ from pathlib import Path
 
 from archive.config import ConfigError, load_config
 from archive.errors import ArchiveError
+from archive.logs import configure_logging
 from archive.services import Archive
 
 log = logging.getLogger("indexer")
@@ -80,11 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(**overrides)
     except ConfigError as exc:
         _parser().exit(2, f"配置错误: {exc}\n")
-    logging.basicConfig(level=config.log_level, format="%(levelname)s %(name)s: %(message)s")
-    if config.log_level != "DEBUG":
-        # The Elasticsearch transport logs each request, and each retry with a traceback; the backend
-        # reports what fails in one line (BackendUnavailable), which is all a failed ingest should print.
-        logging.getLogger("elastic_transport").setLevel(logging.ERROR)
+    configure_logging(config.log_level, "%(levelname)s %(name)s: %(message)s")
     archive = Archive(config)
     try:
         return COMMANDS[args.command](archive, args)

@@ -10,7 +10,10 @@
 # Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (the
 # `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, given in ES_JAVA_OPTS), ES_WAIT (120 s),
 # ES_USER (elasticsearch: run as root, the script creates this user and starts the node as it,
-# because Elasticsearch refuses to run as root).
+# because Elasticsearch refuses to run as root), ES_SECURITY (1: security on, TLS on HTTP with a
+# CA and certificate made by the distribution's own elasticsearch-certutil in
+# .es/node-<port>/config/certs/, the `elastic` user's password from ES_PASSWORD or generated once
+# into .es/node-<port>/elastic-password; the URL is then https://).
 # Each port gets its own node directory (.es/node-<port>/{config,data,logs}), so a test node and
 # a dev node can run side by side. Run as root from a checkout that other users cannot enter (a
 # clone under /root), the node's user could not read .es/, so ES_DIR then defaults to
@@ -52,7 +55,10 @@ ES_DIR="${ES_DIR:-$(default_dir)}"
 ES_HOME="$ES_DIR/elasticsearch-$ES_VERSION"
 NODE="$ES_DIR/node-$ES_PORT"
 PIDFILE="$NODE/es.pid"
-URL="http://127.0.0.1:$ES_PORT"
+ES_SECURITY="${ES_SECURITY:-0}"
+CA="$NODE/config/certs/ca/ca.crt"
+PASSFILE="$NODE/elastic-password"
+if [[ "$ES_SECURITY" == 1 ]]; then URL="https://127.0.0.1:$ES_PORT"; else URL="http://127.0.0.1:$ES_PORT"; fi
 ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
 
 die() { echo "es.sh: $*" >&2; exit 1; }
@@ -65,7 +71,14 @@ log_tail() {
     return 0
 }
 
-health() { curl -fsS --max-time 3 "$URL/_cluster/health" 2>/dev/null; }
+health() {
+    if [[ "$ES_SECURITY" == 1 ]]; then
+        [[ -s "$PASSFILE" && -s "$CA" ]] || return 1
+        curl -fsS --max-time 3 --cacert "$CA" -u "elastic:$(cat "$PASSFILE")" "$URL/_cluster/health" 2>/dev/null
+    else
+        curl -fsS --max-time 3 "$URL/_cluster/health" 2>/dev/null
+    fi
+}
 
 running_pid() {
     [[ -s "$PIDFILE" ]] || return 1
@@ -109,10 +122,40 @@ settings() {
         "-Epath.data=$NODE/data" "-Epath.logs=$NODE/logs"
         "-Ecluster.routing.allocation.disk.threshold_enabled=false"
     )
-    [[ -d "$ES_HOME/modules/x-pack-security" ]] && s+=("-Expack.security.enabled=false")
+    if [[ "$ES_SECURITY" == 1 ]]; then
+        s+=("-Expack.security.enabled=true" "-Expack.security.http.ssl.enabled=true"
+            "-Expack.security.http.ssl.certificate=certs/http/http.crt" "-Expack.security.http.ssl.key=certs/http/http.key"
+            "-Expack.security.http.ssl.certificate_authorities=certs/ca/ca.crt")
+    elif [[ -d "$ES_HOME/modules/x-pack-security" ]]; then
+        s+=("-Expack.security.enabled=false")
+    fi
     [[ -d "$ES_HOME/modules/x-pack-ml" ]] && s+=("-Expack.ml.enabled=false")
     [[ -d "$ES_HOME/modules/ingest-geoip" ]] && s+=("-Eingest.geoip.downloader.enabled=false")
     printf '%s\n' "${s[@]}"
+}
+
+# A CA and an HTTP certificate for 127.0.0.1/localhost, and the elastic user's bootstrap password,
+# made once per node with the distribution's own tools.
+prepare_security() {
+    local jh="$1" certs="$NODE/config/certs"
+    [[ -s "$PASSFILE" ]] || { (umask 077; printf '%s' "${ES_PASSWORD:-$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')}" > "$PASSFILE"); }
+    if [[ ! -s "$certs/http/http.crt" ]]; then
+        local tool=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config")
+        mkdir -p "$certs"
+        "${tool[@]}" "$ES_HOME/bin/elasticsearch-certutil" ca --pem --silent --out "$certs/ca.zip" >&2 \
+            || die "elasticsearch-certutil could not make a CA"
+        unzip -q -o "$certs/ca.zip" -d "$certs"
+        "${tool[@]}" "$ES_HOME/bin/elasticsearch-certutil" cert --pem --silent --name http --ca-cert "$certs/ca/ca.crt" \
+            --ca-key "$certs/ca/ca.key" --dns localhost --ip 127.0.0.1 --out "$certs/http.zip" >&2 \
+            || die "elasticsearch-certutil could not make the HTTP certificate"
+        unzip -q -o "$certs/http.zip" -d "$certs"
+        rm -f "$certs/ca.zip" "$certs/http.zip"
+    fi
+    if [[ ! -s "$NODE/config/elasticsearch.keystore" ]]; then
+        local ks=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "$ES_HOME/bin/elasticsearch-keystore")
+        "${ks[@]}" create >&2 || die "elasticsearch-keystore create failed"
+        "${ks[@]}" add -x -f bootstrap.password < "$PASSFILE" >&2 || die "elasticsearch-keystore add failed"
+    fi
 }
 
 prepare_node() {
@@ -120,6 +163,7 @@ prepare_node() {
     if [[ ! -d "$NODE/config" ]]; then
         cp -r "$ES_HOME/config" "$NODE/config"
     fi
+    [[ "$ES_SECURITY" == 1 ]] && prepare_security "$1"
     if [[ "$(id -u)" == 0 ]]; then
         if ! id "$ES_USER" >/dev/null 2>&1; then
             useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
@@ -155,7 +199,7 @@ start() {
     fi
     fetch
     local jh; jh="$(java_home)"
-    prepare_node
+    prepare_node "$jh"
     : > "$NODE/logs/console.log"
     local cmd=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "ES_JAVA_OPTS=-Xms$ES_HEAP_MIN -Xmx$ES_HEAP_MAX ${ES_JAVA_OPTS:-}"
                "$ES_HOME/bin/elasticsearch" -d -p "$PIDFILE")
@@ -214,5 +258,6 @@ case "${1:-}" in
     status) status ;;
     fetch) fetch; echo "$ES_HOME" ;;
     dir) echo "$ES_DIR" ;;
-    *) die "usage: scripts/es.sh start|stop|status|fetch|dir  (ES_PORT=$ES_PORT)" ;;
+    url) echo "$URL" ;;
+    *) die "usage: scripts/es.sh start|stop|status|fetch|dir|url  (ES_PORT=$ES_PORT)" ;;
 esac

@@ -7,6 +7,7 @@ import logging
 import sys
 
 from archive.config import ConfigError, load_config
+from archive.logs import configure_logging
 
 log = logging.getLogger("search_app")
 
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(embed_threads=1)
     except ConfigError as exc:
         parser.exit(2, f"配置错误: {exc}\n")
-    logging.basicConfig(level=config.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(config.log_level, "%(asctime)s %(levelname)s %(name)s: %(message)s")
     from waitress import serve as waitress_serve
 
     from search_app import create_app
@@ -43,10 +44,11 @@ def main(argv: list[str] | None = None) -> int:
 def warm_up(app) -> str | None:
     """Load the tokenizer and the embedder before the first request, so it is answered quickly.
 
-    Returns why the server must not start: a broken embedded index does not heal by itself,
-    while an Elasticsearch that is down may come back (the API answers 503 meanwhile).
+    Returns why the server must not start: a broken embedded index does not heal by itself, nor do
+    credentials or a certificate Elasticsearch refuses, while an Elasticsearch that is down may come
+    back (the API answers 503 meanwhile).
     """
-    from archive.errors import ArchiveError
+    from archive.errors import ArchiveError, BackendMisconfigured
     from archive.text import tokenize
 
     tokenize("预热")
@@ -55,7 +57,7 @@ def warm_up(app) -> str | None:
         archive.embedder.embed_query("预热")
         archive.backend.ping()
     except ArchiveError as exc:
-        if archive.config.backend == "embedded":
+        if archive.config.backend == "embedded" or isinstance(exc, BackendMisconfigured):
             return str(exc)
         log.warning("backend not ready at start-up: %s", exc)
     return None

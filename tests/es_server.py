@@ -10,6 +10,7 @@ anything missing is a failure.
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import logging
@@ -17,6 +18,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import time
 import urllib.request
@@ -37,10 +39,11 @@ def unavailable(reason: str):
     require(False, f"Elasticsearch: {reason}")
 
 
-def answers(url: str, timeout: float = 3.0) -> bool:
+def answers(url: str, timeout: float = 3.0, headers: dict | None = None, context=None) -> bool:
     """True when `url` is an Elasticsearch whose cluster is yellow or green."""
     try:
-        with urllib.request.urlopen(f"{url}/_cluster/health", timeout=timeout) as resp:
+        request = urllib.request.Request(f"{url}/_cluster/health", headers=headers or {})
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as resp:
             return json.load(resp).get("status") in ("green", "yellow")
     except (OSError, ValueError):
         return False
@@ -71,18 +74,39 @@ def free_port() -> int:
 
 
 class EsNode:
-    """One node run by scripts/es.sh on `port`, with its own data under .es/node-<port>."""
+    """One node run by scripts/es.sh on `port`, with its own data under .es/node-<port>; with `security`,
+    TLS on HTTP and the `elastic` user's password (ES_SECURITY=1)."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, security: bool = False) -> None:
         self.port = port
-        self.url = f"http://127.0.0.1:{port}"
+        self.security = security
+        self.url = f"{'https' if security else 'http'}://127.0.0.1:{port}"
+
+    @property
+    def home(self) -> Path:
+        return es_dir() / f"node-{self.port}"
+
+    @property
+    def ca(self) -> Path:
+        """The CA that signed a secured node's HTTP certificate."""
+        return self.home / "config" / "certs" / "ca" / "ca.crt"
+
+    def admin_headers(self) -> dict:
+        """Basic authentication as the `elastic` superuser of a secured node."""
+        secret = base64.b64encode(f"elastic:{(self.home / 'elastic-password').read_text()}".encode()).decode()
+        return {"Authorization": f"Basic {secret}"}
+
+    def answering(self) -> bool:
+        if not self.security:
+            return answers(self.url)
+        return answers(self.url, headers=self.admin_headers(), context=ssl.create_default_context(cafile=self.ca))
 
     @classmethod
     def fresh(cls) -> EsNode:
         return cls(free_port())
 
     def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ES_PORT": str(self.port)}
+        env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0"}
         return subprocess.run([str(SCRIPT), action], env=env, capture_output=True, text=True,
                               timeout=timeout, check=False)
 
@@ -92,7 +116,7 @@ class EsNode:
             done = self._run("start", START_TIMEOUT)
         except subprocess.TimeoutExpired as exc:
             raise RuntimeError(f"scripts/es.sh start took over {START_TIMEOUT} s") from exc
-        if done.returncode != 0 or not answers(self.url):
+        if done.returncode != 0 or not self.answering():
             raise RuntimeError(f"scripts/es.sh start failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
         return self.url
 
@@ -104,7 +128,7 @@ class EsNode:
     def kill(self) -> None:
         """SIGKILL the node, as a crash or the OOM killer would: no flush, no clean shutdown.
         Its translog replays at the next start."""
-        pidfile = es_dir() / f"node-{self.port}" / "es.pid"
+        pidfile = self.home / "es.pid"
         pid = int(pidfile.read_text())
         os.kill(pid, signal.SIGKILL)
         deadline = time.monotonic() + 30
@@ -117,7 +141,7 @@ class EsNode:
     def remove(self) -> None:
         """Stop the node and delete its data directory."""
         self.stop()
-        shutil.rmtree(es_dir() / f"node-{self.port}", ignore_errors=True)
+        shutil.rmtree(self.home, ignore_errors=True)
         (es_dir() / f"node-{self.port}.lock").unlink(missing_ok=True)
 
 

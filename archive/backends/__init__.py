@@ -16,8 +16,22 @@ def make_backend(config: Config, dim: int, model_id: str) -> Backend:
         from archive.backends.elastic import ElasticBackend
 
         return ElasticBackend(config.elasticsearch_url, alias=config.es_index, dim=dim,
-                              model_id=model_id, timeout=config.es_timeout)
+                              model_id=model_id, timeout=config.es_timeout, options=elastic_options(config))
     raise ValueError(f"unknown backend {config.backend!r}")
 
 
-__all__ = ["Backend", "make_backend"]
+def elastic_options(config: Config) -> dict:
+    """The Elasticsearch client's authentication and TLS arguments from the settings."""
+    options: dict = {}
+    if config.es_api_key:
+        options["api_key"] = config.es_api_key
+    if config.es_username:
+        options["basic_auth"] = (config.es_username, config.es_password)
+    if config.es_ca_certs:
+        options["ca_certs"] = str(config.es_ca_certs)
+    if config.es_cert_fingerprint:
+        options["ssl_assert_fingerprint"] = config.es_cert_fingerprint
+    return options
+
+
+__all__ = ["Backend", "elastic_options", "make_backend"]

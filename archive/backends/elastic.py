@@ -23,11 +23,12 @@ import operator
 import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
+from elastic_transport import TlsError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
@@ -66,7 +67,7 @@ from archive.backends.elastic_versions import (
     record_doc_id,
     with_hidden,
 )
-from archive.errors import ArchiveError, BackendUnavailable, BadRequest, IndexMismatch
+from archive.errors import ArchiveError, BackendMisconfigured, BackendUnavailable, BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,10 @@ class IndexingFailed(ArchiveError):
         shown = ", ".join(f"{i} ({why})" for i, why in list(failures.items())[:10])
         more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
         super().__init__(f"Elasticsearch refused {len(failures)} item(s): {shown}{more}")
+
+
+CREDENTIALS_REFUSED = "拒绝了凭据（401），请检查 ELASTICSEARCH_API_KEY 或 ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD"
+PERMISSION_REFUSED = "拒绝了请求（403）：该用户没有档案索引所需的权限"
 
 
 class Refused(ArchiveError):
@@ -116,8 +121,10 @@ class ElasticBackend:
 
     name = "elasticsearch"
 
-    def __init__(self, url: str, alias: str, dim: int, model_id: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, alias: str, dim: int, model_id: str, timeout: float = 10.0,
+                 options: Mapping | None = None) -> None:
         self.url = url
+        self.options = dict(options or {})  # authentication and TLS (archive.backends.elastic_options)
         self.alias = alias
         self.dim = dim
         self.model_id = model_id
@@ -139,18 +146,25 @@ class ElasticBackend:
             if self._client is None:
                 # One retry on a refused connection, none on a timeout: a down cluster answers within ~timeout.
                 self._client = Elasticsearch(self.url, request_timeout=self.timeout, max_retries=1,
-                                             retry_on_timeout=False)
+                                             retry_on_timeout=False, **self.options)
             return self._client
 
     @contextmanager
     def _guarded(self) -> Iterator[None]:
         try:
             yield
-        except TransportError as exc:  # connection refused, timeouts, TLS, unreadable answers
+        except TlsError as exc:
+            raise BackendMisconfigured(
+                f"Elasticsearch at {self.url}: 证书不受信任或 TLS 握手失败，请设置 ELASTICSEARCH_CA_CERTS 或 "
+                f"ELASTICSEARCH_CERT_FINGERPRINT（{type(exc).__name__}）") from exc
+        except TransportError as exc:  # connection refused, timeouts, unreadable answers
             raise BackendUnavailable(f"Elasticsearch at {self.url} is unavailable: {exc}") from exc
         except NotFoundError:
             raise  # `_read` turns it into "nothing there"
         except ApiError as exc:
+            if exc.meta.status in (401, 403):
+                what = CREDENTIALS_REFUSED if exc.meta.status == 401 else PERMISSION_REFUSED
+                raise BackendMisconfigured(f"Elasticsearch at {self.url} {what}: {exc.message}") from exc
             if exc.meta.status >= 500 or exc.meta.status == 429:
                 raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: {exc}") from exc
             raise Refused(exc) from exc

@@ -64,3 +64,43 @@ def test_readme_lists_the_settings_table_as_declared():
 
     readme = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
     assert settings_table() in readme
+
+
+FP = "AB:" * 31 + "CD"
+
+
+@pytest.mark.parametrize("env, fragment", [
+    ({"ELASTICSEARCH_USERNAME": "archive"}, "go together"),
+    ({"ELASTICSEARCH_PASSWORD": "s3cret-value"}, "go together"),
+    ({"ELASTICSEARCH_API_KEY": "a2V5", "ELASTICSEARCH_USERNAME": "u", "ELASTICSEARCH_PASSWORD": "p"}, "not both"),
+    ({"ELASTICSEARCH_CA_CERTS": "/no/such/ca.crt"}, "no such file"),
+    ({"ELASTICSEARCH_CERT_FINGERPRINT": "abc"}, "64 hexadecimal"),
+    ({"ELASTICSEARCH_CERT_FINGERPRINT": FP}, "needs an https://"),
+])
+def test_elasticsearch_security_settings_are_checked_together(env, fragment):
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(env)
+
+
+def test_secure_settings_parse_and_secrets_stay_out_of_messages_and_reprs(tmp_path):
+    ca = tmp_path / "ca.crt"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    c = load_config({"ELASTICSEARCH_URL": "https://es:9200", "ELASTICSEARCH_USERNAME": "archive",
+                     "ELASTICSEARCH_PASSWORD": "pa55-word-xyz", "ELASTICSEARCH_CA_CERTS": str(ca),
+                     "ELASTICSEARCH_CERT_FINGERPRINT": FP})
+    assert (c.es_username, c.es_password, c.es_ca_certs) == ("archive", "pa55-word-xyz", ca)
+    assert c.es_cert_fingerprint == "ab" * 31 + "cd"
+    assert "pa55-word-xyz" not in repr(c)
+    assert "key-value-123" not in repr(load_config({"ELASTICSEARCH_API_KEY": "key-value-123"}))
+
+
+def test_elastic_client_options_follow_the_settings(tmp_path):
+    from archive.backends import elastic_options
+
+    ca = tmp_path / "ca.crt"
+    ca.write_text("x")
+    assert elastic_options(load_config({})) == {}
+    assert elastic_options(load_config({"ELASTICSEARCH_API_KEY": "a2V5"})) == {"api_key": "a2V5"}
+    assert elastic_options(load_config({"ELASTICSEARCH_URL": "https://es:9200", "ELASTICSEARCH_USERNAME": "u",
+                                        "ELASTICSEARCH_PASSWORD": "p", "ELASTICSEARCH_CA_CERTS": str(ca)})) == {
+        "basic_auth": ("u", "p"), "ca_certs": str(ca)}

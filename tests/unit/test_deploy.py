@@ -1,5 +1,6 @@
 """docker-compose.yml and the Dockerfile: what can be checked without a Docker engine."""
 
+import os
 import re
 import shutil
 import subprocess
@@ -60,3 +61,23 @@ def test_compose_config_validates():
         done = subprocess.run([*command, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
                               capture_output=True, text=True, timeout=60, check=False)
         assert done.returncode == 0, done.stderr
+
+
+def test_the_secured_variant_validates_and_turns_security_on():
+    clients = _compose_clients()
+    require(bool(clients), "no docker compose client (apt-get install docker-compose)")
+    env = {**os.environ, "ELASTIC_PASSWORD": "superuser-pass", "ARCHIVE_ES_PASSWORD": "archive-pass"}
+    files = ["-f", str(ROOT / "docker-compose.yml"), "-f", str(ROOT / "docker-compose.secure.yml")]
+    for command in clients:
+        done = subprocess.run([*command, *files, "config"], capture_output=True, text=True, timeout=60, check=False,
+                              env=env)
+        assert done.returncode == 0, done.stderr
+        merged = yaml.safe_load(done.stdout)["services"]
+        assert merged["elasticsearch"]["environment"]["xpack.security.enabled"] == "true"
+        for name in ("web", "indexer"):
+            app = merged[name]["environment"]
+            assert app["ELASTICSEARCH_URL"].startswith("https://") and app["ELASTICSEARCH_CA_CERTS"]
+            assert app["ELASTICSEARCH_PASSWORD"] == "archive-pass"
+        missing = subprocess.run([*command, *files, "config", "-q"], capture_output=True, text=True, timeout=60,
+                                 check=False, env={k: v for k, v in env.items() if k != "ELASTIC_PASSWORD"})
+        assert missing.returncode != 0 and "ELASTIC_PASSWORD" in missing.stderr  # no default superuser password
