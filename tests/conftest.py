@@ -132,6 +132,18 @@ def es_url():
 
 
 @pytest.fixture(scope="session")
+def es_cluster():
+    """A three-node Elasticsearch cluster (scripts/es.sh with ES_NODES=3), stopped at the end
+    unless ES_KEEP=1; yields its cluster (EsNode) for tests that kill and restart its nodes."""
+    from tests import es_server
+
+    url, started = es_server.shared_cluster()
+    yield es_server.EsNode(es_server.CLUSTER_PORT, nodes=es_server.CLUSTER_NODES)
+    if started is not None and os.environ.get("ES_KEEP") != "1":
+        started.stop()
+
+
+@pytest.fixture(scope="session")
 def es_config(config, es_url):
     """The session's settings, on Elasticsearch under an alias of its own."""
     import uuid

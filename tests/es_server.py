@@ -31,6 +31,9 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "es.sh"
 TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
+# The test cluster: CLUSTER_NODES nodes on HTTP ports from TEST_ES_CLUSTER_PORT (transport 1000 above).
+CLUSTER_PORT = int(os.environ.get("TEST_ES_CLUSTER_PORT", "9270"))
+CLUSTER_NODES = 3
 START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
 
 
@@ -77,9 +80,10 @@ class EsNode:
     """One node run by scripts/es.sh on `port`, with its own data under .es/node-<port>; with `security`,
     TLS on HTTP and the `elastic` user's password (ES_SECURITY=1)."""
 
-    def __init__(self, port: int, security: bool = False) -> None:
+    def __init__(self, port: int, security: bool = False, nodes: int = 1) -> None:
         self.port = port
         self.security = security
+        self.nodes = nodes  # >1: the cluster of that many nodes from `port` on (ES_NODES)
         self.url = f"{'https' if security else 'http'}://127.0.0.1:{port}"
 
     @property
@@ -106,7 +110,11 @@ class EsNode:
         return cls(free_port())
 
     def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
-        env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0"}
+        env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0",
+               "ES_NODES": str(self.nodes)}
+        if self.nodes > 1:  # three JVMs on a 2-core CI machine: small heaps
+            env.setdefault("ES_HEAP_MIN", "256m")
+            env.setdefault("ES_HEAP_MAX", "512m")
         return subprocess.run([str(SCRIPT), action], env=env, capture_output=True, text=True,
                               timeout=timeout, check=False)
 
@@ -138,10 +146,15 @@ class EsNode:
             time.sleep(0.05)
         pidfile.unlink()  # es.sh would take a pid that lingers as a zombie for a running node
 
+    def members(self) -> list[EsNode]:
+        """Each node of a cluster, on its own port (one node: itself)."""
+        return [EsNode(self.port + i) for i in range(self.nodes)] if self.nodes > 1 else [self]
+
     def remove(self) -> None:
-        """Stop the node and delete its data directory."""
+        """Stop the node (every node of a cluster) and delete its data."""
         self.stop()
-        shutil.rmtree(self.home, ignore_errors=True)
+        for node in self.members():
+            shutil.rmtree(node.home, ignore_errors=True)
         (es_dir() / f"node-{self.port}.lock").unlink(missing_ok=True)
 
 
@@ -183,3 +196,11 @@ def shared_node() -> tuple[str, EsNode | None]:
     node = EsNode(TEST_PORT)
     was_running = answers(node.url)
     return start_node(node), None if was_running else node
+
+
+def shared_cluster() -> tuple[str, EsNode | None]:
+    """The test cluster (CLUSTER_NODES nodes), started unless it runs; returned too when this
+    session started it, so that it can stop it."""
+    cluster = EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES)
+    was_running = answers(cluster.url)
+    return start_node(cluster), None if was_running else cluster

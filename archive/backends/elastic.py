@@ -122,8 +122,12 @@ class ElasticBackend:
     name = "elasticsearch"
 
     def __init__(self, url: str, alias: str, dim: int, model_id: str, timeout: float = 10.0,
-                 options: Mapping | None = None) -> None:
+                 options: Mapping | None = None, shards: int | None = None, replicas: int | None = None) -> None:
         self.url = url
+        # Shard and replica counts of the indices this backend creates: the mapping file's unless given.
+        defaults = load_mapping(dim, model_id)["settings"]["index"]
+        self.shards = shards or int(defaults["number_of_shards"])
+        self.replicas = int(defaults["number_of_replicas"]) if replicas is None else replicas
         self.options = dict(options or {})  # authentication and TLS (archive.backends.elastic_options)
         self.alias = alias
         self.dim = dim
@@ -145,7 +149,8 @@ class ElasticBackend:
         with self._lock:
             if self._client is None:
                 # One retry on a refused connection, none on a timeout: a down cluster answers within ~timeout.
-                self._client = Elasticsearch(self.url, request_timeout=self.timeout, max_retries=1,
+                # Several comma-separated URLs are nodes of one cluster: a lost node's requests go to the others.
+                self._client = Elasticsearch(self.url.split(","), request_timeout=self.timeout, max_retries=1,
                                              retry_on_timeout=False, **self.options)
             return self._client
 
@@ -210,7 +215,8 @@ class ElasticBackend:
     def _create(self, index: str, with_alias: bool, bulk_load: bool = False) -> None:
         body = load_mapping(self.dim, self.model_id)
         aliases = {self.alias: {}} if with_alias else None
-        settings = body["settings"]
+        settings = {**body["settings"], "index": {**body["settings"]["index"], "number_of_shards": self.shards,
+                                                  "number_of_replicas": self.replicas}}
         if bulk_load:
             # No periodic refresh while a new index is filled: at 1M passages a refresh a second left
             # 767 segments under 1,000 passages each, and the merges fell behind by an hour.
@@ -547,9 +553,16 @@ class ElasticBackend:
             # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
             # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
             return {"query": keyword_where(query, filters, hidden), "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
-                    "from_": offset, "size": limit, "track_total_hits": False, **HITS_ONLY}
+                    "from_": offset, "size": limit, "track_total_hits": False, **HITS_ONLY, **self._global_idf}
 
         return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self._live_only(body)]
+
+    @property
+    def _global_idf(self) -> dict:
+        """With several shards, BM25 takes document frequencies from the whole index (one more round
+        trip), so a passage scores the same whichever shard its report is routed to, and the same as
+        on one shard or on the embedded backend."""
+        return {"search_type": "dfs_query_then_fetch"} if self.shards > 1 else {}
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()

@@ -17,7 +17,9 @@ from archive.models import Chunk, Document, chunk_id_for
 
 ROOT = Path(__file__).resolve().parents[2]
 CACHE = ROOT / ".cache" / "contract-embeddings.sqlite"
-KINDS = ("embedded", pytest.param("elasticsearch", marks=pytest.mark.es))
+# "cluster": Elasticsearch on three nodes, an index of 3 primary shards with 1 replica each.
+KINDS = ("embedded", pytest.param("elasticsearch", marks=pytest.mark.es), pytest.param("cluster", marks=pytest.mark.es))
+CLUSTER_SHARDS, CLUSTER_REPLICAS = 3, 1
 
 # (doc_id, title, region, year, doc_type, [(section, text), ...])
 CORPUS = [
@@ -132,11 +134,15 @@ def make_backend(request, tmp_path_factory, embedder):
         else:
             from archive.backends.elastic import ElasticBackend
 
-            where = url or (like.url if like else request.getfixturevalue("es_url"))
+            cluster = kind == "cluster"
+            where = url or (like.url if like else
+                            request.getfixturevalue("es_cluster").url if cluster else request.getfixturevalue("es_url"))
             alias = like.alias if like else f"test-{uuid.uuid4().hex[:12]}"
-            backend = ElasticBackend(where, alias=alias, dim=embedder.dim, model_id=model_id, timeout=timeout)
+            backend = ElasticBackend(where, alias=alias, dim=embedder.dim, model_id=model_id, timeout=timeout,
+                                     shards=CLUSTER_SHARDS if cluster else None,
+                                     replicas=CLUSTER_REPLICAS if cluster else None)
         # A backend on a private node (url=...) goes away with its node: nothing to clean there.
-        made.append((backend, kind == "elasticsearch" and not url))
+        made.append((backend, kind != "embedded" and not url))
         return backend
 
     yield make

@@ -240,11 +240,13 @@ def test_traditional_characters_are_found_by_simplified_queries(loaded):
 
 
 @pytest.mark.es
+@pytest.mark.parametrize("other", ["elasticsearch", "cluster"])
 @pytest.mark.parametrize("text", ["行政复议 纠错率", "负责人 出庭 应诉率", "政务公开 信息", "法治 培训 干部",
                                   "合法性审查 法律顾问", "执法 案卷 评查", "行政调解 成功率"])
-def test_backends_rank_keyword_results_alike(loaded_backends, text):
-    # Lucene's BM25 on both sides: every match, in the same order, with the same score.
-    embedded, elastic = loaded_backends("embedded"), loaded_backends("elasticsearch")
+def test_backends_rank_keyword_results_alike(loaded_backends, text, other):
+    # Lucene's BM25 on both sides: every match, in the same order, with the same score; on three
+    # shards too, whose document frequencies the search gathers first (dfs_query_then_fetch).
+    embedded, elastic = loaded_backends("embedded"), loaded_backends(other)
     a = embedded.keyword_search(kq(text), Filters(), 40)
     b = elastic.keyword_search(kq(text), Filters(), 40)
     assert len(a) >= 3 and ids(a) == ids(b)
@@ -254,11 +256,12 @@ def test_backends_rank_keyword_results_alike(loaded_backends, text):
 
 
 @pytest.mark.es
+@pytest.mark.parametrize("other", ["elasticsearch", "cluster"])
 @pytest.mark.parametrize("text", ["行政复议案件数量", "政府信息公开", "生态环境保护", "领导干部法治培训"])
-def test_backends_rank_vector_results_alike(loaded_backends, embedder, text):
+def test_backends_rank_vector_results_alike(loaded_backends, embedder, text, other):
     vector = embedder.embed_query(text)
     a = loaded_backends("embedded").vector_search(vector, Filters(), 3)
-    b = loaded_backends("elasticsearch").vector_search(vector, Filters(), 3)
+    b = loaded_backends(other).vector_search(vector, Filters(), 3)
     assert ids(a) == ids(b)
     assert [s.score for s in a] == pytest.approx([s.score for s in b], abs=1e-4)
 
