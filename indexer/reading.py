@@ -63,7 +63,8 @@ class RawText:
 
     text: str
     encoding: str | None  # None for pdf and docx, whose text is not stored as encoded bytes
-    format: str  # "txt" | "html" | "pdf" | "docx"
+    format: str  # "txt" | "html" | "pdf" | "docx" | "doc" | "wps"
+    notes: tuple[str, ...] = ()  # how the text was obtained, where that matters (OCR, a converter)
 
 
 def is_sidecar(path: Path) -> bool:

@@ -65,7 +65,7 @@ def test_title_gives_region_year_and_type(title, region, year, doc_type):
         ("晋城市城区", "晋城市"),
         ("2023年度太原市法治政府建设年度报告", "太原市"),
         ("郑州市", "郑州市"),
-        ("恩施州2022年", "恩施州"),
+        ("恩施州2022年", "恩施土家族苗族自治州"),  # the canonical name, not the short form
         ("", None),
     ],
 )
