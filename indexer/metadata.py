@@ -308,7 +308,22 @@ def strip_title(body: str, title: str | None) -> str:
         for span in (1, 2, 3):  # a long title may be wrapped over two or three lines
             if _compact("".join(lines[i : i + span])) == target:
                 return _drop_leading_metadata(lines[i + span :])
+    if nonblank and (rest := _after_prefix(lines[nonblank[0]], target)) is not None:
+        return _drop_leading_metadata([rest] + lines[nonblank[0] + 1 :])  # a report on one line
     return body
+
+
+def _after_prefix(line: str, target: str) -> str | None:
+    """The rest of `line` after a leading `target` (compared without spaces), or None."""
+    seen = ""
+    for i, ch in enumerate(line):
+        if not ch.isspace():
+            seen += _nfkc(ch)
+        if seen == target:
+            return line[i + 1 :].lstrip()
+        if not target.startswith(seen):
+            return None
+    return None
 
 
 def _compact(text: str) -> str:
