@@ -74,7 +74,8 @@ def _dataset_dir() -> Path:
 def divisions() -> tuple[Region, ...]:
     """Every province, city and county of the dataset, with its parents."""
     with open(_dataset_dir() / "adcodes.csv", encoding="utf-8") as f:
-        rows = {row["adcode"][:6]: row["name"].strip() for row in csv.DictReader(f)}
+        # Codes from 9 on are no division (the dataset's 990000 苏鲁交界 marks a border area).
+        rows = {row["adcode"][:6]: row["name"].strip() for row in csv.DictReader(f) if row["adcode"][0] != "9"}
     out = []
     for code, name in sorted(rows.items()):
         province = rows.get(code[:2] + "0000")

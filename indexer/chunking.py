@@ -150,7 +150,7 @@ def _restore_numbers(lines: list[str]) -> list[str]:
 
     out = list(lines)
     pending: list[tuple[int, int]] = []  # (line index, items since the previous number)
-    known, items = None, 0
+    known, items, gap = None, 0, 0  # gap: paragraphs of any kind since the last number or lone ")"
     for i, line in enumerate(lines):
         bare = line.lstrip()
         if m := _LOST_OPEN.match(bare):
@@ -158,21 +158,22 @@ def _restore_numbers(lines: list[str]) -> list[str]:
         m = m or _LEVEL_TWO.match(bare)
         if m:
             number = cn2an(m.group(1), "smart")
-            _number_pending(out, pending, known, items, number)
-            pending, known, items = [], number, 0
+            _number_pending(out, pending, known, items, gap, number)
+            pending, known, items, gap = [], number, 0, 0
         elif _LOST_NUMBER.match(bare) and not is_numbered_sentence(bare):
-            if known is not None and not pending and items == 0:  # right after (k): it is k + 1
+            if known is not None and not pending and gap == 0:  # right after (k): it is k + 1
                 _set_number(out, i, known + 1)
-                known = known + 1
+                known += 1
             else:
                 pending.append((i, items))
-            items = 0
+            items, gap = 0, 0
         elif bare and not _LEVEL_ONE.match(bare):
             items += bool(_ITEM.match(bare))
+            gap += 1
     return out
 
 
-def _number_pending(out: list[str], pending: list[tuple[int, int]], known: int | None, items: int,
+def _number_pending(out: list[str], pending: list[tuple[int, int]], known: int | None, items: int, gap: int,
                     number: int) -> None:
     if not pending:
         return
@@ -180,7 +181,7 @@ def _number_pending(out: list[str], pending: list[tuple[int, int]], known: int |
         for j, between in pending:
             known += between + 1
             _set_number(out, j, known)
-    elif items == 0:  # right before (m): it is m - 1
+    elif gap == 0:  # right before (m): it is m - 1
         _set_number(out, pending[-1][0], number - 1)
 
 

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import docx
 import pytest
-from conftest import require
 
 from indexer.converters import has_ocr, office_to_docx
 from indexer.reading import (
@@ -21,6 +20,7 @@ from indexer.reading import (
     read_document,
     read_sidecar,
 )
+from tests.conftest import require
 
 CHINESE = (
     "三门峡市2023年度法治政府建设情况报告\n"
