@@ -236,7 +236,7 @@ def _level_of(name: str) -> str | None:
 @cache
 def _zone_pattern() -> re.Pattern[str]:
     suffixes = "|".join(sorted(words()["zone_suffixes"], key=len, reverse=True))
-    return re.compile(rf"[{_CJK}]{{2,12}}?(?:{suffixes})")
+    return re.compile(rf"[{_CJK}]{{0,12}}?(?:{suffixes})")
 
 
 # Words that no zone or region name contains; a match holding one is a phrase, not a name.
@@ -247,8 +247,8 @@ def zone_at(text: str, pos: int, parent: Region | None, glued: str = "") -> Regi
     """A zone whose name starts at `pos` (恒口示范区), under `parent`; `glued` is a short parent name
     written as part of the zone's own name (郑州 + 航空港经济综合实验区)."""
     m = _zone_pattern().match(text, pos)
-    if not m or _NOT_A_NAME.search(m.group()):
-        return None
+    if not m or _NOT_A_NAME.search(m.group()) or (len(m.group()) < len(glued) + 4 and not glued):
+        return None  # 高新区 alone is a kind of zone, not a name; 西安 + 高新区 is one
     if parent is None:
         return Region(glued + m.group(), "zone")
     if parent.level == "province":
@@ -266,8 +266,8 @@ def unlisted_at(text: str, pos: int) -> Region | None:
     m = _UNLISTED.match(text, pos)
     if not m or m.group()[0] in "市县区省州此每" or _NOT_A_NAME.search(m.group()):
         return None
-    if m.group()[-2:] in words()["not_region_ends"]:
-        return None
+    if m.group()[-2:] in words()["not_region_ends"] or m.group().endswith(tuple(words()["zone_suffixes"])):
+        return None  # zones are zone_at's: a bare 高新区 names no one
     return Region(m.group(), None)
 
 

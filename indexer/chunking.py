@@ -231,8 +231,12 @@ def chunk_text(body: str, max_chars: int = 500, min_chars: int = 80) -> list[Pas
         carried = []
         for start, end in _pack(units, max_chars, min_chars):
             passages.append(Passage(section, body[start:end], start))
-    if carried:  # headings at the very end: their own passage, there is nothing to join
-        passages.append(Passage(last, body[carried[0][0] : carried[-1][1]], carried[0][0]))
+    if carried:  # headings at the very end (a truncated report): they close the last passage if it has room
+        prev = passages[-1] if passages else None
+        if prev and carried[-1][1] - prev.start <= max_chars:
+            passages[-1] = Passage(prev.section, body[prev.start : carried[-1][1]], prev.start)
+        else:
+            passages.append(Passage(last, body[carried[0][0] : carried[-1][1]], carried[0][0]))
     return passages
 
 

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
 import pytest
 from test_regions import PROVINCES  # one table of the 31 provinces for both test modules
 
@@ -419,3 +424,34 @@ def test_a_section_heading_is_never_a_title():
 def test_sidecar_region_is_made_canonical_with_its_parents():
     meta = extract_metadata(SIDECAR_RAW, "x.txt", {"region": "宁夏"})
     assert (meta.region, meta.region_level) == ("宁夏回族自治区", "province")
+
+
+# ---------------------------------------------------------------- held out: a folder of messy reports, names hidden
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "reports"
+HELD_OUT = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT["reports"]))
+def test_held_out_reports_are_read_right_under_meaningless_names(tmp_path, name):
+    from indexer.chunking import detect_heading
+    from indexer.pipeline import prepare
+
+    hidden = tmp_path / (hashlib.sha1(name.encode()).hexdigest()[:10] + Path(name).suffix)
+    shutil.copy(FIXTURES / name, hidden)
+    doc, chunks = prepare(hidden, chunk_chars=500)
+    got = dict(zip(HELD_OUT["fields"], [getattr(doc, f) for f in HELD_OUT["fields"]], strict=True))
+    assert got == dict(zip(HELD_OUT["fields"], HELD_OUT["reports"][name], strict=True))
+    assert doc.title and doc.title not in {c.text for c in chunks}
+    for chunk in chunks:  # no passage is a bare heading
+        heading = detect_heading(chunk.text.split("\n")[0])
+        assert heading is None or len(chunk.text) > len(heading[1]) + 2, chunk.text
+
+
+def test_a_report_on_one_line_is_cut_by_its_headings():
+    from indexer.pipeline import prepare
+
+    doc, chunks = prepare(FIXTURES / "0007.txt", chunk_chars=500)
+    roots = list(dict.fromkeys(c.section.split(" > ")[0] for c in chunks if c.section))
+    assert roots == ["一、2023年工作回顾", "二、2024年工作安排"]
+    assert any(c.section == "一、2023年工作回顾 > （二）改革开放不断深化" for c in chunks)
