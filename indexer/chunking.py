@@ -223,7 +223,7 @@ def chunk_text(body: str, max_chars: int = 500, min_chars: int = 80) -> list[Pas
     last = ""
     for section, paragraphs, headed in _sections(body):
         if headed and len(paragraphs) == 1 and _is_bare_heading(body, *paragraphs[0]):
-            carried.append(paragraphs[0])
+            carried.extend(_units(body, *paragraphs[0], max_chars))
             last = section
             continue
         units = carried + [u for s, e in paragraphs for u in _units(body, s, e, max_chars)]
@@ -236,7 +236,7 @@ def chunk_text(body: str, max_chars: int = 500, min_chars: int = 80) -> list[Pas
         if prev and carried[-1][1] - prev.start <= max_chars:
             passages[-1] = Passage(prev.section, body[prev.start : carried[-1][1]], prev.start)
         else:
-            passages.append(Passage(last, body[carried[0][0] : carried[-1][1]], carried[0][0]))
+            passages += [Passage(last, body[s:e], s) for s, e in _pack(carried, max_chars, min_chars)]
     return passages
 
 
