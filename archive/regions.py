@@ -17,7 +17,7 @@ import json
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LEVELS = ("national", "province", "city", "county", "zone")
@@ -215,10 +215,16 @@ def pick(candidates: list[Region] | tuple[Region, ...], context: str = "", short
         cands = [c for c in cands if LEVELS.index(c.level) == top]
     if len(cands) == 1:
         return cands[0]
-    named = {m.surface for m in find_mentions(context)} | {
-        c.name for m in find_mentions(context) if not m.short for c in m.candidates}
+    named = _named_in(context)
     fits = [c for c in cands if _parent_named(c, named)]
     return fits[0] if len(fits) == 1 else None
+
+
+@lru_cache(maxsize=16)
+def _named_in(context: str) -> frozenset[str]:
+    """Every name a context writes, as written and as full names (one scan per context, not per name)."""
+    mentions = find_mentions(context)
+    return frozenset({m.surface for m in mentions} | {c.name for m in mentions if not m.short for c in m.candidates})
 
 
 def _parent_named(region: Region, named: set[str]) -> bool:

@@ -2,7 +2,8 @@
 from the raw text of a scraped report, overridable by a sidecar dict.
 
 Works on the raw text because the header fields live in the page furniture that
-`cleaning.clean` removes. Text is NFKC-normalised (full-width digits and brackets) but not
+`cleaning.clean` removes. Text is NFKC-normalised (full-width digits and brackets) and read with
+traditional characters as simplified, but not
 passed through `archive.text.normalise`, whose joining of digits across spaces would turn
 "2018/3/6 11:24:00" into "2018/3/611:24:00". A field that cannot be found stays None and is listed in
 `missing`: a wrong region or year would mislead every search filter, an absent one does not.
@@ -25,6 +26,7 @@ from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
 from indexer.issuer import body_region, delivery_year, title_region
 
+CONTEXT_CHARS = 20000
 FIELDS = ("title", "region", "year", "doc_type", "publisher", "published", "doc_number")
 
 
@@ -61,8 +63,8 @@ _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,
 _DATE_ONLY = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?")
 _DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,15})\s*[〔\[【(]\s*((?:19|20)\d{2})\s*[〕\]】)]\s*(\d{1,5})\s*号")
 _TITLE_WORDS = re.compile(r"报告|工作安排|综述|通知|方案|要点|意见|总结|计划|规划|决定|公告|公报|白皮书")
-# A title run into its body on one line ends at its last title word before the first punctuation.
-_TITLE_PREFIX = re.compile(r"[^。，,；;：:！？!?]{4,80}(?:报告|工作安排|综述|要点|总结|公报|白皮书|通知)")
+# A title run into its body on one line ends at its first title word, before any punctuation.
+_TITLE_PREFIX = re.compile(r"[^。，,；;：:！？!?]{4,80}?(?:报告|工作安排|综述|要点|总结|公报|白皮书|通知)")
 _TITLE_YEAR = re.compile(r"(?<![\d—\-~～至])((?:19|20)\d{2})\s*年(?!\s*[—\-~～至])")
 _BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度|以来)?\s*[,,]")
 
@@ -93,10 +95,12 @@ def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = Non
     doc_type = pick("doc_type", lambda: doc_type_of(title or ""))
     publisher = pick("publisher", lambda: _publisher(fields, bullets, closing))
     published = pick("published", lambda: _published(fields, bullets, closing))
+    # The issuer names itself near the top and in the signature: a 2 MB report is not searched whole.
+    context = text if len(text) <= CONTEXT_CHARS else text[: CONTEXT_CHARS - 2000] + "\n" + text[-2000:]
     if "region" in side:
-        region = (canonical(side["region"], text) or Region(side["region"], None)) if side["region"] else None
+        region = (canonical(side["region"], context) or Region(side["region"], None)) if side["region"] else None
     else:
-        region = title_region(title or "", text) or body_region(text, publisher, closing)
+        region = title_region(title or "", context) or body_region(context, publisher, closing)
     year = pick("year", lambda: _year(title or "", text, lines, doc_type, published))
     values = {
         "title": title,
@@ -196,8 +200,8 @@ def _header_fields(header: list[str]) -> dict[str, str]:
 
 def _closing_lines(raw_text: str) -> list[str]:
     """The last few lines of the cleaned report, where the signature and date sit."""
-    cleaned = [line for line in _nfkc(clean(raw_text)).splitlines() if line.strip()]
-    return cleaned[-4:]
+    cleaned = [line for line in clean(raw_text).splitlines() if line.strip()]
+    return [_nfkc(line) for line in cleaned[-4:]]
 
 
 def _is_org(text: str) -> bool:
