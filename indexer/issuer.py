@@ -35,8 +35,6 @@ BODY_SCAN_CHARS = 20000  # the issuer names itself early and in the signature; a
 
 def title_region(title: str, context: str = "") -> Region | None:
     """The government a title names (most specific of a chain), with the rest of the text as context."""
-    if _is_national(title):
-        return nation()
     mentions = find_mentions(title)
     for run in chains(title, mentions):
         found = _run_region(title, run, context)
@@ -48,7 +46,8 @@ def title_region(title: str, context: str = "") -> Region | None:
         found = zone_at(title, pos, None) or unlisted_at(title, pos)
         if found is not None:
             return _zone_parent(found, context) if found.level == "zone" else found
-    return None
+    # Last: a city's "落实国务院…的报告" or "全国文明城市…" is the city's, not the nation's.
+    return nation() if any(w in title for w in words()["national_title_words"]) else None
 
 
 def _run_region(text: str, run: list[Mention], context: str) -> Region | None:

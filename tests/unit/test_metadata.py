@@ -455,3 +455,19 @@ def test_a_report_on_one_line_is_cut_by_its_headings():
     roots = list(dict.fromkeys(c.section.split(" > ")[0] for c in chunks if c.section))
     assert roots == ["一、2023年工作回顾", "二、2024年工作安排"]
     assert any(c.section == "一、2023年工作回顾 > （二）改革开放不断深化" for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("title", "region"),
+    [
+        ("国务院2023年法治政府建设年度报告", "全国"),
+        ("2023年全国法治政府建设情况报告", "全国"),
+        ("中华人民共和国2023年国民经济和社会发展统计公报", "全国"),
+        ("太原市人民政府关于落实国务院2023年法治政府建设部署的报告", "太原市"),
+        ("嘉兴市2023年全国文明城市创建工作情况报告", "嘉兴市"),
+    ],
+)
+def test_national_titles(title, region):
+    meta = extract_metadata(page(title, PROSE), "x.txt")
+    assert meta.region == region
+    assert (meta.region_level == "national") is (region == "全国")

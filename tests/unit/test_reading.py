@@ -363,15 +363,16 @@ def test_scanned_pages_are_read_by_ocr_and_noted(tmp_path):
     assert result.notes == ("OCR（Tesseract chi_sim）识别：第 2 页",)
 
 
-def test_an_all_scanned_pdf_gets_title_region_and_year(tmp_path):
+def test_an_all_scanned_pdf_is_ingested_with_its_metadata_and_ocr_note(tmp_path):
     require(has_ocr(), "OCR is not installed (tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils)")
-    from indexer.metadata import extract_metadata
+    from indexer.pipeline import prepare
 
     lines = ["太原市2021年法治政府建设年度报告", "2021年，全市深入推进依法行政。"]
-    result = read_document(write(tmp_path, "scan.pdf", scanned_page(lines)))
-    meta = extract_metadata(result.text, "scan.pdf")
-    assert (meta.region, meta.year, meta.doc_type) == ("太原市", 2021, "年度报告")
-    assert result.notes == ("OCR（Tesseract chi_sim）识别：第 1 页",)
+    doc, chunks = prepare(write(tmp_path, "scan.pdf", scanned_page(lines)), chunk_chars=500)
+    assert (doc.region, doc.region_level, doc.province, doc.year, doc.doc_type) == (
+        "太原市", "city", "山西省", 2021, "年度报告")
+    assert doc.notes == ("OCR（Tesseract chi_sim）识别：第 1 页",)
+    assert "深入推进依法行政" in "".join(c.text for c in chunks)
 
 
 def test_office_to_docx_gives_docx_bytes(tmp_path):
