@@ -378,3 +378,18 @@ def test_an_all_scanned_pdf_is_ingested_with_its_metadata_and_ocr_note(tmp_path)
 def test_office_to_docx_gives_docx_bytes(tmp_path):
     path = soffice_doc(tmp_path, ".doc")
     assert office_to_docx(path.name, path.read_bytes())[:2] == b"PK"
+
+
+def test_without_ocr_a_partly_scanned_pdf_keeps_its_text_pages_and_says_so(tmp_path, monkeypatch):
+    data = two_page_pdf(minimal_pdf("Page one has a text layer"), minimal_pdf(None))
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither pdftoppm nor tesseract: a machine without them
+    result = read_document(write(tmp_path, "scan.pdf", data))
+    assert "Page one has a text layer" in result.text
+    assert result.notes == ("第 2 页为扫描图像，未安装 OCR（tesseract-ocr、tesseract-ocr-chi-sim），未识别",)
+
+
+def test_without_ocr_an_all_scanned_pdf_is_a_chinese_error_naming_the_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ReadError) as info:
+        read_document(write(tmp_path, "scan.pdf", minimal_pdf(None)))
+    assert "需要 OCR" in info.value.reason and "tesseract-ocr-chi-sim" in info.value.reason
