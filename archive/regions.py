@@ -20,8 +20,10 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from archive.text import DATA_DIR
+
 LEVELS = ("national", "province", "city", "county", "zone")
-_DATA = Path(__file__).with_name("data") / "regions.json"
+_DATA = DATA_DIR / "regions.json"
 _CJK = r"\u4e00-\u9fff"
 
 

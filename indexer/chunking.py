@@ -13,9 +13,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 
-from archive.text import normalise
+from archive.text import DATA_DIR, normalise
 
 SECTION_SEP = " > "
 HEADING_MAX_CHARS = 40
@@ -124,7 +123,7 @@ _ITEM = re.compile(r"[^,，。；;]{2,30}。")  # an item whose number was lost:
 
 @cache
 def _body_verbs() -> re.Pattern[str]:
-    table = json.loads((Path(__file__).parents[1] / "archive" / "data" / "headings.json").read_text("utf-8"))
+    table = json.loads((DATA_DIR / "headings.json").read_text("utf-8"))
     return re.compile("|".join(map(re.escape, table["body_verbs"])))
 
 
