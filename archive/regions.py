@@ -183,6 +183,18 @@ def find_mentions(text: str) -> list[Mention]:
     return out
 
 
+def names_government(text: str, mention: Mention, mentions: list[Mention]) -> bool:
+    """A full name always; a short form only before a government word, a digit, another name or a zone."""
+    if not mention.short:
+        return True
+    rest = text[mention.end :].lstrip()
+    if not rest or rest[0].isdigit() or any(m.start == len(text) - len(rest) for m in mentions):
+        return True
+    if rest.startswith(tuple(words()["short_form_followers"])):
+        return True
+    return zone_at(text, mention.end, None, mention.surface) is not None  # 郑州 + 航空港经济综合实验区
+
+
 def chains(text: str, mentions: list[Mention]) -> list[list[Mention]]:
     """Runs of names written one after another (河南省三门峡市, 北京市 朝阳区)."""
     runs: list[list[Mention]] = []

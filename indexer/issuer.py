@@ -18,6 +18,7 @@ from archive.regions import (
     Region,
     chains,
     find_mentions,
+    names_government,
     nation,
     resolve_chain,
     unlisted_at,
@@ -35,7 +36,8 @@ BODY_SCAN_CHARS = 20000  # the issuer names itself early and in the signature; a
 
 def title_region(title: str, context: str = "") -> Region | None:
     """The government a title names (most specific of a chain), with the rest of the text as context."""
-    mentions = find_mentions(title)
+    found_names = find_mentions(title)
+    mentions = [m for m in found_names if names_government(title, m, found_names)]
     for run in chains(title, mentions):
         found = _run_region(title, run, context)
         if found is not None:

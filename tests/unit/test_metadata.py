@@ -471,3 +471,17 @@ def test_national_titles(title, region):
     meta = extract_metadata(page(title, PROSE), "x.txt")
     assert meta.region == region
     assert (meta.region_level == "national") is (region == "全国")
+
+
+@pytest.mark.parametrize(
+    ("title", "region"),
+    [
+        ("中山大学2023年信息公开工作年度报告", None),  # 中山 names the university, not 中山市
+        ("黄山旅游2023年年度报告", None),
+        ("中山市2023年政府工作报告", "中山市"),
+        ("广西南宁2023年法治政府建设年度报告", "南宁市"),
+        ("吉林省长春市2023年法治政府建设年度报告", "长春市"),
+    ],
+)
+def test_a_short_form_names_a_government_only_where_one_is_meant(title, region):
+    assert extract_metadata(page(title, PROSE), "x.txt").region == region
