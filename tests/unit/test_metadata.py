@@ -391,8 +391,13 @@ ONE_LINE = ("２０２４年新疆政府工作报告 ——2024年1月20日在�
         (DISTRICT, ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
         (NO_REGION_TITLE, ("2026年政府工作报告", "绵阳市", "city", 2026, 2025, "政府工作报告")),
         (ONE_LINE, ("2024年新疆政府工作报告", "新疆维吾尔自治区", "province", 2024, 2023, "政府工作报告")),
+        (page("政府工作报告", "一九七五年一月十三日在第四届全国人民代表大会第一次会议上", "各位代表：", PROSE),
+         ("政府工作报告", "全国", "national", 1975, 1974, "政府工作报告")),
+        (page("政府工作报告", "——二○一三年一月十日在海拉尔区第十届人民代表大会第二次会议上", PROSE),
+         ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
     ],
-    ids=["national", "district-heading-is-no-title", "issuer-from-body", "one-line"],
+    ids=["national", "district-heading-is-no-title", "issuer-from-body", "one-line", "chinese-numeral-date",
+         "chinese-numeral-date-circle-zero"],
 )
 def test_reports_whose_title_does_not_say_everything(raw, expected):
     meta = extract_metadata(raw, "x.txt")
