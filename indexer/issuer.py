@@ -30,7 +30,8 @@ from archive.regions import (
 _LEAD = re.compile(r"中国共产党|关于印发|关于|印发|转发|中共|年度|年|[^\u4e00-\u9fff]")
 _DELIVERY = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在(.{2,40}?)"
                        r"(?:第\s*[一二三四五六七八九十\d]+\s*届)?\s*(?:人民代表大会|人大)")
-_CN_DATE = re.compile(r"[〇○零一二三四五六七八九]{4}\s*年\s*[一二三四五六七八九十]{1,3}\s*月\s*[一二三四五六七八九十]{1,3}\s*日")
+_CN_DAY = "[一二三四五六七八九十]{1,3}"
+_CN_DATE = re.compile(rf"[〇○零一二三四五六七八九]{{4}}\s*年\s*{_CN_DAY}\s*月\s*{_CN_DAY}\s*日")
 _ON_BEHALF = re.compile(r"我代表(.{2,30}?)(?:人民政府|政府|向大会)")
 BODY_SCAN_CHARS = 20000  # the issuer names itself early and in the signature; a 2 MB report is not read whole
 
