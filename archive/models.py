@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 
-DOC_TYPES = ("年度报告", "工作安排", "自查报告", "综述", "政府工作报告", "其他")
+DOC_TYPES_FILE = Path(__file__).with_name("data") / "doc_types.json"
+
+
+def _doc_types() -> tuple[str, ...]:
+    # A package data file, not configuration: the kinds of report are part of the code's vocabulary.
+    table = json.loads(DOC_TYPES_FILE.read_text(encoding="utf-8"))
+    return tuple(t["type"] for t in table["types"]) + (table["fallback"],)
+
+
+DOC_TYPES = _doc_types()
 FACET_FIELDS = ("year", "region", "doc_type")
 
 

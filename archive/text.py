@@ -59,6 +59,11 @@ def _t2s_table() -> dict[int, str]:
     return table
 
 
+def simplified(text: str) -> str:
+    """Traditional characters made simplified, one for one (offsets stay), nothing else changed."""
+    return text.translate(_t2s_table())
+
+
 @functools.lru_cache(maxsize=65536)
 def fold_char(ch: str) -> str:
     """Fold one character: NFKC, traditional to simplified, lowercase; may return '' or several."""

@@ -8,11 +8,13 @@ whitespace between them is left uncovered.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 
-from archive.text import normalise
+from archive.text import DATA_DIR, normalise
 
 SECTION_SEP = " > "
 HEADING_MAX_CHARS = 40
@@ -82,8 +84,21 @@ def _heading(line: str) -> _Heading | None:
     for level, enumeration, pattern in _MARKERS:
         match = pattern.match(head)
         if match:
+            if is_numbered_sentence(line):
+                return None
             return _Heading(level, enumeration, _heading_text(line, match.end()))
     return None
+
+
+_CLAUSE_COMMA = re.compile(r"[,，]")
+
+
+def is_numbered_sentence(line: str) -> bool:
+    """A numbered line that is a sentence, not a heading: "(三十四)各部门要提高站位,拔高标准,认真落实…。"
+    Its first sentence runs past a heading's length with two clause breaks in a heading's span."""
+    end = _HEADING_END.search(line)
+    first = line[: end.start()] if end else line
+    return len(first) > HEADING_MAX_CHARS and len(_CLAUSE_COMMA.findall(line, 0, HEADING_MAX_CHARS)) >= 2
 
 
 def _heading_text(line: str, marker_end: int) -> str:
@@ -93,14 +108,151 @@ def _heading_text(line: str, marker_end: int) -> str:
     return line[: end.start() if end else HEADING_MAX_CHARS].rstrip(" \t,，、")
 
 
+# ---------------------------------------------------------------- repairs before cutting
+
+_LOST_OPEN = re.compile(rf"([{_CN}]+)[)）](?=\s*\w)")  # "十一)": the opening bracket lost
+_LOST_NUMBER = re.compile(r"[)）](?=\s*\w)")  # ")加强…": the number lost with it
+_LEVEL_TWO = re.compile(rf"[(（]([{_CN}]+)[)）]")
+_LEVEL_ONE = re.compile(rf"[{_CN}]+、")
+# Where a report's line breaks were lost, a heading marker right after a sentence end starts a line.
+_INLINE_HEADING = re.compile(rf"(?<=[。；！？!?;])[ \t\u3000]*(?=(?:[{_CN}]{{1,3}}、|[(（][{_CN}]{{1,3}}[)）]"
+                             rf"|第[{_CN}]+部分)\S)")
+UNFOLD_MIN_CHARS = 200  # a line this long with headings inside it is a report that lost its breaks
+_ITEM = re.compile(r"[^,，。；;]{2,30}。")  # an item whose number was lost: a short first sentence
+
+
+@cache
+def _body_verbs() -> re.Pattern[str]:
+    table = json.loads((DATA_DIR / "headings.json").read_text("utf-8"))
+    return re.compile("|".join(map(re.escape, table["body_verbs"])))
+
+
+def repair_headings(body: str) -> str:
+    """The body with its headings made whole: one-line reports broken before their headings, lost
+    brackets and numbers restored ("十一)" -> "（十一）"), a heading run into its body split from it."""
+    lines = [piece for line in body.split("\n") for piece in _unfold(line)]
+    lines = _restore_numbers(lines)
+    return "\n".join(piece for line in lines for piece in _split_fused(line))
+
+
+def _unfold(line: str) -> list[str]:
+    if len(line) < UNFOLD_MIN_CHARS:
+        return [line]
+    return [piece for piece in _INLINE_HEADING.split(line) if piece]
+
+
+def _restore_numbers(lines: list[str]) -> list[str]:
+    """Second-level numbers: "十一)" gets its bracket; a lone ")" gets its number where the numbers
+    around it and the items between (short first sentences) agree on one, or where it stands right
+    before or after a known number; otherwise it stays as it is."""
+    from cn2an import cn2an
+
+    out = list(lines)
+    pending: list[tuple[int, int]] = []  # (line index, items since the previous number)
+    known, items, gap = None, 0, 0  # gap: paragraphs of any kind since the last number or lone ")"
+    for i, line in enumerate(lines):
+        bare = line.lstrip()
+        if m := _LOST_OPEN.match(bare):
+            out[i] = line[: len(line) - len(bare)] + f"（{m.group(1)}）" + bare[m.end() :]
+        m = m or _LEVEL_TWO.match(bare)
+        if m:
+            number = cn2an(m.group(1), "smart")
+            _number_pending(out, pending, known, items, gap, number)
+            pending, known, items, gap = [], number, 0, 0
+        elif _LOST_NUMBER.match(bare) and not is_numbered_sentence(bare):
+            if known is not None and not pending and gap == 0:  # right after (k): it is k + 1
+                _set_number(out, i, known + 1)
+                known += 1
+            else:
+                pending.append((i, items))
+            items, gap = 0, 0
+        elif bare and not _LEVEL_ONE.match(bare):
+            items += bool(_ITEM.match(bare))
+            gap += 1
+    return out
+
+
+def _number_pending(out: list[str], pending: list[tuple[int, int]], known: int | None, items: int, gap: int,
+                    number: int) -> None:
+    if not pending:
+        return
+    if known is not None and known + sum(n for _, n in pending) + len(pending) + items == number - 1:
+        for j, between in pending:
+            known += between + 1
+            _set_number(out, j, known)
+    elif gap == 0:  # right before (m): it is m - 1
+        _set_number(out, pending[-1][0], number - 1)
+
+
+def _set_number(out: list[str], i: int, number: int) -> None:
+    from cn2an import an2cn
+
+    bare = out[i].lstrip()
+    out[i] = out[i][: len(out[i]) - len(bare)] + f"（{an2cn(number)}）" + bare[1:]
+
+
+_SPACED_HEAD = re.compile(rf"([^\s。，,；;：:]{{3,{HEADING_MAX_CHARS}}})[ \t\u3000]+(?=\S*[，,。])")
+
+
+def _split_fused(line: str) -> list[str]:
+    """A numbered heading run into its body: split at the space between them ("一、工作回顾 过去一年，…"),
+    or with no punctuation between, before the verb that opens the body ("…政府立法制定《…》")."""
+    spaced = _SPACED_HEAD.match(line.lstrip())
+    if spaced and _heading(spaced.group(1)):
+        cut = len(line) - len(line.lstrip()) + spaced.end()
+        return [line[: len(line) - len(line.lstrip()) + spaced.end(1)], line[cut:]]
+    heading = _heading(line)
+    end = _HEADING_END.search(line)
+    if heading is None or heading.level > 2 or (end and end.start() <= HEADING_MAX_CHARS):
+        return [line]
+    quote = line.find("《", 0, HEADING_MAX_CHARS)
+    verb = None if quote < 0 else next((m for m in _body_verbs().finditer(line, 0, quote) if m.end() == quote), None)
+    if verb is None or verb.start() < 6:
+        return [line]
+    return [line[: verb.start()], line[verb.start():]]
+
+
 def chunk_text(body: str, max_chars: int = 500, min_chars: int = 80) -> list[Passage]:
-    """Cut `body` into passages of at most `max_chars`, a new one at every heading."""
+    """Cut `body` into passages of at most `max_chars`, a new one at every heading.
+
+    A heading is never a passage of its own: a heading with no body before the next heading goes into
+    that heading's first passage, and a heading starts its section's first passage."""
     passages = []
-    for section, paragraphs in _sections(body):
-        units = [u for s, e in paragraphs for u in _units(body, s, e, max_chars)]
+    carried: list[Span] = []  # bare headings waiting for the next section's body
+    last = ""
+    for section, paragraphs, headed in _sections(body):
+        if headed and len(paragraphs) == 1 and _is_bare_heading(body, *paragraphs[0]):
+            carried.extend(_units(body, *paragraphs[0], max_chars))
+            last = section
+            continue
+        units = carried + [u for s, e in paragraphs for u in _units(body, s, e, max_chars)]
+        units = _fit_after_headings(body, units, len(carried) + headed, max_chars)
+        carried = []
         for start, end in _pack(units, max_chars, min_chars):
             passages.append(Passage(section, body[start:end], start))
+    if carried:  # headings at the very end (a truncated report): they close the last passage if it has room
+        prev = passages[-1] if passages else None
+        if prev and carried[-1][1] - prev.start <= max_chars:
+            passages[-1] = Passage(prev.section, body[prev.start : carried[-1][1]], prev.start)
+        else:
+            passages += [Passage(last, body[s:e], s) for s, e in _pack(carried, max_chars, min_chars)]
     return passages
+
+
+def _is_bare_heading(body: str, start: int, end: int) -> bool:
+    heading = _heading(body[start:end])
+    return heading is not None and len(heading.text) >= end - start - 1
+
+
+def _fit_after_headings(body: str, units: list[Span], heads: int, max_chars: int) -> list[Span]:
+    """Cut the unit after the leading headings small enough to share a passage with them."""
+    if heads == 0 or len(units) <= heads:
+        return units
+    start, (first_start, first_end) = units[0][0], units[heads]
+    budget = max_chars - (first_start - start)
+    if first_end - start <= max_chars or budget < min(max_chars, 2 * HEADING_MAX_CHARS) // 2:
+        return units
+    return units[:heads] + _units(body, first_start, first_end, budget) + units[heads + 1 :]
 
 
 def _lines(body: str) -> Iterator[Span]:
@@ -115,10 +267,11 @@ def _lines(body: str) -> Iterator[Span]:
         pos = line_end + 1
 
 
-def _sections(body: str) -> Iterator[tuple[str, list[Span]]]:
-    """Groups of paragraphs, one group per heading (and one before the first), with their path."""
+def _sections(body: str) -> Iterator[tuple[str, list[Span], bool]]:
+    """Groups of paragraphs, one group per heading (and one before the first), with their path and
+    whether the group opens with its heading."""
     open_headings: list[_Heading] = []
-    path, paragraphs = "", []
+    path, paragraphs, headed = "", [], False
     for start, end in _lines(body):
         heading = _heading(body[start : min(end, start + _MARKER_PREFIX + HEADING_MAX_CHARS)])
         # 一是 inside a 一、/(一) outline numbers paragraphs of that section; it only opens a
@@ -127,12 +280,12 @@ def _sections(body: str) -> Iterator[tuple[str, list[Span]]]:
             heading = None
         if heading:
             if paragraphs:
-                yield path, paragraphs
+                yield path, paragraphs, headed
             open_headings = [h for h in open_headings if h.level < heading.level] + [heading]
-            path, paragraphs = SECTION_SEP.join(h.text for h in open_headings), []
+            path, paragraphs, headed = SECTION_SEP.join(h.text for h in open_headings), [], True
         paragraphs.append((start, end))
     if paragraphs:
-        yield path, paragraphs
+        yield path, paragraphs, headed
 
 
 def _units(body: str, start: int, end: int, max_chars: int, depth: int = 0) -> list[Span]:

@@ -2,7 +2,8 @@
 from the raw text of a scraped report, overridable by a sidecar dict.
 
 Works on the raw text because the header fields live in the page furniture that
-`cleaning.clean` removes. Text is NFKC-normalised (full-width digits and brackets) but not
+`cleaning.clean` removes. Text is NFKC-normalised (full-width digits and brackets) and read with
+traditional characters as simplified, but not
 passed through `archive.text.normalise`, whose joining of digits across spaces would turn
 "2018/3/6 11:24:00" into "2018/3/611:24:00". A field that cannot be found stays None and is listed in
 `missing`: a wrong region or year would mislead every search filter, an absent one does not.
@@ -11,14 +12,21 @@ passed through `archive.text.normalise`, whose joining of digits across spaces w
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
-from archive.models import DOC_TYPES
+from archive.models import DOC_TYPES, DOC_TYPES_FILE
+from archive.regions import Region, canonical
+from archive.text import simplified
+from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
+from indexer.issuer import body_region, delivery_year, title_region
 
+CONTEXT_CHARS = 20000
 FIELDS = ("title", "region", "year", "doc_type", "publisher", "published", "doc_number")
 
 
@@ -34,6 +42,10 @@ class Metadata:
     published: str | None  # ISO date, YYYY-MM-DD
     doc_number: str | None
     missing: tuple[str, ...] = ()
+    region_level: str | None = None  # archive.regions.LEVELS, None when the region is unknown or unlisted
+    province: str | None = None
+    city: str | None = None
+    covers: int | None = None  # the year a review reports on
 
 
 _BULLET = re.compile(r"^[•·●○◆◇▪▫■□►▶◎※]+\s*")
@@ -50,37 +62,24 @@ _DATE_LABELS = ("发布时间", "发布日期", "公开日期", "发文日期", 
 _DATE = re.compile(r"((?:19|20)\d{2})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})")
 _DATE_ONLY = re.compile(r"(?:19|20)\d{2}\s*[-/.年]\s*\d{1,2}\s*[-/.月]\s*\d{1,2}\s*日?")
 _DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,15})\s*[〔\[【(]\s*((?:19|20)\d{2})\s*[〕\]】)]\s*(\d{1,5})\s*号")
-_TITLE_WORDS = re.compile(r"报告|工作安排|综述|通知|方案|要点|意见|总结|计划|规划|决定|公告|白皮书")
+_TITLE_WORDS = re.compile(r"报告|工作安排|综述|通知|方案|要点|意见|总结|计划|规划|决定|公告|公报|白皮书")
+# A title run into its body on one line ends at its first title word, before any punctuation.
+_TITLE_PREFIX = re.compile(r"[^。，,；;：:！？!?]{4,80}?(?:报告|工作安排|综述|要点|总结|公报|白皮书|通知)")
 _TITLE_YEAR = re.compile(r"(?<![\d—\-~～至])((?:19|20)\d{2})\s*年(?!\s*[—\-~～至])")
 _BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度|以来)?\s*[,,]")
 
-_DOC_TYPE_RULES = (
-    (re.compile(r"(?<!法治)政府工作报告"), "政府工作报告"),
-    (re.compile(r"自查"), "自查报告"),
-    (re.compile(r"工作安排"), "工作安排"),
-    (re.compile(r"综述"), "综述"),
-    (re.compile(r"年度报告|情况的?报告|法治政府建设.*报告|工作报告"), "年度报告"),
-)
-
-# "州" only ends a name when no "市" follows: 郑州市 is a city, not the prefecture "郑州".
-_REGION = re.compile(
-    r"[\u4e00-\u9fff]{2,12}?(?:特别行政区|自治区|自治州|自治县|自治旗|示范区|新区|开发区|高新区|试验区"
-    r"|实验区|地区|省|市|州(?!市)|盟|县|区|旗)"
-)
-# A region name starts the text, follows a non-Chinese character, or follows one of these words.
-_REGION_LEAD = re.compile(r"中国共产党|关于印发|关于|印发|转发|中共|年度|年|[^\u4e00-\u9fff]")
-_NOT_REGION_PARTS = re.compile(r"法治|政府|建设|工作|委|办|局|报告|通知|领导|小组|党|中共|关于|人民|年")
-_NOT_REGION_ENDS = frozenset("城区 市区 郊区 辖区 社区 园区 景区 小区 山区 片区 街区 库区 矿区 营区 校区 厂区".split())
 _ORG = re.compile(r"[\u4e00-\u9fff()]{2,40}(?:政府|委员会|办公室|管委会|局|厅|办|委|院|部|中心|小组|司法所|法制办)")
 
 
 def _nfkc(text: str) -> str:
-    return unicodedata.normalize("NFKC", text)
+    # Traditional characters read as simplified: 廣西壯族自治區 is 广西壮族自治区 for every rule here.
+    return simplified(unicodedata.normalize("NFKC", text))
 
 
 def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = None) -> Metadata:
     """Metadata of one report from its raw (uncleaned) text; `sidecar` values override what is found."""
-    lines = [line.strip() for line in _nfkc(raw_text).splitlines()]
+    text = _nfkc(raw_text)
+    lines = [line.strip() for line in text.splitlines()]
     header = lines[: header_end(lines)]
     fields = _header_fields(header)
     bullets = [_BULLET.sub("", line) for line in header if _BULLET.match(line)]
@@ -96,61 +95,77 @@ def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = Non
     doc_type = pick("doc_type", lambda: doc_type_of(title or ""))
     publisher = pick("publisher", lambda: _publisher(fields, bullets, closing))
     published = pick("published", lambda: _published(fields, bullets, closing))
+    # The issuer names itself near the top and in the signature: a 2 MB report is not searched whole.
+    context = text if len(text) <= CONTEXT_CHARS else text[: CONTEXT_CHARS - 2000] + "\n" + text[-2000:]
+    if "region" in side:
+        region = (canonical(side["region"], context) or Region(side["region"], None)) if side["region"] else None
+    else:
+        region = title_region(title or "", context) or body_region(context, publisher, closing)
+    year = pick("year", lambda: _year(title or "", text, lines, doc_type, published))
     values = {
         "title": title,
-        "region": pick("region", lambda: region_of(title or "") or region_of(publisher or "")),
-        "year": pick("year", lambda: _year(title or "", lines, doc_type, published)),
+        "region": region.name if region else None,
+        "year": year,
         "doc_type": doc_type,
         "publisher": publisher,
         "published": published,
         "doc_number": pick("doc_number", lambda: _doc_number(fields, header)),
     }
     missing = tuple(name for name in FIELDS if values[name] is None)
-    return Metadata(**values, missing=missing)
+    return Metadata(**values, missing=missing, region_level=region.level if region else None,
+                    province=region.province if region else None, city=region.city if region else None,
+                    covers=covers_of(doc_type, year, title or ""))
 
 
 def find_title(lines: list[str]) -> str | None:
-    """The title line near the top: names a kind of document, is no breadcrumb, panel or prose."""
-    for line in [ln for ln in lines if ln][:30]:
+    """The title line near the top: names a kind of document, is no breadcrumb, panel, heading or prose.
+
+    A report whose line breaks were lost has its title at the start of its one long line."""
+    nonblank = [ln for ln in lines if ln][:30]
+    for line in nonblank:
         if _BULLET.match(line) or _LABEL.match(line) or is_junk_line(line) or is_prose(line):
+            continue
+        if detect_heading(line):  # "二、2013年工作安排" is a section of the report, not its name
             continue
         if 5 <= len(line) <= 100 and _TITLE_WORDS.search(line):
             return line
+    for line in nonblank[:3]:
+        if len(line) > 100 and not detect_heading(line) and (m := _TITLE_PREFIX.match(line)):
+            return m.group().strip()
     return None
+
+
+@cache
+def _doc_type_rules() -> tuple[tuple[re.Pattern[str], str, str | None], ...]:
+    table = json.loads(DOC_TYPES_FILE.read_text(encoding="utf-8"))
+    return tuple((re.compile("|".join(t["patterns"])), t["type"], t["covers"]) for t in table["types"])
 
 
 def doc_type_of(title: str) -> str:
-    """One of `archive.models.DOC_TYPES`, from the words of the title."""
+    """One of `archive.models.DOC_TYPES`, from the words of the title (archive/data/doc_types.json)."""
     compact = re.sub(r"\s+", "", title)
-    for pattern, doc_type in _DOC_TYPE_RULES:
+    for pattern, doc_type, _ in _doc_type_rules():
         if pattern.search(compact):
             return doc_type
-    return "其他"
+    return DOC_TYPES[-1]
+
+
+def covers_of(doc_type: str, year: int | None, title: str = "") -> int | None:
+    """The year a review reports on: its own year, or the year before for a 政府工作报告."""
+    rule = next((c for _, t, c in _doc_type_rules() if t == doc_type), None)
+    if year is None or rule is None:
+        return None
+    if rule == "previous":
+        # A title that names the reviewed year itself ("2024年工作回顾") says otherwise.
+        named = [int(y) for y in _TITLE_YEAR.findall(title)]
+        return year - 1 if len(named) < 2 else min(named)
+    return year
 
 
 def region_of(text: str) -> str | None:
-    """The most specific administrative region at the head of a chain (安康市恒口示范区 -> 恒口示范区)."""
-    starts = [0] + [m.end() for m in _REGION_LEAD.finditer(text)]
-    for pos in sorted(set(starts)):
-        name, end = _region_at(text, pos)
-        if name is None:
-            continue
-        while True:  # follow a chain of adjacent names down to the most specific one
-            inner, end = _region_at(text, end)
-            if inner is None:
-                return name
-            name = inner
-    return None
-
-
-def _region_at(text: str, pos: int) -> tuple[str | None, int]:
-    found = _REGION.match(text, pos)
-    if not found:
-        return None, pos
-    name = found.group()
-    ok = (name[-2:] not in _NOT_REGION_ENDS and name[0] not in "市县区省州全各本我该此每"
-          and not _NOT_REGION_PARTS.search(name))
-    return (name if ok else None), found.end()
+    """The canonical name of the most specific government a text names (安康市恒口示范区 -> 恒口示范区)."""
+    region = title_region(_nfkc(text))
+    return region.name if region else None
 
 
 def parse_date(text: str) -> str | None:
@@ -185,8 +200,8 @@ def _header_fields(header: list[str]) -> dict[str, str]:
 
 def _closing_lines(raw_text: str) -> list[str]:
     """The last few lines of the cleaned report, where the signature and date sit."""
-    cleaned = [line for line in _nfkc(clean(raw_text)).splitlines() if line.strip()]
-    return cleaned[-4:]
+    cleaned = [line for line in clean(raw_text).splitlines() if line.strip()]
+    return [_nfkc(line) for line in cleaned[-4:]]
 
 
 def _is_org(text: str) -> bool:
@@ -214,19 +229,18 @@ def _published(fields: dict[str, str], bullets: list[str], closing: list[str]) -
     return None
 
 
-def _year(title: str, lines: list[str], doc_type: str, published: str | None) -> int | None:
-    """The year the report covers, not the year it came out.
-
-    The title's year, else the year opening a body paragraph ("2023年,"), else for an
-    annual report the year before publication (reports on 2023 appear in 2024).
-    """
+def _year(title: str, text: str, lines: list[str], doc_type: str, published: str | None) -> int | None:
+    """The year the report's own title names, else the year it was delivered ("——2025年1月14日在…大会上"),
+    else the year opening a body paragraph ("2023年,"), else for a review the year before publication."""
     m = _TITLE_YEAR.search(title)
     if m:
         return int(m.group(1))
+    if delivered := delivery_year(text):
+        return delivered
     for line in lines[header_end(lines) :]:
         if m := _BODY_YEAR.match(line):
             return int(m.group(1))
-    if doc_type == "年度报告" and published:
+    if doc_type in ("年度报告", "政府信息公开工作年度报告") and published:
         return int(published[:4]) - 1
     return None
 
@@ -300,7 +314,22 @@ def strip_title(body: str, title: str | None) -> str:
         for span in (1, 2, 3):  # a long title may be wrapped over two or three lines
             if _compact("".join(lines[i : i + span])) == target:
                 return _drop_leading_metadata(lines[i + span :])
+    if nonblank and (rest := _after_prefix(lines[nonblank[0]], target)) is not None:
+        return _drop_leading_metadata([rest] + lines[nonblank[0] + 1 :])  # a report on one line
     return body
+
+
+def _after_prefix(line: str, target: str) -> str | None:
+    """The rest of `line` after a leading `target` (compared without spaces), or None."""
+    seen = ""
+    for i, ch in enumerate(line):
+        if not ch.isspace():
+            seen += _nfkc(ch)
+        if seen == target:
+            return line[i + 1 :].lstrip()
+        if not target.startswith(seen):
+            return None
+    return None
 
 
 def _compact(text: str) -> str:

@@ -19,7 +19,7 @@ from archive.errors import ArchiveError
 from archive.models import Chunk, Document, chunk_id_for
 from archive.services import Archive
 from archive.text import tokenize
-from indexer.chunking import chunk_text
+from indexer.chunking import chunk_text, repair_headings
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
 from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_paths
@@ -90,7 +90,7 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
     """Read, clean, describe and cut one file; ReadError if it holds no usable report."""
     raw = read_document(path)
     meta = extract_metadata(raw.text, source_name or path.name, read_sidecar(path))
-    body = strip_title(clean(raw.text), meta.title)
+    body = repair_headings(strip_title(clean(raw.text), meta.title))
     passages = chunk_text(body, max_chars=chunk_chars)
     if not passages:
         raise ReadError(path, "清理后没有正文")
@@ -99,6 +99,8 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
         doc_id=doc_id, title=meta.title, region=meta.region, year=meta.year, doc_type=meta.doc_type,
         publisher=meta.publisher, published=meta.published, doc_number=meta.doc_number,
         source_name=source_name or path.name, sha256=content_hash(path), missing=tuple(meta.missing),
+        region_level=meta.region_level, province=meta.province, city=meta.city, covers=meta.covers,
+        notes=raw.notes,
     )
     chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text, figures_of(p.text))
               for i, p in enumerate(passages)]

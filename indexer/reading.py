@@ -1,4 +1,7 @@
-"""Read a report file (txt, html, pdf, docx) into plain text, and its optional sidecar metadata.
+"""Read a report file (txt, html, pdf, docx, doc, wps) into plain text, and its optional sidecar metadata.
+
+.doc and .wps go through LibreOffice, PDF pages without a text layer through OCR (`converters`);
+the text's `notes` say when OCR was used and on which pages.
 
 Every failure surfaces as `ReadError(path, reason)`: the pipeline logs it against the
 file and goes on with the next one, and the upload API answers 400 with the reason.
@@ -15,14 +18,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from archive.errors import ArchiveError
+from indexer.converters import ConversionError, has_ocr, ocr_pdf_pages, office_to_docx
 
 log = logging.getLogger(__name__)
 
-SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES: tuple[str, ...] = (".txt", ".html", ".htm", ".pdf", ".docx", ".doc", ".wps")
 SIDECAR_SUFFIX = ".meta.json"
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
-_FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx"}
+_FORMATS = {".txt": "txt", ".html": "html", ".htm": "html", ".pdf": "pdf", ".docx": "docx", ".doc": "doc",
+            ".wps": "wps"}
+# A page with fewer characters than this has no text layer worth the name: a scan, read by OCR.
+MIN_PAGE_CHARS = 5
 _BOMS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
 _GB_FAMILY = frozenset({"gb2312", "gbk", "gb18030", "cp936"})
 # Legacy East Asian codecs that charset-normalizer often ties with GB18030 on short
@@ -63,7 +70,8 @@ class RawText:
 
     text: str
     encoding: str | None  # None for pdf and docx, whose text is not stored as encoded bytes
-    format: str  # "txt" | "html" | "pdf" | "docx"
+    format: str  # "txt" | "html" | "pdf" | "docx" | "doc" | "wps"
+    notes: tuple[str, ...] = ()  # how the text was obtained, where that matters (OCR, a converter)
 
 
 def is_sidecar(path: Path) -> bool:
@@ -87,18 +95,25 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawText:
                               f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
     data = _read_bytes(path, max_bytes)
     fmt = _FORMATS[suffix]
-    if fmt == "txt":
-        text, encoding = _decode(path, data)
-    elif fmt == "html":
-        text, encoding = _html_to_text(path, data)
-    elif fmt == "pdf":
-        text, encoding = _pdf_to_text(path, data), None
-    else:
-        text, encoding = _docx_to_text(path, data), None
+    notes: tuple[str, ...] = ()
+    try:
+        if fmt == "txt":
+            text, encoding = _decode(path, data)
+        elif fmt == "html":
+            text, encoding = _html_to_text(path, data)
+        elif fmt == "pdf":
+            (text, notes), encoding = _pdf_to_text(path, data), None
+        elif fmt == "docx":
+            text, encoding = _docx_to_text(path, data), None
+        else:
+            text, encoding = _docx_to_text(path, office_to_docx(path.name, data)), None
+            notes = (f"由 LibreOffice 从 .{fmt} 转换",)
+    except ConversionError as exc:
+        raise ReadError(path, exc.reason) from exc
     if not text.strip():
         raise ReadError(path, "no text found in the file")
     log.debug("read %s as %s (%s), %d characters", path, fmt, encoding, len(text))
-    return RawText(text=text, encoding=encoding, format=fmt)
+    return RawText(text=text, encoding=encoding, format=fmt, notes=notes)
 
 
 def _read_bytes(path: Path, max_bytes: int) -> bytes:
@@ -212,22 +227,43 @@ def _html_text(html: str) -> str:
     return "\n".join(line for line in lines if line)
 
 
-def _pdf_to_text(path: Path, data: bytes) -> str:
+def _pdf_to_text(path: Path, data: bytes) -> tuple[str, tuple[str, ...]]:
+    """The text layer of every page; pages without one (scans) read by OCR, and a note saying which."""
+    pages = _pdf_pages(path, data)
+    scanned = [i + 1 for i, page in enumerate(pages) if len("".join(page.split())) < MIN_PAGE_CHARS]
+    notes: tuple[str, ...] = ()
+    if scanned and has_ocr():
+        for number, text in ocr_pdf_pages(data, scanned).items():
+            pages[number - 1] = text
+        notes = (f"OCR（Tesseract chi_sim）识别：第 {_page_list(scanned)} 页",)
+    elif scanned and len(scanned) < len(pages):
+        log.warning("%s: pages %s are scans and OCR is not installed", path, scanned)
+        notes = (f"第 {_page_list(scanned)} 页为扫描图像，未安装 OCR（tesseract-ocr、tesseract-ocr-chi-sim），未识别",)
+    elif scanned:
+        raise ReadError(path, "PDF 没有文字层（扫描件），需要 OCR：请安装 tesseract-ocr、tesseract-ocr-chi-sim "
+                              "和 poppler-utils（scripts/install-test-tools.sh）")
+    text = "\n\n".join(p.strip() for p in pages)
+    if not text.strip():
+        raise ReadError(path, "PDF 没有文字层，OCR 也未识别出文字")
+    return text, notes
+
+
+def _page_list(pages: list[int]) -> str:
+    return "、".join(map(str, pages))
+
+
+def _pdf_pages(path: Path, data: bytes) -> list[str]:
     from pypdf import PdfReader
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
             raise ReadError(path, "encrypted PDF (password required)")
-        pages = [page.extract_text() or "" for page in reader.pages]
+        return [page.extract_text() or "" for page in reader.pages]
     except ReadError:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; report them as one
         raise ReadError(path, f"malformed PDF: {exc}") from exc
-    text = "\n\n".join(p.strip() for p in pages)
-    if not text.strip():
-        raise ReadError(path, "PDF has no text layer (scanned images need OCR first)")
-    return text
 
 
 def _docx_to_text(path: Path, data: bytes) -> str:

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from indexer.chunking import Passage, chunk_text, detect_heading
+from indexer.chunking import Passage, chunk_text, detect_heading, is_numbered_sentence, repair_headings
 from tests.conftest import require
 
 SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
@@ -119,14 +119,13 @@ LEVEL_TWO_FIRST = """（一）第一项工作
 @pytest.mark.parametrize("body, expected", [
     (OUTLINED_REPORT, [
         ("", "某市2099年"),
-        ("一、加强组织领导", "一、加强组织领导"),
-        ("一、加强组织领导 > （一）压实主体责任", "（一）压实主体责任。"),
+        # a heading with no body of its own opens the first passage of the heading under it
+        ("一、加强组织领导 > （一）压实主体责任", "一、加强组织领导\n（一）压实主体责任。"),
         ("一、加强组织领导 > （一）压实主体责任 > 1.完善制度", "1.完善制度。"),
         ("一、加强组织领导 > （一）压实主体责任 > 2.强化考核", "2.强化考核。"),
         # a heading-only line joins its body
         ("一、加强组织领导 > （二）健全推进机制", "（二）健全推进机制\n本段"),
-        ("二、深化放管服改革", "二、深化放管服改革"),
-        ("二、深化放管服改革 > 十一)优化营商环境", "十一)优化营商环境。"),
+        ("二、深化放管服改革 > 十一)优化营商环境", "二、深化放管服改革\n十一)优化营商环境。"),
         ("二、深化放管服改革 > 十二)推进一网通办", "十二)推进一网通办。"),
         # 一是 inside a 一、 outline numbers paragraphs; it does not open sections
         ("三、存在问题和下一步打算", "三、存在问题和下一步打算\n一是"),
@@ -137,8 +136,7 @@ LEVEL_TWO_FIRST = """（一）第一项工作
         ("二是规范行政执法", "二是规范行政执法。"),
     ]),
     (LEVEL_TWO_FIRST, [
-        ("（一）第一项工作", "（一）第一项工作"),
-        ("（一）第一项工作 > 1.细项甲", "1.细项甲。内容。\n一是补充说明"),
+        ("（一）第一项工作 > 1.细项甲", "（一）第一项工作\n1.细项甲。内容。\n一是补充说明"),
         ("（二）第二项工作", "（二）第二项工作"),
     ]),
 ])
@@ -303,3 +301,85 @@ def test_two_megabytes_finish():
     passages = chunk_text(body)
     assert_exact_cover(body, passages)
     assert max(len(p.text) for p in passages if not p.text.isdigit()) <= 500
+
+
+# ---------------------------------------------------------------- repairs: lost numbers, fused headings, lost breaks
+
+PREFACE = "前言段落，全年工作稳步推进，成效明显。" * 10
+
+@pytest.mark.parametrize("body, expected", [
+    # the opening bracket lost: given back, full width
+    ("十一)加大执法力度。聚焦重点领域", "（十一）加大执法力度。聚焦重点领域"),
+    ("一)健全工作机制", "（一）健全工作机制"),
+    # the number lost too: taken from the numbers around it and the items between
+    ("（二）甲项。内容。\n乙项工作。内容。\n)丙项工作。内容。\n（五）丁项。内容。",
+     "（二）甲项。内容。\n乙项工作。内容。\n（四）丙项工作。内容。\n（五）丁项。内容。"),
+    ("（三）甲项。内容。\n)乙项。内容。", "（三）甲项。内容。\n（四）乙项。内容。"),  # right after (三)
+    (")乙项。内容。\n十一)丙项。内容。", "（十）乙项。内容。\n（十一）丙项。内容。"),  # right before 十一)
+    # numbers that do not add up: left as they are, never guessed
+    ("（二）甲项。\n乙项。内容。\n)丙项。内容。\n正文段落，没有短句。\n（九）丁项。",
+     "（二）甲项。\n乙项。内容。\n)丙项。内容。\n正文段落，没有短句。\n（九）丁项。"),
+    # a heading run into its body
+    ("三、积极推进政府立法制定《某市人民政府拟定地方性法规草案和制定规章程序规定》，对立法程序作出规范。",
+     "三、积极推进政府立法\n制定《某市人民政府拟定地方性法规草案和制定规章程序规定》，对立法程序作出规范。"),
+    ("一、2023年工作回顾 过去一年，全市经济平稳运行，各项事业全面进步。",
+     "一、2023年工作回顾\n过去一年，全市经济平稳运行，各项事业全面进步。"),
+    ("第二部分 工作成效", "第二部分 工作成效"),  # a space inside a heading stays
+    # a report on one line: broken before its headings
+    (PREFACE + "一、总体情况 全年办理案件12件，办结率100%。（一）加强领导。成立专班。",
+     PREFACE + "\n一、总体情况\n全年办理案件12件，办结率100%。\n（一）加强领导。成立专班。"),
+    # a short line keeps an inline list as it is
+    ("主要做法如下。（一）加强领导。（二）强化考核。", "主要做法如下。（一）加强领导。（二）强化考核。"),
+])
+def test_repair_headings(body, expected):
+    assert repair_headings(body) == expected
+
+
+@pytest.mark.parametrize("line, sentence", [
+    ("(三十四)各部门各有关单位要提高站位,拔高标准,认真落实《关于进一步推进法治政府建设的实施意见》要求。", True),
+    ("1.各乡镇、各部门要高度重视，加强组织领导，确保各项工作按期完成，并于年底前报送工作总结。", True),
+    ("二、健全政府机构职能体系,推动更好发挥政府作用", False),
+    ("（一）深化改革，优化服务。具体措施如下", False),
+    ("三、" + "甲" * 60, False),
+])
+def test_numbered_sentences_are_not_headings(line, sentence):
+    assert is_numbered_sentence(line) is sentence
+    assert (detect_heading(line) is None) is sentence
+
+
+def test_no_passage_is_a_bare_heading():
+    body = "一、总体情况\n（一）加强领导\n成立工作专班，定期调度。\n（二）强化考核\n" + "考核结果纳入年度评价。" * 60
+    passages = chunk_text(body, max_chars=200)
+    assert all(detect_heading(p.text) is None or "\n" in p.text or "。" in p.text for p in passages)
+    assert passages[0].text.startswith("一、总体情况\n（一）加强领导\n成立")
+    assert passages[0].section == "一、总体情况 > （一）加强领导"
+    second = next(p for p in passages if p.section.endswith("（二）强化考核"))
+    assert second.text.startswith("（二）强化考核\n考核结果") and len(second.text) <= 200
+    assert_exact_cover(body, passages)
+
+
+def seed_body(prefix: str) -> str:
+    from indexer.cleaning import clean
+
+    files = [p for p in seed_files() if p.name.startswith(prefix)]
+    if not files:
+        require(False, f"seed {prefix}* not at {SEEDS}")
+    return repair_headings(clean(files[0].read_text(encoding="utf-8")))
+
+
+def test_seed_headings_are_repaired():
+    sections = {p.section for p in chunk_text(seed_body("001_"))}
+    level_two = [s.split(" > ")[1] for s in sections if " > " in s]
+    assert any(s.startswith("（六）加强行政规范性文件") for s in level_two)
+    assert any(s.startswith("（十）深化行政执法体制改革") for s in level_two)
+    assert any(s.startswith("（十一）加大重点领域执法力度") for s in level_two)
+    assert not any(s.startswith((")", "十一)")) or "三十四" in s for s in level_two)
+    roots = {p.section.split(" > ")[0] for p in chunk_text(seed_body("003_"))}
+    assert "三、积极推进政府立法" in roots
+
+
+@pytest.mark.parametrize("prefix", ["000_", "001_", "002_", "003_", "004_"])
+def test_seed_passages_are_never_bare_headings(prefix):
+    for p in chunk_text(seed_body(prefix)):
+        heading = detect_heading(p.text.split("\n")[0])
+        assert heading is None or len(p.text) > len(heading[1]) + 2, p.text

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
 import pytest
+from test_regions import PROVINCES  # one table of the 31 provinces for both test modules
 
 from indexer.metadata import (
     FIELDS,
@@ -65,7 +71,7 @@ def test_title_gives_region_year_and_type(title, region, year, doc_type):
         ("晋城市城区", "晋城市"),
         ("2023年度太原市法治政府建设年度报告", "太原市"),
         ("郑州市", "郑州市"),
-        ("恩施州2022年", "恩施州"),
+        ("恩施州2022年", "恩施土家族苗族自治州"),  # the canonical name, not the short form
         ("", None),
     ],
 )
@@ -301,3 +307,186 @@ def test_invalid_sidecar_values_raise_value_error(sidecar, message):
 )
 def test_strip_title(body, title, expected):
     assert strip_title(body, title) == expected
+
+
+# ---------------------------------------------------------------- regions, levels, types and years of real-world shapes
+
+@pytest.mark.parametrize(("short", "full"), PROVINCES)
+@pytest.mark.parametrize(
+    ("template", "year", "covers", "doc_type"),
+    [
+        ("2025年{short}政府工作报告", 2025, 2024, "政府工作报告"),
+        ("{full}2023年法治政府建设年度报告", 2023, 2023, "年度报告"),
+        ("{short}2022年政府信息公开工作年度报告", 2022, 2022, "政府信息公开工作年度报告"),
+        ("{full}2021年国民经济和社会发展统计公报", 2021, 2021, "统计公报"),
+    ],
+    ids=["short-work-report", "full-annual", "short-gov-info", "full-statistics"],
+)
+def test_every_province_in_short_and_full_form(short, full, template, year, covers, doc_type):
+    meta = extract_metadata(page(template.format(short=short, full=full), PROSE), "x.txt")
+    assert (meta.region, meta.region_level, meta.province, meta.city) == (full, "province", None, None)
+    assert (meta.year, meta.covers, meta.doc_type) == (year, covers, doc_type)
+
+
+@pytest.mark.parametrize(
+    ("title", "region", "level", "province", "city"),
+    [
+        ("太原2021年法治政府建设年度报告", "太原市", "city", "山西省", None),
+        ("延边州2022年法治政府建设情况报告", "延边朝鲜族自治州", "city", "吉林省", None),
+        ("呼伦贝尔市海拉尔区2023年政府工作报告", "海拉尔区", "county", "内蒙古自治区", "呼伦贝尔市"),
+        ("长兴县2024年法治政府建设工作要点", "长兴县", "county", "浙江省", "湖州市"),
+        ("上海市浦东新区2023年法治政府建设情况报告", "浦东新区", "county", "上海市", None),
+        ("安康市恒口示范区2021年法治政府建设工作自查报告", "恒口示范区", "zone", "陕西省", "安康市"),
+        ("郑州航空港经济综合实验区2022年法治政府建设综述", "郑州航空港经济综合实验区", "zone", "河南省", "郑州市"),
+        ("宝鸡市蟠龙新区2023年法治政府建设年度报告", "蟠龙新区", "zone", "陕西省", "宝鸡市"),
+        ("广西壮族自治区南宁市2023年法治政府建设年度报告", "南宁市", "city", "广西壮族自治区", None),
+        ("东湖新区2022年法治政府建设自查报告", "东湖新区", "zone", None, None),  # a zone whose parent is nowhere
+        ("云溪市2021年法治政府建设年度报告", "云溪市", None, None, None),  # not in the dataset: kept, no level
+    ],
+)
+def test_cities_counties_districts_and_zones_with_parents(title, region, level, province, city):
+    meta = extract_metadata(page(title, PROSE), "x.txt")
+    assert (meta.region, meta.region_level, meta.province, meta.city) == (region, level, province, city)
+
+
+AMBIGUOUS = "朝阳区2023年法治政府建设年度报告"
+
+
+@pytest.mark.parametrize(
+    ("raw", "region", "city", "province"),
+    [
+        (page(AMBIGUOUS, PROSE), None, None, None),  # Beijing's or Changchun's: not guessed
+        (page(AMBIGUOUS, "在长春市委、市政府的坚强领导下，" + PROSE), "朝阳区", "长春市", "吉林省"),
+        (page(AMBIGUOUS, PROSE, "北京市朝阳区人民政府", "2024年3月1日"), "朝阳区", None, "北京市"),
+    ],
+    ids=["alone", "parent-in-body", "parent-in-signature"],
+)
+def test_an_ambiguous_name_is_resolved_only_by_its_parent(raw, region, city, province):
+    meta = extract_metadata(raw, "x.txt")
+    assert (meta.region, meta.city, meta.province) == (region, city, province)
+
+
+NATIONAL = page("政府工作报告", "——2024年3月5日在第十四届全国人民代表大会第二次会议上", "国务院总理",
+                "各位代表：", "现在，我代表国务院，向大会报告政府工作，请予审议，并请全国政协委员提出意见。",
+                "一、2023年工作回顾", "过去一年，广东、江苏、浙江等地经济大省挑起大梁，全国经济回升向好。")
+DISTRICT = page("政府工作报告", "——2013年1月10日在海拉尔区第十届人民代表大会第二次会议上", "各位代表：",
+                "现在，我代表区人民政府向大会报告工作，请予审议，并请政协委员提出意见。",
+                "一、2012年工作回顾", "过去一年，在呼伦贝尔市委、市政府的正确领导下，全区经济社会平稳发展。",
+                "二、2013年工作安排", "今年要重点做好以下工作，全面完成各项目标任务。")
+NO_REGION_TITLE = page("2026年政府工作报告", "各位代表：", "现在，我代表市人民政府，向大会报告工作，请予审议。",
+                       "过去一年，在四川省委、省政府的坚强领导下，绵阳市人民政府团结带领全市人民攻坚克难，"
+                       "与成都市、德阳市协同发展，经济总量再上新台阶。",
+                       "绵阳市人民政府将坚持稳中求进，推动高质量发展，确保各项目标任务全面完成。")
+ONE_LINE = ("２０２４年新疆政府工作报告 ——2024年1月20日在新疆维吾尔自治区第十四届人民代表大会第二次会议上 各位代表："
+            "现在，我代表自治区人民政府，向大会报告工作，请予审议，并请自治区政协委员提出意见。一、2023年工作回顾 "
+            "过去一年，全区上下坚持稳中求进，地区生产总值增长6.8%，城乡居民收入稳步增加。（一）经济实力持续增强。"
+            "全年新开工项目1200个，固定资产投资增长9.4%，重点项目建设提速。二、2024年工作安排 今年是关键之年。"
+            "（一）着力扩大有效需求。实施重大项目300个，推动消费提质升级，稳住外贸基本盘。")
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (NATIONAL, ("政府工作报告", "全国", "national", 2024, 2023, "政府工作报告")),
+        (DISTRICT, ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
+        (NO_REGION_TITLE, ("2026年政府工作报告", "绵阳市", "city", 2026, 2025, "政府工作报告")),
+        (ONE_LINE, ("2024年新疆政府工作报告", "新疆维吾尔自治区", "province", 2024, 2023, "政府工作报告")),
+        (page("政府工作报告", "一九七五年一月十三日在第四届全国人民代表大会第一次会议上", "各位代表：", PROSE),
+         ("政府工作报告", "全国", "national", 1975, 1974, "政府工作报告")),
+        (page("政府工作报告", "——二○一三年一月十日在海拉尔区第十届人民代表大会第二次会议上", PROSE),
+         ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
+    ],
+    ids=["national", "district-heading-is-no-title", "issuer-from-body", "one-line", "chinese-numeral-date",
+         "chinese-numeral-date-circle-zero"],
+)
+def test_reports_whose_title_does_not_say_everything(raw, expected):
+    meta = extract_metadata(raw, "x.txt")
+    assert (meta.title, meta.region, meta.region_level, meta.year, meta.covers, meta.doc_type) == expected
+
+
+@pytest.mark.parametrize(
+    ("title", "doc_type", "covers"),
+    [
+        ("某市2023年政府信息公开工作年度报告", "政府信息公开工作年度报告", 2023),
+        ("某县2023年政务公开工作年度报告", "政府信息公开工作年度报告", 2023),
+        ("某市2023年国民经济和社会发展统计公报", "统计公报", 2023),
+        ("关于某市2023年国民经济和社会发展计划执行情况的报告", "国民经济和社会发展计划执行情况", 2023),
+        ("某市2024年法治政府建设工作要点", "工作安排", None),
+        ("2024年某市政府工作报告", "政府工作报告", 2023),
+        ("某市2023年法治政府建设年度报告", "年度报告", 2023),
+    ],
+)
+def test_new_types_and_the_year_they_cover(title, doc_type, covers):
+    meta = extract_metadata(page(title, PROSE), "x.txt")
+    assert (meta.doc_type, meta.covers) == (doc_type, covers)
+
+
+def test_a_section_heading_is_never_a_title():
+    assert find_title(["二、2013年工作安排", "政府工作报告"]) == "政府工作报告"
+    assert find_title(["（一）2023年工作安排"]) is None
+
+
+def test_sidecar_region_is_made_canonical_with_its_parents():
+    meta = extract_metadata(SIDECAR_RAW, "x.txt", {"region": "宁夏"})
+    assert (meta.region, meta.region_level) == ("宁夏回族自治区", "province")
+
+
+# ---------------------------------------------------------------- held out: a folder of messy reports, names hidden
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "reports"
+HELD_OUT = json.loads((FIXTURES / "expected.json").read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("name", sorted(HELD_OUT["reports"]))
+def test_held_out_reports_are_read_right_under_meaningless_names(tmp_path, name):
+    from indexer.chunking import detect_heading
+    from indexer.pipeline import prepare
+
+    hidden = tmp_path / (hashlib.sha1(name.encode()).hexdigest()[:10] + Path(name).suffix)
+    shutil.copy(FIXTURES / name, hidden)
+    doc, chunks = prepare(hidden, chunk_chars=500)
+    got = dict(zip(HELD_OUT["fields"], [getattr(doc, f) for f in HELD_OUT["fields"]], strict=True))
+    assert got == dict(zip(HELD_OUT["fields"], HELD_OUT["reports"][name], strict=True))
+    assert doc.title and doc.title not in {c.text for c in chunks}
+    for chunk in chunks:  # no passage is a bare heading
+        heading = detect_heading(chunk.text.split("\n")[0])
+        assert heading is None or len(chunk.text) > len(heading[1]) + 2, chunk.text
+
+
+def test_a_report_on_one_line_is_cut_by_its_headings():
+    from indexer.pipeline import prepare
+
+    doc, chunks = prepare(FIXTURES / "0007.txt", chunk_chars=500)
+    roots = list(dict.fromkeys(c.section.split(" > ")[0] for c in chunks if c.section))
+    assert roots == ["一、2023年工作回顾", "二、2024年工作安排"]
+    assert any(c.section == "一、2023年工作回顾 > （二）改革开放不断深化" for c in chunks)
+
+
+@pytest.mark.parametrize(
+    ("title", "region"),
+    [
+        ("国务院2023年法治政府建设年度报告", "全国"),
+        ("2023年全国法治政府建设情况报告", "全国"),
+        ("中华人民共和国2023年国民经济和社会发展统计公报", "全国"),
+        ("太原市人民政府关于落实国务院2023年法治政府建设部署的报告", "太原市"),
+        ("嘉兴市2023年全国文明城市创建工作情况报告", "嘉兴市"),
+    ],
+)
+def test_national_titles(title, region):
+    meta = extract_metadata(page(title, PROSE), "x.txt")
+    assert meta.region == region
+    assert (meta.region_level == "national") is (region == "全国")
+
+
+@pytest.mark.parametrize(
+    ("title", "region"),
+    [
+        ("中山大学2023年信息公开工作年度报告", None),  # 中山 names the university, not 中山市
+        ("黄山旅游2023年年度报告", None),
+        ("中山市2023年政府工作报告", "中山市"),
+        ("广西南宁2023年法治政府建设年度报告", "南宁市"),
+        ("吉林省长春市2023年法治政府建设年度报告", "长春市"),
+    ],
+)
+def test_a_short_form_names_a_government_only_where_one_is_meant(title, region):
+    assert extract_metadata(page(title, PROSE), "x.txt").region == region

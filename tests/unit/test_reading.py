@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import codecs
+import io
+import shutil
+import subprocess
 from pathlib import Path
 
 import docx
 import pytest
 
+from indexer.converters import has_ocr, office_to_docx
 from indexer.reading import (
     SUPPORTED_SUFFIXES,
     RawText,
@@ -16,6 +20,7 @@ from indexer.reading import (
     read_document,
     read_sidecar,
 )
+from tests.conftest import require
 
 CHINESE = (
     "三门峡市2023年度法治政府建设情况报告\n"
@@ -176,12 +181,12 @@ def test_docx_paragraphs_and_table_cells_in_document_order(tmp_path):
         ("controls.txt", b"\x00\x01\x02abc" * 100, "binary content"),  # valid UTF-8, still not text
         ("junk.pdf", b"%PDF-1.4\n\x00\x9c\xff garbage \x01" * 40, "malformed PDF"),
         ("notapdf.pdf", b"this is not a pdf at all", "malformed PDF"),
-        ("scanned.pdf", minimal_pdf(None), "no text layer"),
+        ("scanned.pdf", minimal_pdf(None), "没有文字层"),
         ("junk.docx", b"PK\x03\x04 not really a zip archive", "malformed DOCX"),
         ("text.docx", "正文".encode() * 20, "malformed DOCX"),
         ("empty-body.html", b"<html><body><script>x()</script></body></html>", "no text"),
         ("report.xyz", b"some text", "unsupported file type '.xyz'"),
-        ("legacy.doc", b"some text", "unsupported file type '.doc'"),
+        ("sheet.xls", b"some text", "unsupported file type '.xls'"),
         ("README", b"some text", "(no extension)"),
         ("report.txt.meta.json", b"{}", "sidecar"),
     ],
@@ -219,7 +224,8 @@ def test_paths_that_are_not_files(tmp_path, make, reason):
     ("name", "expected"),
     [
         ("a.txt", True), ("a.HTML", True), ("a.htm", True), ("a.pdf", True), ("a.docx", True),
-        ("a.meta.json", False), ("a.txt.meta.json", False), ("a.json", False), ("a.doc", False), ("a", False),
+        ("a.meta.json", False), ("a.txt.meta.json", False), ("a.json", False), ("a.doc", True), ("a.WPS", True),
+        ("a.xls", False), ("a", False),
     ],
 )
 def test_is_report_file(name, expected):
@@ -264,3 +270,126 @@ def test_bad_sidecar_raises_read_error(tmp_path, content, reason):
         read_sidecar(tmp_path / "report.txt")
     assert reason in info.value.reason
     assert info.value.path == sidecar
+
+
+# --- formats that need an outside program: the inputs are built here, from text this test writes ---
+
+FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
+SCAN_LINES = ["云岭县2023年法治政府建设年度报告", "一、全年办理行政复议案件", "共计四百零六件"]
+
+
+def soffice_doc(tmp_path: Path, suffix: str) -> Path:
+    """A Word 97-2003 file made by LibreOffice from a .docx written with python-docx."""
+    require(shutil.which("soffice") is not None, "LibreOffice (soffice) is not installed")
+    source = make_docx(tmp_path / "plan.docx")
+    path = tmp_path / f"plan{suffix}"
+    _convert_to_doc(source, tmp_path / "out")
+    (tmp_path / "out" / "plan.doc").rename(path)
+    return path
+
+
+def _convert_to_doc(source: Path, outdir: Path) -> None:
+    profile = (outdir.parent / "profile").as_uri()
+    subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "doc",
+                    "--outdir", str(outdir), str(source)], check=True, capture_output=True, timeout=180)
+
+
+@pytest.mark.parametrize("suffix", [".doc", ".wps"])
+def test_word97_and_wps_files_are_read_through_libreoffice(tmp_path, suffix):
+    path = soffice_doc(tmp_path, suffix)
+    assert path.read_bytes()[:8] == bytes.fromhex("d0cf11e0a1b11ae1")  # an OLE2 compound file, not a zip
+    result = read_document(path)
+    assert result.format == suffix[1:]
+    assert result.text.splitlines() == [
+        "新密市2023年度法治政府建设工作安排",
+        "一、深入学习贯彻习近平法治思想",
+        "合并单元格\t牵头单位",
+        "行政复议\t406\t市司法局",
+        "二、健全政府机构职能体系",
+    ]
+    assert result.notes == (f"由 LibreOffice 从 {suffix} 转换",)
+
+
+def test_a_damaged_doc_is_a_read_error_for_that_file(tmp_path):
+    require(shutil.which("soffice") is not None, "LibreOffice (soffice) is not installed")
+    path = write(tmp_path, "broken.doc", bytes.fromhex("d0cf11e0a1b11ae1") + b"\x00garbage" * 50)
+    with pytest.raises(ReadError) as info:
+        read_document(path)
+    assert "LibreOffice" in info.value.reason
+
+
+def test_a_missing_converter_is_a_chinese_error_naming_the_package(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no soffice on this PATH: what a machine without it sees
+    with pytest.raises(ReadError) as info:
+        read_document(write(tmp_path, "old.doc", bytes.fromhex("d0cf11e0a1b11ae1") * 10))
+    assert "未安装 soffice" in info.value.reason and "libreoffice-writer-nogui" in info.value.reason
+
+
+def scanned_page(lines: list[str]) -> bytes:
+    """A PDF page that is only a picture of Chinese text (no text layer), drawn with Pillow."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    require(FONT.is_file(), f"the font {FONT} (fonts-wqy-zenhei) is not installed")
+    image = Image.new("L", (1240, 1754), 255)  # A4 at 150 dpi
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(str(FONT), 44)
+    for i, line in enumerate(lines):
+        draw.text((100, 150 + 90 * i), line, font=font, fill=0)
+    out = io.BytesIO()
+    image.save(out, format="PDF", resolution=150)
+    return out.getvalue()
+
+
+def two_page_pdf(first: bytes, second: bytes) -> bytes:
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter()
+    for data in (first, second):
+        for page in PdfReader(io.BytesIO(data)).pages:
+            writer.add_page(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def test_scanned_pages_are_read_by_ocr_and_noted(tmp_path):
+    require(has_ocr(), "OCR is not installed (tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils)")
+    data = two_page_pdf(minimal_pdf("Page one has a text layer"), scanned_page(SCAN_LINES))
+    result = read_document(write(tmp_path, "scan.pdf", data))
+    assert "Page one has a text layer" in result.text
+    compact = "".join(result.text.split())
+    for line in SCAN_LINES:
+        assert line in compact
+    assert result.notes == ("OCR（Tesseract chi_sim）识别：第 2 页",)
+
+
+def test_an_all_scanned_pdf_is_ingested_with_its_metadata_and_ocr_note(tmp_path):
+    require(has_ocr(), "OCR is not installed (tesseract-ocr, tesseract-ocr-chi-sim, poppler-utils)")
+    from indexer.pipeline import prepare
+
+    lines = ["太原市2021年法治政府建设年度报告", "2021年，全市深入推进依法行政。"]
+    doc, chunks = prepare(write(tmp_path, "scan.pdf", scanned_page(lines)), chunk_chars=500)
+    assert (doc.region, doc.region_level, doc.province, doc.year, doc.doc_type) == (
+        "太原市", "city", "山西省", 2021, "年度报告")
+    assert doc.notes == ("OCR（Tesseract chi_sim）识别：第 1 页",)
+    assert "深入推进依法行政" in "".join(c.text for c in chunks)
+
+
+def test_office_to_docx_gives_docx_bytes(tmp_path):
+    path = soffice_doc(tmp_path, ".doc")
+    assert office_to_docx(path.name, path.read_bytes())[:2] == b"PK"
+
+
+def test_without_ocr_a_partly_scanned_pdf_keeps_its_text_pages_and_says_so(tmp_path, monkeypatch):
+    data = two_page_pdf(minimal_pdf("Page one has a text layer"), minimal_pdf(None))
+    monkeypatch.setenv("PATH", str(tmp_path))  # neither pdftoppm nor tesseract: a machine without them
+    result = read_document(write(tmp_path, "scan.pdf", data))
+    assert "Page one has a text layer" in result.text
+    assert result.notes == ("第 2 页为扫描图像，未安装 OCR（tesseract-ocr、tesseract-ocr-chi-sim），未识别",)
+
+
+def test_without_ocr_an_all_scanned_pdf_is_a_chinese_error_naming_the_packages(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ReadError) as info:
+        read_document(write(tmp_path, "scan.pdf", minimal_pdf(None)))
+    assert "需要 OCR" in info.value.reason and "tesseract-ocr-chi-sim" in info.value.reason
