@@ -10,7 +10,8 @@ measure of the catalogue, or to none. The rule, in order:
    a 行政复议 figure; "办理人大代表建议和政协提案，目前共办结41件" keeps 办结 away from 12345.
    A measure bound to a topic fits only figures of that topic.
 3. Among the measures left, the one with the longest wording found in the label wins (the
-   catalogue's order breaks ties).
+   catalogue's order breaks ties). A label that only says how a figure changed ("增长", in
+   "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest before it in its sentence.
 
 Values are converted to the measure's unit (17.92万件 is 179200件; 650亿斤 is 3250万吨), the
 original value and unit staying on the figure. Everything is computed at read time from the
@@ -49,6 +50,7 @@ class Catalogue:
     families: dict[str, dict[str, float]]  # family -> unit -> factor to the family's base unit
     topics: dict[str, tuple[str, ...]]  # topic id -> folded words that name it
     topic_names: dict[str, str]
+    change_labels: frozenset[str] = frozenset()  # labels that only say how a figure changed ("增长")
 
     def by_id(self, measure_id: str) -> Measure | None:
         return next((m for m in self.measures if m.id == measure_id), None)
@@ -62,7 +64,8 @@ def catalogue(path: Path = CATALOGUE) -> Catalogue:
                              tuple(fold(w) for w in m["wordings"])) for m in data["measures"])
     families = {name: {unit: float(f) for unit, f in fam["units"].items()} for name, fam in data["families"].items()}
     topics = {tid: tuple(fold(w) for w in t["words"]) for tid, t in data["topics"].items()}
-    return Catalogue(measures, families, topics, {tid: t["name"] for tid, t in data["topics"].items()})
+    return Catalogue(measures, families, topics, {tid: t["name"] for tid, t in data["topics"].items()},
+                     frozenset(fold(w) for w in data.get("change_labels", ())))
 
 
 def family_of(unit: str, cat: Catalogue | None = None) -> str | None:
@@ -96,15 +99,28 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     if family is None or not label:
         return None
     cut = sentence.find(text) if text else -1
-    topic = topic_of(label, sentence[:cut] if cut >= 0 else sentence, cat)
+    before = sentence[:cut] if cut >= 0 else sentence
+    topic = topic_of(label, before, cat)
+    fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)]
     folded = fold(label)
+    if folded in cat.change_labels:  # "…地区生产总值完成1836亿元，增长5.1%": the subject comes before
+        return _nearest_wording(fits, fold(before))
     best, length = None, 0
-    for m in cat.measures:
-        if m.family != family or (m.topic is not None and m.topic != topic):
-            continue
+    for m in fits:
         found = max((len(w) for w in m.wordings if w in folded), default=0)
         if found > length:
             best, length = m, found
+    return best
+
+
+def _nearest_wording(fits: list[Measure], before: str) -> Measure | None:
+    """The measure whose wording ends nearest the figure in `before` (the longer wording on a tie)."""
+    best, key = None, (-1, 0)
+    for m in fits:
+        for w in m.wordings:
+            at = before.rfind(w)
+            if at >= 0 and (at + len(w), len(w)) > key:
+                best, key = m, (at + len(w), len(w))
     return best
 
 

@@ -9,12 +9,18 @@ figure gets, from its sentence and its report:
   heading, else the year the report covers (results) or the report's own year (targets, plans).
   A year after 比/较/与 is a baseline ("较2022年增长"), not the period.
 - kind: `target` when a goal word stands in the figure's clause (力争, 确保, 不低于, 目标 …, or a
-  "目标是：" lead), or a bound follows it (左右, 以上) in a forward-looking context; `result` for a
-  past period; `plan` for the other figures of a plan or of a forward-looking section or year;
-  `result` otherwise.
+  "目标是：" lead) or its section is one of targets ("主要预期目标"), or a bound follows it
+  (左右, 以上) in a forward-looking context; `result` for a past period; `plan` for the other
+  figures of a plan or of a forward-looking section or year; `result` otherwise.
 
 The words are data (`data/periods.json`); the rules are pure functions of the stored figure
 and its report, applied at read time so that improving them needs no reindex.
+
+Why not a time-expression library: jionlp 1.5.31 (measured 2026-12-01) parses 去年/上年/2021-2025年
+correctly given a base time, but it only parses an expression already cut out (its extractor is
+gone from this version), reads 过去一年 as the twelve months up to the base date (spanning two
+years), and installs 218 MB (jionlp + jiojio). The expressions reports use here are few and are
+data in `periods.json`; finding them is one regular expression.
 """
 
 from __future__ import annotations
@@ -143,7 +149,7 @@ def kind_of(before: str, after: str, report: Report, section: str, period: tuple
     w = words()
     clause = _CLAUSE.split(before)[-1]
     lead = before[:before.rfind("：")] if "：" in before else before[:before.rfind(":")] if ":" in before else ""
-    if any(t in clause or t in lead for t in w["targets"]):
+    if any(t in clause or t in lead for t in w["targets"]) or any(t in section for t in w["target_sections"]):
         return "target"
     planned = first_planned_year(report)
     if period is not None and planned is not None and period[1] < planned:

@@ -55,6 +55,10 @@ def measure(sentence: str, value: float) -> str | None:
     ("规模以上工业增加值增长6.8%", 6.8, "industry.value_added_growth"),
     ("固定资产投资增长4.5%", 4.5, "investment.fixed_asset_growth"),
     ("单位地区生产总值能耗下降3%", 3, "economy.energy_intensity"),  # the longer wording wins
+    # a label that only says "增长" measures the wording before it in its sentence
+    ("全市地区生产总值完成1836亿元，增长5.1%", 5.1, "economy.gdp_growth"),
+    ("一般公共预算收入完成142.6亿元，增长3.6%", 3.6, "finance.budget_revenue_growth"),
+    ("全市粮食总产量12.9亿斤，增长4.9%", 4.9, None),  # grain growth is no measure of the catalogue
     # no measure fits
     ("印发《市民服务要情》2期", 2, None),
     ("全市律师事务所增至58家", 58, None),

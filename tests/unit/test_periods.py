@@ -57,6 +57,8 @@ def test_period_and_kind(sentence, text, report, period, kind):
     ("三、2024年工作打算", ANNUAL_2023, "2024", "plan"),
     ("二、2023年主要工作", ANNUAL_2023, "2023", "result"),
     ("四、下一步工作安排", ANNUAL_2023, "2023", "plan"),
+    ("二、2025年工作安排 > （一）2025年经济社会发展主要预期目标", Report(2025, "政府工作报告"), "2025", "target"),
+    ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
 ])
 def test_the_section_heading_places_a_sentence_without_a_year(section, report, period, kind):
     placed = place("开展普法活动300场", "300场", report, section)
