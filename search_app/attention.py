@@ -5,30 +5,39 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from archive.models import Document, Filters
 from archive.services import Archive
-from search_app.compare import _matches, sentence_matches
+from archive.text import fold, synonyms
+from search_app.compare import _doc_matches_filters, _matches
 from search_app.params import SearchParams
-from search_app.query import highlight_needles
+from search_app.query import query_terms
 
 
-def _wanted(doc: Document, f: Filters) -> bool:
-    """Region and type filters; the years are what is counted, so year filters bound the range only."""
-    return ((not f.region or doc.region in f.region) and (not f.doc_type or doc.doc_type in f.doc_type)
-            and (f.year_from is None or (doc.year or 0) >= f.year_from)
-            and (f.year_to is None or (doc.year or 9999) <= f.year_to))
+def holds(folded: str, part: str) -> bool:
+    """True when a folded passage holds one typed word: as written, as a synonym, or all its tokens.
+
+    Stricter than the retrieval's any-word match: 低空经济 is not mentioned by a passage on 经济.
+    """
+    part = fold(part)
+    tokens = [t for t in query_terms(part) if t != part]
+    return (part in folded or any(fold(s) in folded for s in synonyms().get(part, ()))
+            or bool(tokens) and all(t in folded for t in tokens))
 
 
 def attention(archive: Archive, params: SearchParams) -> dict:
     """Per report year: how many reports there are, how many mention the query, and the share."""
     parsed, chunks, _ = _matches(archive, replace(params, year=()))
-    needles = highlight_needles(parsed)
-    # Any-word retrieval finds 经济 for 低空经济: a report mentions the query when a passage holds it.
-    mentioning = {c.doc_id for c in chunks if sentence_matches(c.text, needles)}
-    filters = params.filters(parsed)
+    parts = parsed.text.split() + list(parsed.phrases)
+    # A report mentions the query when one of its passages holds every word typed.
+    mentioning: set[str] = set()
+    for chunk in chunks:
+        if chunk.doc_id not in mentioning and parts:  # one passage is enough: skip the report's others
+            folded = fold(chunk.text)
+            if all(holds(folded, p) for p in parts):
+                mentioning.add(chunk.doc_id)
+    filters = replace(params.filters(parsed), year=())  # the years are what is counted; from/to bound them
     reports: dict[int, set[str]] = defaultdict(set)
     for doc in archive.backend.list_documents():
-        if doc.year is not None and _wanted(doc, filters):
+        if doc.year is not None and _doc_matches_filters(doc, filters):
             reports[doc.year].add(doc.doc_id)
     years = [{"year": y, "reports": len(ids), "mentioning": len(ids & mentioning),
               "share": round(len(ids & mentioning) / len(ids), 4)} for y, ids in sorted(reports.items())]
