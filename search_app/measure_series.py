@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from archive.errors import BadRequest
+from archive.errors import NotFound
 from archive.measures import Measure, catalogue
 from archive.periods import covered_year
 from archive.services import Archive
@@ -19,12 +19,12 @@ VALUE_KEYS = ("value", "value_high", "unit", "text", "measure_value", "measure_v
 
 
 def pick_measure(measure_id: str | None, counts: list[dict]) -> Measure | None:
-    """The asked measure, else the one most regions report among `counts`; BadRequest for an unknown id."""
+    """The asked measure, else the one most regions report among `counts`; NotFound (404) for an unknown id."""
     cat = catalogue()
     if measure_id:
         found = cat.by_id(measure_id)
         if found is None:
-            raise BadRequest(f"没有编号为 {measure_id[:60]} 的指标（可用的指标见 /api/v1/measures）")
+            raise NotFound(f"没有编号为 {measure_id[:60]} 的指标（可用的指标见 /api/v1/measures）")
         return found
     return cat.by_id(counts[0]["measure"]) if counts else None
 
@@ -34,9 +34,7 @@ def measure_series(archive: Archive, params: SearchParams, measure_id: str | Non
     """Region x period values of one measure, each with its passage; blank cells say why they are blank.
 
     Without `measure_id` the measure is the one most regions report for the query (`counts`, the
-    query's measures, is computed when not given)."""
-    if not params.q and not measure_id:
-        raise BadRequest("请输入检索词（q 参数）或指标（measure 参数）")
+    query's measures, is computed when not given). Neither a query nor a measure: an empty series."""
     if counts is None:
         counts = measure_counts(list(matching_figures(archive, params))) if params.q else []
     measure = pick_measure(measure_id, counts)

@@ -67,7 +67,8 @@ def test_rows_keep_every_existing_key(client):
 def test_hotline_volumes_normalise_to_one_unit(client):
     found = rows(client, "12345热线")
     taiyuan = one(found, region="太原市", value=170.3)
-    assert (taiyuan["measure"], taiyuan["measure_value"], taiyuan["measure_unit"]) == ("hotline.received", 1703000, "件")
+    got = (taiyuan["measure"], taiyuan["measure_value"], taiyuan["measure_unit"])
+    assert got == ("hotline.received", 1703000, "件")
     assert taiyuan["unit"] == "万件"  # the original stays
 
 
@@ -111,10 +112,11 @@ def test_series_without_a_query_searches_for_the_measure(client):
     assert {"三门峡市", "太原市"} <= set(data["regions"])
 
 
-@pytest.mark.parametrize("params", [{"q": "行政复议", "measure": "no.such"}, {}])
-def test_series_bad_requests(client, params):
-    resp = client.get("/api/v1/series", query_string=params)
-    assert resp.status_code == 400 and resp.get_json()["error"]["code"] == "bad_request"
+def test_series_of_an_unknown_measure_is_404_and_of_nothing_is_empty(client):
+    resp = client.get("/api/v1/series", query_string={"q": "行政复议", "measure": "no.such"})
+    assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+    nothing = get(client, "/api/v1/series").get_json()
+    assert nothing["measure"] is None and nothing["cells"] == [] and nothing["targets"] == []
 
 
 def test_series_csv_export_is_the_matrix(client):
