@@ -13,7 +13,7 @@ from html import escape
 
 PALETTE = ("#1f6feb", "#d1242f", "#1a7f37", "#9a6700", "#8250df", "#bf3989", "#0a7480", "#57606a")
 WIDTH, PLOT_HEIGHT = 440, 240
-LEFT, RIGHT, TOP, AXIS = 58, 16, 24, 30
+LEFT, RIGHT, TOP, AXIS = 58, 30, 24, 30
 FONT, ROW = 15, 22  # text size and legend row height, in canvas units
 TEXT = f'font-size="{FONT}" fill="#57606a"'
 
@@ -107,7 +107,7 @@ def _axes(first: int, last: int, low: float, high: float, step: float, unit: str
                    f'text-anchor="end" {TEXT}>{_fmt(value)}</text>')
     every = max(1, math.ceil((last - first + 1) / 6))  # at most about six year labels: they must not overlap
     for year in range(first, last + 1, every):
-        out.append(f'<text class="axis-label" x="{x(year):.1f}" y="{TOP + PLOT_HEIGHT + 20}" text-anchor="middle" '
+        out.append(f'<text class="year-label" x="{x(year):.1f}" y="{TOP + PLOT_HEIGHT + 20}" text-anchor="middle" '
                    f"{TEXT}>{year}</text>")
     out.append(f'<text class="axis-label" x="{LEFT - 6}" y="{TOP - 8}" text-anchor="end" {TEXT}>{escape(unit)}</text>')
     return out
@@ -149,7 +149,8 @@ def bar_chart(bars: list[tuple[str, float, str]], title: str = "") -> str:
         return ""
     width, height, base = max(160, 44 * len(bars)), 120, 96
     parts = [f'<svg class="chart bars" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" '
-             f'role="img" aria-label="{escape(title)}"><title>{escape(title)}</title>',
+             f'width="{width}" height="{height}" role="img" aria-label="{escape(title)}">',
+             f"<title>{escape(title)}</title>",
              f'<line x1="0" y1="{base}" x2="{width}" y2="{base}" stroke="#8c959f"/>']
     for i, (label, share, tip) in enumerate(bars):
         h = max(0.0, min(1.0, share)) * (base - 20)
