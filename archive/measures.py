@@ -134,9 +134,14 @@ def convert(value: float | None, unit: str, to_unit: str, cat: Catalogue | None 
     return round(value * units[unit] / units[to_unit], 6)
 
 
+@functools.lru_cache(maxsize=65536)
+def _cached_measure(label: str, unit: str, sentence: str, text: str) -> Measure | None:
+    return measure_of(label, unit, sentence, text)  # the same figures are read on every request
+
+
 def describe(fig: dict) -> dict:
     """A stored figure's measure and its value in the measure's unit (None where no measure fits)."""
-    m = measure_of(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""))
+    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""))
     if m is None:
         return {"measure": None, "measure_name": None, "measure_value": None, "measure_value_high": None,
                 "measure_unit": None}

@@ -130,6 +130,7 @@ def _view(text: str) -> str:
     return _SHIELD.sub(lambda m: " " * len(m[0]), text)
 
 
+@functools.lru_cache(maxsize=65536)  # pure, and the same figures are read on every request
 def place(sentence: str, text: str, report: Report, section: str = "") -> Placed:
     """The period and kind of the figure written as `text` in `sentence` of `report`."""
     view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")

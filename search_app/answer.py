@@ -12,18 +12,17 @@ import functools
 import json
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
 from archive.measures import Measure, catalogue, topic_of
 from archive.models import Document
 from archive.periods import covered_year, mentions
 from archive.services import Archive
-from archive.text import fold, normalise
+from archive.text import DATA_DIR, fold, normalise
 from search_app.figures import figure_row, report_of
 from search_app.params import SearchParams
 from search_app.query import parse_query
 
-WORDS = Path(__file__).parents[1] / "archive" / "data" / "questions.json"
+WORDS = DATA_DIR / "questions.json"
 KIND_ORDER = {"result": 0, "target": 1, "plan": 2}
 
 
@@ -70,24 +69,34 @@ def short_names(regions: set[str]) -> dict[str, str]:
     return out
 
 
-def parse_question(q: str, known: dict[str, str]) -> Question | None:
-    """The question in a query, or None; `known` maps the archive's region names (and short forms) to names."""
+def asked(q: str) -> tuple[Measure, int, str] | None:
+    """The measure and year a query asks about, with the text before the year; None for no question."""
     text = normalise(q or "")
-    years = [(end, a) for end, a, b in mentions(text, None) if a == b]
+    years = [a for _, a, b in mentions(text, None) if a == b]
     measure = asked_measure(text) if years else None
-    if measure is None:
+    return None if measure is None else (measure, years[0], text[:text.find(str(years[0]))])
+
+
+def parse_question(q: str, known: dict[str, str]) -> Question | None:
+    """The question in a query, or None; `known` maps the archive's region names (and short forms) to names.
+
+    A region the archive lacks still counts when its name stands right before the year ("北京市2021年…").
+    """
+    found = asked(q)
+    if found is None:
         return None
+    measure, year, before = found
+    text = normalise(q)
     named = [name for name in known if name in text]
     if named:
-        return Question(measure, known[max(named, key=len)], years[0][1])
-    before = text[:text.find(str(years[0][1]))]
+        return Question(measure, known[max(named, key=len)], year)
     m = _words()["region_before_year"].search(before)
-    return Question(measure, m[1], years[0][1]) if m and len(m[1]) >= 2 else None
+    return Question(measure, m[1], year) if m and len(m[1]) >= 2 else None
 
 
 def answer_for(archive: Archive, params: SearchParams) -> dict | None:
     """The answer card for a question-like query (None when the query is no question)."""
-    if not params.q or not any(c.isdigit() for c in params.q):  # cheap: a question names a year
+    if not params.q or asked(params.q) is None:  # cheap, and most queries stop here
         return None
     docs = archive.backend.list_documents()
     known = short_names({d.region for d in docs if d.region})
