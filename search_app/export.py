@@ -9,7 +9,7 @@ import re
 
 from flask import Response
 
-from search_app.measure_series import flat_series_rows
+from search_app.measure_series import KIND_NAMES, STATE_NAMES, flat_series_rows
 from search_app.params import SearchParams
 
 EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
@@ -25,8 +25,7 @@ COLUMNS = {
                "measure_unit", "value", "unit", "text", "sentence", "year", "title", "url"),
 }
 STATES = {"match": "有相关内容", "no_mention": "报告未提及", "no_report": "无该年度报告"}
-SERIES_STATES = {"value": "有数值", "no_mention": "报告未提及", "no_report": "无该年度报告"}
-KINDS = {"result": "实际", "target": "目标", "plan": "计划"}
+
 
 
 def all_hits(archive, params: SearchParams) -> list[dict]:
@@ -40,7 +39,7 @@ def flat_rows(kind: str, data, base_url: str) -> list[dict]:
     if kind == "search":
         return [{**h, "matched": ",".join(h["matched"]), "url": base_url + h["url"]} for h in data]
     if kind == "series":
-        return [{**r, "state": SERIES_STATES[r["state"]], "kind": KINDS.get(r.get("kind"), "")}
+        return [{**r, "state": STATE_NAMES[r["state"]], "kind": KIND_NAMES.get(r.get("kind"), "")}
                 for r in flat_series_rows(data, base_url)]
     if kind == "figures":
         return [{**r, "change": (r["change"] or {}).get("delta"), "change_ratio": (r["change"] or {}).get("ratio"),

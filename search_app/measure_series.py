@@ -14,6 +14,8 @@ from search_app.figures import matching_figures, measure_counts, report_of, seri
 from search_app.params import SearchParams
 
 KIND_ORDER = {"result": 0, "target": 1, "plan": 2}
+KIND_NAMES = {"result": "实际", "target": "目标", "plan": "计划"}  # how pages and files name a figure's kind
+STATE_NAMES = {"value": "有数值", "no_mention": "报告未提及", "no_report": "无该年度报告"}  # and a cell's state
 VALUE_KEYS = ("value", "value_high", "unit", "text", "measure_value", "measure_value_high", "measure_unit", "kind",
               "period", "sentence", "url", "title", "doc_id", "chunk_id", "year")
 

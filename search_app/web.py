@@ -14,7 +14,7 @@ from archive.services import Archive
 from search_app import charts, compare, service
 from search_app import figures as figure_tables
 from search_app.attention import attention
-from search_app.measure_series import measure_series
+from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 
 web = Blueprint("web", __name__)
@@ -81,12 +81,19 @@ def figures():
                {"label": "导出指标矩阵 CSV", "href": url_for("api.export_rows", kind="series", fmt="csv")
                 + _qs(params.query_string()) + measure_qs}]
     return render_template("figures.html", params=params, data=data, series=picked, chart=svg,
-                           measure_links=links, exports=exports, search_href=search_href(params),
-                           kinds=KIND_LABELS, states=CELL_STATES)
+                           measure_links=links, exports=exports, search_href=search_href(params))
 
 
-KIND_LABELS = {"result": "实际", "target": "目标", "plan": "计划"}
-CELL_STATES = {"no_mention": "报告未提及", "no_report": "无该年度报告"}
+@web.app_template_filter("kind_name")
+def kind_name(kind: str) -> str:
+    """result -> 实际, target -> 目标, plan -> 计划."""
+    return KIND_NAMES.get(kind, kind)
+
+
+@web.app_template_filter("state_name")
+def state_name(state: str) -> str:
+    """Why a matrix cell is blank: 报告未提及 or 无该年度报告."""
+    return STATE_NAMES.get(state, state)
 
 
 @web.app_template_global("attention_chart")
