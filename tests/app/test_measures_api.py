@@ -156,6 +156,11 @@ def test_a_question_the_archive_cannot_answer_says_so(client, q, says):
     assert answer["status"] == "not_found" and answer["message"].startswith("未找到") and says in answer["message"]
 
 
+def test_a_region_filter_completes_the_question(client):
+    answer = get(client, "/api/v1/search", q="2021年办理了多少行政复议案件", region="太原市").get_json()["answer"]
+    assert answer["status"] == "found" and answer["value"] == 248
+
+
 @pytest.mark.parametrize("q", ["行政复议", "太原市 行政复议", "2021年 法治政府"])
 def test_a_plain_query_gets_no_answer(client, q):
     assert get(client, "/api/v1/search", q=q).get_json()["answer"] is None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -104,3 +105,14 @@ def test_the_catalogue_is_data_and_consistent():
 
 def test_measure_of_without_a_label_or_unit():
     assert measure_of("", "件") is None and measure_of("受理", "") is None
+
+
+def test_random_labels_never_break_the_mapping():
+    rng = random.Random(20261201)
+    alphabet = "行政复议受理办结12345热线率增长地区生产总值粮食产量人大代表建议，、。件万%亿斤元"
+    units = ["件", "万件", "%", "亿斤", "万吨", "元", "个", "年", ""]
+    for _ in range(500):
+        label = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        sentence = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) + label
+        d = describe({"label": label, "unit": rng.choice(units), "sentence": sentence, "text": "", "value": 1.0})
+        assert (d["measure"] is None) == (d["measure_unit"] is None)

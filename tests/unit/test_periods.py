@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from archive.periods import Report, covered_year, mentions, place
@@ -86,3 +88,15 @@ def test_mentions(text, anchor, expected):
 def test_place_survives_odd_input():
     assert place("", "", Report(None)).kind == "result"
     assert place("受理12件", "不在句中", ANNUAL_2023).label == "2023"
+
+
+def test_random_sentences_never_break_the_rules():
+    rng = random.Random(20261201)
+    alphabet = "0123456789２０年-—至去今上过一年目标力争不低于左右以上《》〔〕：:，,；。较比与十四五受理件%"
+    reports = [GOV_2026, PLAN_2023, ANNUAL_2023, Report(None), Report(2023, "年度报告", covers=2022)]
+    for _ in range(500):
+        sentence = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        cut = rng.randint(0, len(sentence))
+        placed = place(sentence, sentence[cut:cut + rng.randint(0, 5)], rng.choice(reports), rng.choice(["", sentence]))
+        assert placed.kind in ("result", "target", "plan")
+        assert placed.start is None or placed.start <= placed.end
