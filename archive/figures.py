@@ -49,7 +49,6 @@ class Figure:
 _VIEW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20}
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
-_CN_SMALL = {"十": 10, "百": 100, "千": 1000}
 _MULTIPLIER = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
 _CN_DIGITS = "零〇一二两三四五六七八九"
 _CN_NUM = f"[{_CN_DIGITS}十][{_CN_DIGITS}十百千万亿多余]{{0,20}}(?:点[{_CN_DIGITS}]{{1,8}})?"
@@ -57,8 +56,8 @@ _AR_NUM = r"[0-9]{1,15}(?:,[0-9]{3}(?![0-9]))*(?:\.(?: (?=[0-9]))?[0-9]{1,10})?"
 _NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
 _UNITS = (
     "个百分点 百分点 个工作日 工作日 个月 人次 户次 家次 件次 场次 批次 小时 分钟 平方公里 平方米 公里 公顷 学时 课时 "
-    "件 人 次 个 项 元 名 份 场 期 卷 条 天 户 家 所 亩 吨 篇 部 批 起 宗 位 支 册 本 套 台 辆 处 座 笔 例 "
-    "轮 类 种 组 堂 封 张 间 栋 米 倍 % ‰"
+    "公斤 件 人 次 个 项 元 名 份 场 期 卷 条 天 户 家 所 亩 吨 篇 部 批 起 宗 位 支 册 本 套 台 辆 处 座 笔 例 "
+    "轮 类 种 组 堂 封 张 间 栋 米 倍 斤 % ‰"
 ).split()
 _UNIT = "(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
 _SEP = " ?(?:——|[-—–−~至到]) ?"
@@ -302,32 +301,12 @@ def _chinese(s: str) -> float | None:
     if not whole or any(c not in _CN_DIGIT for c in frac):
         return None
     if len(whole) > 2 and all(c in _CN_DIGIT for c in whole):  # "二〇二三": read digit by digit
-        value: float | None = float("".join(str(_CN_DIGIT[c]) for c in whole))
-    else:
-        value = _cn_integer(whole)
-    if value is None:
-        return None
-    try:  # "亿亿亿…" overflows a float
-        return float(f"{int(value)}." + "".join(str(_CN_DIGIT[c]) for c in frac)) if frac else float(value)
-    except OverflowError:
-        return None
+        return float("".join(str(_CN_DIGIT[c]) for c in whole) + ("." + "".join(str(_CN_DIGIT[c]) for c in frac)
+                                                                   if frac else ""))
+    import cn2an  # on first use only: a Chinese numeral is rare beside Arabic digits
 
-
-def _cn_integer(s: str) -> int | None:
-    """"四亿零七百万" -> 407000000: split at the last 亿, then at the last 万, then 千百十."""
-    for mark in ("亿", "万"):
-        if mark in s:
-            high, _, low = s.rpartition(mark)
-            hi = _cn_integer(high) if high else 1
-            lo = _cn_integer(low) if low else 0
-            return None if hi is None or lo is None else hi * _MULTIPLIER[mark] + lo
-    total, digit = 0, None
-    for c in s:
-        if c in _CN_SMALL:
-            total += (1 if digit is None else digit) * _CN_SMALL[c]
-            digit = None
-        elif c not in _CN_DIGIT or (digit is not None and c not in "零〇"):
-            return None  # not a numeral, or two digits in a row ("三五个": a guess, not a count)
-        elif c not in "零〇":
-            digit = _CN_DIGIT[c]
-    return total + (digit or 0)
+    try:  # strict: "三五" (a guess, not a count) and stray characters are refused
+        value = cn2an.cn2an(s.replace("两", "二").replace("〇", "零"), "strict")
+    except (ValueError, KeyError, IndexError, OverflowError):
+        return None
+    return float(value)

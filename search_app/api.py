@@ -11,7 +11,10 @@ from flask import Blueprint, current_app, jsonify, request
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
 from search_app import compare, export, service
+from search_app import figures as figure_tables
+from search_app.attention import attention as attention_by_year
 from search_app.auth import require_write_token
+from search_app.measure_series import measure_series
 from search_app.params import parse_params
 from search_app.uploads import save_and_ingest
 
@@ -29,7 +32,33 @@ def search():
 
 @api.get("/api/v1/figures")
 def figures():
-    return jsonify(compare.figure_rows(archive(), parse_params(request.args)))
+    return jsonify(figure_tables.figure_rows(archive(), parse_params(request.args)))
+
+
+def measure_arg() -> str | None:
+    """The `measure` parameter: a catalogue id such as admin_review.handled (checked by the series)."""
+    return (request.args.get("measure") or "").strip()[:80] or None
+
+
+@api.get("/api/v1/measures")
+def measures():
+    return jsonify(figure_tables.measures_found(archive(), parse_params(request.args)))
+
+
+@api.get("/api/v1/series")
+def series():
+    return jsonify(measure_series(archive(), parse_params(request.args), measure_arg()))
+
+
+@api.get("/api/v1/targets")
+def targets():
+    data = measure_series(archive(), parse_params(request.args), measure_arg())
+    return jsonify({k: data[k] for k in ("query", "measure", "measure_name", "unit", "targets")})
+
+
+@api.get("/api/v1/attention")
+def attention():
+    return jsonify(attention_by_year(archive(), parse_params(request.args)))
 
 
 @api.get("/api/v1/grid")
@@ -46,9 +75,13 @@ def similar(chunk_id: str):
 @api.get("/api/v1/export/<kind>.<fmt>")
 def export_rows(kind: str, fmt: str):
     if kind not in export.COLUMNS or fmt not in ("csv", "json"):
-        raise NotFound("可导出：search / figures / grid，格式 .csv 或 .json")
+        raise NotFound("可导出：search / figures / grid / series，格式 .csv 或 .json")
     params = parse_params(request.args)
-    data = {"search": export.all_hits, "figures": compare.figure_rows, "grid": compare.grid}[kind](archive(), params)
+    if kind == "series":  # the measure matrix (issue 18)
+        data = measure_series(archive(), params, measure_arg())
+        return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+    data = {"search": export.all_hits, "figures": figure_tables.figure_rows,
+            "grid": compare.grid}[kind](archive(), params)
     return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
 
 

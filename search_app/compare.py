@@ -1,4 +1,4 @@
-"""Across years and regions: figure tables, the region x year grid, and similar passages.
+"""Across years and regions: the region x year grid and similar passages (figure tables: search_app/figures.py).
 
 Each function takes the archive and search parameters and returns the JSON shape
 the API serves; the pages render the same dicts.
@@ -7,7 +7,6 @@ the API serves; the pages render the same dicts.
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import replace
 
 from archive.embedders import embedding_text
@@ -56,69 +55,6 @@ def sentence_matches(sentence: str, needles: list[str]) -> bool:
         if word in folded or (len(parts) >= 2 and all(p in folded for p in parts)):
             return True
     return False
-
-
-def figure_rows(archive: Archive, params: SearchParams) -> dict:
-    """One row per (region, year, label, value, unit) from passages matching the query."""
-    parsed, chunks, docs = _matches(archive, params)
-    needles = highlight_needles(parsed)
-    rows, seen = [], set()
-    for chunk in chunks:
-        doc = docs.get(chunk.doc_id)
-        for fig in chunk.figures if doc else ():
-            key = (doc.region, doc.year, fig["label"], fig["value"], fig["unit"])
-            if key in seen or not sentence_matches(fig["sentence"], needles):
-                continue
-            seen.add(key)
-            rows.append(_figure_row(doc, chunk, fig, params.q))
-    rows.sort(key=lambda r: (r["region"] or "", r["year"] or 0, r["label"], r["value"]))
-    add_year_over_year(rows)
-    return {"query": params.q, "rows": rows, "labels": _label_counts(rows)}
-
-
-def _figure_row(doc: Document, chunk: Chunk, fig: dict, q: str) -> dict:
-    return {
-        "region": doc.region, "year": doc.year, "label": fig["label"], "value": fig["value"],
-        "value_high": fig.get("value_high"), "unit": fig["unit"], "text": fig.get("text", ""),
-        "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
-        "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
-    }
-
-
-def add_year_over_year(rows: list[dict]) -> None:
-    """Set `change` on a row when its region has the same label and unit in an earlier year.
-
-    Only a single value per (region, year, label, unit) is compared: two different 受理
-    counts in one report are different things, and guessing which pairs up would invent data.
-    """
-    groups: dict[tuple, dict[int, list[dict]]] = defaultdict(lambda: defaultdict(list))
-    for row in rows:
-        if row["year"] is not None:
-            groups[(row["region"], row["label"], row["unit"])][row["year"]].append(row)
-    for by_year in groups.values():
-        years = sorted(y for y, rs in by_year.items() if len(rs) == 1)
-        for before, after in zip(years, years[1:]):
-            old, new = by_year[before][0], by_year[after][0]
-            delta = new["value"] - old["value"]
-            new["change"] = {"from_year": before, "previous": old["value"], "delta": round(delta, 4),
-                             "ratio": round(delta / old["value"], 4) if old["value"] else None}
-
-
-def _label_counts(rows: list[dict]) -> list[dict]:
-    counts: dict[tuple[str, str], int] = defaultdict(int)
-    for row in rows:
-        counts[(row["label"], row["unit"])] += 1
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return [{"label": label, "unit": unit, "count": n} for (label, unit), n in ranked]
-
-
-def series(rows: list[dict], label: str, unit: str | None = None) -> dict[str, list[tuple[int, float]]]:
-    """Values of one label by year, per region (for the chart); the first value of a year wins."""
-    out: dict[str, dict[int, float]] = defaultdict(dict)
-    for row in rows:
-        if row["label"] == label and (unit is None or row["unit"] == unit) and row["year"] is not None:
-            out[row["region"] or "未识别"].setdefault(row["year"], row["value"])
-    return {region: sorted(points.items()) for region, points in sorted(out.items())}
 
 
 def _doc_matches_filters(doc: Document, f: Filters) -> bool:

@@ -9,6 +9,7 @@ import re
 
 from flask import Response
 
+from search_app.measure_series import KIND_NAMES, STATE_NAMES, flat_series_rows
 from search_app.params import SearchParams
 
 EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
@@ -20,8 +21,11 @@ COLUMNS = {
     "figures": ("region", "year", "label", "value", "value_high", "unit", "change", "change_ratio",
                 "text", "sentence", "title", "url"),
     "grid": ("region", "year", "state", "title", "section", "snippet", "url"),
+    "series": ("region", "period", "state", "measure", "measure_name", "kind", "measure_value", "measure_value_high",
+               "measure_unit", "value", "unit", "text", "sentence", "year", "title", "url"),
 }
 STATES = {"match": "有相关内容", "no_mention": "报告未提及", "no_report": "无该年度报告"}
+
 
 
 def all_hits(archive, params: SearchParams) -> list[dict]:
@@ -34,6 +38,9 @@ def flat_rows(kind: str, data, base_url: str) -> list[dict]:
     """Rows of plain values for a file: no HTML, absolute links."""
     if kind == "search":
         return [{**h, "matched": ",".join(h["matched"]), "url": base_url + h["url"]} for h in data]
+    if kind == "series":
+        return [{**r, "state": STATE_NAMES[r["state"]], "kind": KIND_NAMES.get(r.get("kind"), "")}
+                for r in flat_series_rows(data, base_url)]
     if kind == "figures":
         return [{**r, "change": (r["change"] or {}).get("delta"), "change_ratio": (r["change"] or {}).get("ratio"),
                  "url": base_url + r["url"]} for r in data["rows"]]

@@ -202,7 +202,15 @@ def search(archive: Archive, params: SearchParams) -> dict:
         "hits": hits,
         "facets": {name: [{"value": v, "count": n} for v, n in facets.fields.get(name, [])]
                    for name in FACET_FIELDS},
+        "answer": _answer(archive, params),
     }
+
+
+def _answer(archive: Archive, params: SearchParams) -> dict | None:
+    """The answer card of a question naming a measure, a region and a year (search_app/answer.py)."""
+    from search_app.answer import answer_for  # imported here: answer.py reads figures through this module
+
+    return answer_for(archive, params)
 
 
 def document(archive: Archive, doc_id: str, q: str = "") -> dict:

@@ -8,9 +8,13 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
+from archive.measures import catalogue
 from archive.models import FACET_FIELDS
 from archive.services import Archive
 from search_app import charts, compare, service
+from search_app import figures as figure_tables
+from search_app.attention import attention
+from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 
 web = Blueprint("web", __name__)
@@ -57,24 +61,53 @@ def document(doc_id: str):
 
 @web.get("/figures")
 def figures():
-    """Figures from matching passages: a table, and a chart of one label by year per region."""
+    """Figures of matching passages: one measure's region x period table and chart, targets beside
+    results, and every figure as a row."""
     params = parse_params(request.args)
-    data = compare.figure_rows(archive(), params) if params.q else {"rows": [], "labels": []}
-    label, unit = _chosen_label(data["labels"])
-    svg = charts.line_chart(compare.series(data["rows"], label, unit), unit, f"{label}（{unit}）") if label else ""
-    return render_template("figures.html", params=params, data=data, label=label, unit=unit, chart=svg,
-                           label_links=[{**lb, "href": url_for("web.figures") + _qs(params.query_string())
-                                         + ("&" if params.q else "?") + urlencode({"label": lb["label"]})}
-                                        for lb in data["labels"][:12]],
-                           exports=_exports("figures", params), search_href=search_href(params))
+    if not params.q:
+        return render_template("figures.html", params=params, data={"rows": [], "measures": []}, series=None,
+                               chart="", measure_links=[], exports=[], search_href=search_href(params))
+    data = figure_tables.figure_rows(archive(), params)
+    chosen = (request.args.get("measure") or "").strip()[:80] or None
+    if chosen and not catalogue().by_id(chosen):
+        chosen = None  # a stale link: fall back to the default measure rather than fail the page
+    picked = measure_series(archive(), params, chosen, counts=data["measures"])
+    svg = charts.line_chart(picked["chart"], picked["unit"] or "", f"{picked['measure_name']}（{picked['unit']}）"
+                            ) if picked["measure"] else ""
+    here = url_for("web.figures") + _qs(params.query_string())
+    links = [{**m, "href": here + "&" + urlencode({"measure": m["measure"]})} for m in data["measures"][:16]]
+    measure_qs = "&" + urlencode({"measure": picked["measure"]}) if picked["measure"] else ""
+    exports = [*_exports("figures", params),
+               {"label": "导出指标矩阵 CSV", "href": url_for("api.export_rows", kind="series", fmt="csv")
+                + _qs(params.query_string()) + measure_qs}]
+    return render_template("figures.html", params=params, data=data, series=picked, chart=svg,
+                           measure_links=links, exports=exports, search_href=search_href(params))
 
 
-def _chosen_label(labels: list[dict]) -> tuple[str | None, str | None]:
-    wanted = request.args.get("label")
-    for lb in labels:
-        if wanted is None or lb["label"] == wanted:
-            return lb["label"], lb["unit"]
-    return (labels[0]["label"], labels[0]["unit"]) if labels else (None, None)
+@web.app_template_filter("kind_name")
+def kind_name(kind: str) -> str:
+    """result -> 实际, target -> 目标, plan -> 计划."""
+    return KIND_NAMES.get(kind, kind)
+
+
+@web.app_template_filter("state_name")
+def state_name(state: str) -> str:
+    """Why a matrix cell is blank: 报告未提及 or 无该年度报告."""
+    return STATE_NAMES.get(state, state)
+
+
+@web.app_template_global("attention_chart")
+def attention_chart(params: SearchParams) -> dict | None:
+    """The attention-over-time bars of a search page (templates/_attention.html), or None."""
+    if not params.q:
+        return None
+    data = attention(archive(), params)
+    if not any(y["mentioning"] for y in data["years"]):
+        return None
+    bars = [(str(y["year"]), y["share"], f"{y['year']}年：{y['reports']} 份报告中 {y['mentioning']} 份提及")
+            for y in data["years"]]
+    return {"svg": charts.bar_chart(bars, f"“{params.q}”各年度报告提及比例"), "years": data["years"],
+            "json_href": url_for("api.attention") + _qs(params.query_string(page=1))}
 
 
 @web.get("/grid")

@@ -142,6 +142,8 @@ DEMO = {
     "nanping-2022-annual.txt": ("南屏县", 2022, "年度报告"),
     "nanping-2023-plan.txt": ("南屏县", 2023, "工作安排"),
     "donghu-2022-selfcheck.html": ("东湖新区", 2022, "自查报告"),
+    "chenghu-2025-work-report.txt": ("澄湖市", 2025, "政府工作报告"),
+    "chenghu-2026-work-report.txt": ("澄湖市", 2026, "政府工作报告"),
 }
 
 

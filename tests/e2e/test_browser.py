@@ -229,7 +229,7 @@ def test_figures_chart_grid_and_csv_download(page, server):
     page.wait_for_load_state()
     assert "/figures?" in page.url
     chart = page.locator("svg.chart")
-    assert chart.is_visible() and chart.locator("polyline").count() >= 1
+    assert chart.is_visible() and chart.locator("circle").count() >= 2
     assert page.locator("table.figures-table tbody tr").count() >= 5
     shot(page, "figures", full_page=True)
     with page.expect_download() as info:

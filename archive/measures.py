@@ -1,0 +1,149 @@
+"""What a figure measures: the catalogue of canonical measures in `data/measures.json`, and the mapping.
+
+A figure's label ("市行政复议办公室办理行政复议案件", "办结", "12345热线受理市民来电") maps to one
+measure of the catalogue, or to none. The rule, in order:
+
+1. The figure's unit must belong to the measure's family (件 and 万件 are one family, % another):
+   "地区生产总值1.2万亿元" and "地区生产总值增长5.4%" are two measures under one wording.
+2. The topic (行政复议, 12345热线, 建议提案 …): the topic named in the label, else the one named
+   nearest before the figure in its sentence. "…收到行政复议申请36件，受理31件" makes the bare 受理
+   a 行政复议 figure; "办理人大代表建议和政协提案，目前共办结41件" keeps 办结 away from 12345.
+   A measure bound to a topic fits only figures of that topic.
+3. Among the measures left, the one with the longest wording found in the label wins (the
+   catalogue's order breaks ties). A label that only says how a figure changed ("增长", in
+   "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest before it in its sentence.
+
+Values are converted to the measure's unit (17.92万件 is 179200件; 650亿斤 is 3250万吨), the
+original value and unit staying on the figure. Everything is computed at read time from the
+stored figure, so a better catalogue applies to an existing index without reindexing.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from archive.text import fold
+
+CATALOGUE = Path(__file__).parent / "data" / "measures.json"
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One canonical measure: what it counts, in which unit, under which wordings."""
+
+    id: str
+    name: str
+    family: str
+    unit: str
+    topic: str | None
+    wordings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """Measures, unit families and topic words, as loaded from the data file."""
+
+    measures: tuple[Measure, ...]
+    families: dict[str, dict[str, float]]  # family -> unit -> factor to the family's base unit
+    topics: dict[str, tuple[str, ...]]  # topic id -> folded words that name it
+    topic_names: dict[str, str]
+    change_labels: frozenset[str] = frozenset()  # labels that only say how a figure changed ("增长")
+
+    def by_id(self, measure_id: str) -> Measure | None:
+        return next((m for m in self.measures if m.id == measure_id), None)
+
+
+@functools.cache
+def catalogue(path: Path = CATALOGUE) -> Catalogue:
+    """The catalogue of `data/measures.json`, read once on first use."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    measures = tuple(Measure(m["id"], m["name"], m["family"], m["unit"], m.get("topic"),
+                             tuple(fold(w) for w in m["wordings"])) for m in data["measures"])
+    families = {name: {unit: float(f) for unit, f in fam["units"].items()} for name, fam in data["families"].items()}
+    topics = {tid: tuple(fold(w) for w in t["words"]) for tid, t in data["topics"].items()}
+    return Catalogue(measures, families, topics, {tid: t["name"] for tid, t in data["topics"].items()},
+                     frozenset(fold(w) for w in data.get("change_labels", ())))
+
+
+def family_of(unit: str, cat: Catalogue | None = None) -> str | None:
+    """The unit family a unit belongs to ("万件" -> "件数"), or None."""
+    cat = cat or catalogue()
+    return next((name for name, units in cat.families.items() if unit in units), None)
+
+
+def topic_of(label: str, before: str, cat: Catalogue | None = None) -> str | None:
+    """The topic a label names, else the one named last in the text before the figure."""
+    cat = cat or catalogue()
+    folded = fold(label)
+    for tid, words in cat.topics.items():
+        if any(w in folded for w in words):
+            return tid
+    best, at = None, -1
+    context = fold(before)
+    for tid, words in cat.topics.items():
+        for w in words:
+            pos = context.rfind(w)
+            if pos >= 0 and pos + len(w) > at:
+                best, at = tid, pos + len(w)
+    return best
+
+
+def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
+               cat: Catalogue | None = None) -> Measure | None:
+    """The catalogue's measure for a figure's label and unit, in the context of its sentence."""
+    cat = cat or catalogue()
+    family = family_of(unit, cat)
+    if family is None or not label:
+        return None
+    cut = sentence.find(text) if text else -1
+    before = sentence[:cut] if cut >= 0 else sentence
+    topic = topic_of(label, before, cat)
+    fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)]
+    folded = fold(label)
+    if folded in cat.change_labels:  # "…地区生产总值完成1836亿元，增长5.1%": the subject comes before
+        return _nearest_wording(fits, fold(before))
+    best, length = None, 0
+    for m in fits:
+        found = max((len(w) for w in m.wordings if w in folded), default=0)
+        if found > length:
+            best, length = m, found
+    return best
+
+
+def _nearest_wording(fits: list[Measure], before: str) -> Measure | None:
+    """The measure whose wording ends nearest the figure in `before` (the longer wording on a tie)."""
+    best, key = None, (-1, 0)
+    for m in fits:
+        for w in m.wordings:
+            at = before.rfind(w)
+            if at >= 0 and (at + len(w), len(w)) > key:
+                best, key = m, (at + len(w), len(w))
+    return best
+
+
+def convert(value: float | None, unit: str, to_unit: str, cat: Catalogue | None = None) -> float | None:
+    """`value` in `unit` expressed in `to_unit` of the same family; None when they are not comparable."""
+    cat = cat or catalogue()
+    family = family_of(unit, cat)
+    if value is None or family is None or to_unit not in cat.families[family]:
+        return None
+    units = cat.families[family]
+    return round(value * units[unit] / units[to_unit], 6)
+
+
+@functools.lru_cache(maxsize=65536)
+def _cached_measure(label: str, unit: str, sentence: str, text: str) -> Measure | None:
+    return measure_of(label, unit, sentence, text)  # the same figures are read on every request
+
+
+def describe(fig: dict) -> dict:
+    """A stored figure's measure and its value in the measure's unit (None where no measure fits)."""
+    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""))
+    if m is None:
+        return {"measure": None, "measure_name": None, "measure_value": None, "measure_value_high": None,
+                "measure_unit": None}
+    return {"measure": m.id, "measure_name": m.name, "measure_value": convert(fig.get("value"), fig["unit"], m.unit),
+            "measure_value_high": convert(fig.get("value_high"), fig["unit"], m.unit), "measure_unit": m.unit}

@@ -1,0 +1,163 @@
+"""When a figure is measured and whether it is achieved: its `period` and its `kind`.
+
+A report's `year` is the report's, not the fact's: a 2023 plan restates 2022's results, a
+政府工作报告 delivered in 2026 reviews 2025 ("过去一年…增长5.4%") and sets 2026's targets. So each
+figure gets, from its sentence and its report:
+
+- period: the last time expression before the figure in its sentence (2022年, 2021-2025年,
+  “十四五”, 去年/上年/过去一年/今年 counted from the report's own year), else one in its section
+  heading, else the year the report covers (results) or the report's own year (targets, plans).
+  A year after 比/较/与 is a baseline ("较2022年增长"), not the period.
+- kind: `target` when a goal word stands in the figure's clause (力争, 确保, 不低于, 目标 …, or a
+  "目标是：" lead) or its section is one of targets ("主要预期目标"), or a bound follows it
+  (左右, 以上) in a forward-looking context; `result` for a past period; `plan` for the other
+  figures of a plan or of a forward-looking section or year; `result` otherwise.
+
+The words are data (`data/periods.json`); the rules are pure functions of the stored figure
+and its report, applied at read time so that improving them needs no reindex.
+
+Why not a time-expression library: jionlp 1.5.31 (measured 2026-12-01) parses 去年/上年/2021-2025年
+correctly given a base time, but it only parses an expression already cut out (its extractor is
+gone from this version), reads 过去一年 as the twelve months up to the base date (spanning two
+years), and installs 218 MB (jionlp + jiojio). The expressions reports use here are few and are
+data in `periods.json`; finding them is one regular expression.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+WORDS = Path(__file__).parent / "data" / "periods.json"
+_SHIELD = re.compile(r"《[^《》]*》|〔[^〔〕]*〕|\[[^\[\]]*\]")
+_CLAUSE = re.compile(r"[,，;；]")
+_YEAR = r"(?:19[5-9]\d|20\d\d)"
+
+
+@dataclass(frozen=True)
+class Report:
+    """What the rules need of a report (archive.models.Document has all of it)."""
+
+    year: int | None
+    doc_type: str = "其他"
+    covers: int | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class Placed:
+    """A figure's period (first and last year, equal for one year) and kind."""
+
+    start: int | None
+    end: int | None
+    kind: str
+
+    @property
+    def label(self) -> str | None:
+        if self.start is None:
+            return None
+        return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
+
+    def to_dict(self) -> dict:
+        return {"period": self.label, "period_from": self.start, "period_to": self.end, "kind": self.kind}
+
+
+@functools.cache
+def words(path: Path = WORDS) -> dict:
+    """The word lists of `data/periods.json`, read once, with the time pattern built from them."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    relative = "|".join(sorted(map(re.escape, data["relative"]), key=len, reverse=True))
+    spans = "|".join(map(re.escape, data["spans"]))
+    data["pattern"] = re.compile(
+        rf"(?P<a>{_YEAR})\s*年?\s*(?:[-—–~至到]|——)\s*(?P<b>{_YEAR})\s*年|(?P<y>{_YEAR})\s*年(?!代)"
+        rf"|(?P<r>{relative})|(?P<s>{spans})")
+    return data
+
+
+def covered_year(report: Report) -> int | None:
+    """The year a report's results are about: `covers`, else the year before a review's delivery."""
+    if report.covers is not None:
+        return report.covers
+    if report.year is not None and report.doc_type in words()["review_doc_types"]:
+        return report.year - 1
+    return report.year
+
+
+def is_plan(report: Report) -> bool:
+    """A work plan: its figures are planned unless a sentence reports a past year."""
+    w = words()
+    return report.doc_type in w["plan_doc_types"] or any(t in (report.title or "") for t in w["plan_title_words"])
+
+
+def first_planned_year(report: Report) -> int | None:
+    """The first year a report looks forward to: a plan's own year, the year after the covered one otherwise."""
+    if is_plan(report):
+        return report.year
+    covered = covered_year(report)
+    return None if covered is None else covered + 1
+
+
+def mentions(text: str, anchor: int | None) -> list[tuple[int, int, int]]:
+    """(end offset, first year, last year) of every time expression in `text`, in order."""
+    w = words()
+    out = []
+    for m in w["pattern"].finditer(text):
+        if m.start() and text[m.start() - 1] in w["compare_before"]:
+            continue  # "较2022年增长": a baseline
+        if m["a"]:
+            first, last = int(m["a"]), int(m["b"])
+            if first > last:
+                continue
+        elif m["y"]:
+            first = last = int(m["y"])
+        elif m["s"]:
+            first, last = w["spans"][m["s"]]
+        elif anchor is None:
+            continue
+        else:
+            first = last = anchor + w["relative"][m["r"]]
+        out.append((m.end(), first, last))
+    return out
+
+
+def _view(text: str) -> str:
+    """Full-width digits as ASCII, titles and document numbers blanked (their years name things)."""
+    text = unicodedata.normalize("NFKC", text or "")
+    return _SHIELD.sub(lambda m: " " * len(m[0]), text)
+
+
+@functools.lru_cache(maxsize=65536)  # pure, and the same figures are read on every request
+def place(sentence: str, text: str, report: Report, section: str = "") -> Placed:
+    """The period and kind of the figure written as `text` in `sentence` of `report`."""
+    view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")
+    at = view.find(written) if written else -1
+    before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
+    found = mentions(before, report.year) or mentions(_view(section), report.year)
+    period = (found[-1][1], found[-1][2]) if found else None
+    kind = kind_of(before, after, report, section, period)
+    if period is None:
+        year = covered_year(report) if kind == "result" else report.year
+        period = (year, year)
+    return Placed(period[0], period[1], kind)
+
+
+def kind_of(before: str, after: str, report: Report, section: str, period: tuple[int, int] | None) -> str:
+    """result, target or plan, from the words around a figure and where its report stands in time."""
+    w = words()
+    clause = _CLAUSE.split(before)[-1]
+    lead = before[:before.rfind("：")] if "：" in before else before[:before.rfind(":")] if ":" in before else ""
+    if any(t in clause or t in lead for t in w["targets"]) or any(t in section for t in w["target_sections"]):
+        return "target"
+    planned = first_planned_year(report)
+    if period is not None and planned is not None and period[1] < planned:
+        return "result"
+    forward = (is_plan(report) or any(s in section for s in w["forward_sections"])
+               or (period is not None and planned is not None and period[0] >= planned))
+    own = _CLAUSE.split(after)[0]
+    if forward and any(own.lstrip().startswith(b) for b in w["bounds"]):
+        return "target"
+    return "plan" if forward else "result"

@@ -1,0 +1,118 @@
+"""What a figure measures: label (+ sentence) -> catalogue measure, and unit normalisation."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from archive.figures import extract_figures
+from archive.measures import CATALOGUE, catalogue, convert, describe, family_of, measure_of
+
+
+def measure(sentence: str, value: float) -> str | None:
+    """The measure id of the figure with `value` in `sentence`, through the real extractor."""
+    (fig,) = [f for f in extract_figures(sentence) if f.value == pytest.approx(value)]
+    return describe(fig.to_dict())["measure"]
+
+
+@pytest.mark.parametrize("sentence, value, expected", [
+    # one measure under many wordings
+    ("加强行政复议规范化建设，2023年办理复议案件318件", 318, "admin_review.handled"),
+    ("市行政复议办公室全年办理行政复议案件275件", 275, "admin_review.handled"),
+    ("行政復議機構辦理行政復議案件66件", 66, "admin_review.handled"),  # traditional characters
+    # received / accepted / closed are three measures; a bare 受理 takes the sentence's topic
+    ("全年共收到行政复议申请52件，受理47件，办结40件", 52, "admin_review.received"),
+    ("全年共收到行政复议申请52件，受理47件，办结40件", 47, "admin_review.accepted"),
+    ("全年共收到行政复议申请52件，受理47件，办结40件", 40, "admin_review.closed"),
+    ("行政复议纠错率8.2%，调解和解率31.5%", 8.2, "admin_review.correction_rate"),
+    ("行政复议纠错率8.2%，调解和解率31.5%", 31.5, "admin_review.settlement_rate"),
+    # 12345: volumes and rates
+    ("12345政务服务便民热线受理群众诉求6.1万件，办结率98.2%，满意率93.4%", 6.1, "hotline.received"),
+    ("12345政务服务便民热线受理群众诉求6.1万件，办结率98.2%，满意率93.4%", 98.2, "hotline.closing_rate"),
+    ("12345政务服务便民热线受理群众诉求6.1万件，办结率98.2%，满意率93.4%", 93.4, "hotline.satisfaction_rate"),
+    ("12345热线共受理市民来电88.6万件", 88.6, "hotline.received"),
+    # 办结 after 人大代表建议 is not a hotline figure, though 12345 follows in the sentence
+    ("认真办理人大代表建议和政协提案，目前共办结37件，依托12345热线回应关切", 37, "suggestion.handled"),
+    ("共办理市人大代表建议188件、政协委员提案164件", 188, "suggestion.npc"),
+    ("共办理市人大代表建议188件、政协委员提案164件", 164, "suggestion.cppcc"),
+    # litigation and norms
+    ("行政机关负责人出庭应诉率达到96.1%", 96.1, "litigation.head_appearance_rate"),
+    ("全年发生行政诉讼一审案件143件，败诉率7.7%", 143, "litigation.first_instance"),
+    ("全年发生行政诉讼一审案件143件，败诉率7.7%", 7.7, "litigation.loss_rate"),
+    ("完成行政规范性文件备案审查39件", 39, "norms.filing_review"),
+    ("对规范性文件进行合法性审核126件", 126, "norms.legality_review"),
+    ("主动公开政府信息1.3万条，办理依申请公开212件", 1.3, "disclosure.proactive"),
+    ("主动公开政府信息1.3万条，办理依申请公开212件", 212, "disclosure.on_request"),
+    # economy: one wording, two measures told apart by the unit
+    ("全市地区生产总值达到3650亿元，增长5.4%", 3650, "economy.gdp"),
+    ("全市地区生产总值增长5.4%", 5.4, "economy.gdp_growth"),
+    ("一般公共预算收入增长3.1%", 3.1, "finance.budget_revenue_growth"),
+    ("城镇新增就业4.2万人", 4.2, "jobs.urban_new"),
+    ("居民人均可支配收入增长5.6%", 5.6, "income.per_capita_growth"),
+    ("全省粮食总产量达到718.5亿斤", 718.5, "agriculture.grain_output"),
+    ("粮食产量稳定在260万吨以上", 260, "agriculture.grain_output"),
+    ("规模以上工业增加值增长6.8%", 6.8, "industry.value_added_growth"),
+    ("固定资产投资增长4.5%", 4.5, "investment.fixed_asset_growth"),
+    ("单位地区生产总值能耗下降3%", 3, "economy.energy_intensity"),  # the longer wording wins
+    # a label that only says "增长" measures the wording before it in its sentence
+    ("全市地区生产总值完成1836亿元，增长5.1%", 5.1, "economy.gdp_growth"),
+    ("一般公共预算收入完成142.6亿元，增长3.6%", 3.6, "finance.budget_revenue_growth"),
+    ("全市粮食总产量12.9亿斤，增长4.9%", 4.9, None),  # grain growth is no measure of the catalogue
+    # no measure fits
+    ("印发《市民服务要情》2期", 2, None),
+    ("全市律师事务所增至58家", 58, None),
+    ("全年办理行政处罚案件862件", 862, "enforcement.penalty_cases"),
+    ("组织执法人员培训8期", 8, None),
+])
+def test_measure_mapping(sentence, value, expected):
+    assert measure(sentence, value) == expected
+
+
+@pytest.mark.parametrize("value, unit, to_unit, expected", [
+    (17.92, "万件", "件", 179200), (406, "件", "件", 406), (718.5, "亿斤", "万吨", 3592.5),
+    (1200, "万吨", "万吨", 1200),    (5000, "斤", "吨", 2.5), (3.6, "亿元", "万元", 36000), (4.2, "万人", "人", 42000),
+    (5, "%", "件", None), (5, "个百分点", "%", None), (None, "件", "件", None), (3, "年", "件", None),
+])
+def test_unit_conversion(value, unit, to_unit, expected):
+    assert convert(value, unit, to_unit) == (pytest.approx(expected) if expected is not None else None)
+
+
+def test_normalised_value_keeps_the_original():
+    (fig,) = extract_figures("全省粮食总产量达到718.5亿斤")
+    d = describe(fig.to_dict())
+    assert (d["measure_value"], d["measure_unit"]) == (pytest.approx(3592.5), "万吨")
+    assert (fig.value, fig.unit) == (718.5, "亿斤")
+
+
+@pytest.mark.parametrize("unit, family", [("万件", "件数"), ("%", "比率"), ("亿斤", "重量"), ("个百分点", "百分点"),
+                                          ("年", None)])
+def test_family_of(unit, family):
+    assert family_of(unit) == family
+
+
+def test_the_catalogue_is_data_and_consistent():
+    raw = json.loads(CATALOGUE.read_text(encoding="utf-8"))
+    cat = catalogue()
+    assert len(cat.measures) >= 40 and len({m.id for m in cat.measures}) == len(cat.measures)
+    for m in cat.measures:
+        assert m.family in cat.families and m.unit in cat.families[m.family], m.id
+        assert m.topic is None or m.topic in cat.topics, m.id
+        assert m.wordings and m.name
+    assert len(raw["measures"]) == len(cat.measures)
+
+
+def test_measure_of_without_a_label_or_unit():
+    assert measure_of("", "件") is None and measure_of("受理", "") is None
+
+
+def test_random_labels_never_break_the_mapping():
+    rng = random.Random(20261201)
+    alphabet = "行政复议受理办结12345热线率增长地区生产总值粮食产量人大代表建议，、。件万%亿斤元"
+    units = ["件", "万件", "%", "亿斤", "万吨", "元", "个", "年", ""]
+    for _ in range(500):
+        label = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        sentence = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) + label
+        d = describe({"label": label, "unit": rng.choice(units), "sentence": sentence, "text": "", "value": 1.0})
+        assert (d["measure"] is None) == (d["measure_unit"] is None)

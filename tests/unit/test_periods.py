@@ -1,0 +1,102 @@
+"""The year a figure measures and whether it is a result, a target or a plan: sentence tables."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from archive.periods import Report, covered_year, mentions, place
+
+GOV_2026 = Report(2026, "政府工作报告")  # delivered in 2026: reviews 2025, sets 2026's targets
+PLAN_2023 = Report(2023, "工作安排")
+ANNUAL_2023 = Report(2023, "年度报告")
+REVIEW_2017 = Report(2017, "综述")
+
+
+@pytest.mark.parametrize("sentence, text, report, period, kind", [
+    # explicit years
+    ("2022年，全县热线受理群众诉求4.6万件，行政复议纠错率6.1%", "4.6万件", PLAN_2023, "2022", "result"),
+    ("2022年，全县热线受理群众诉求4.6万件，行政复议纠错率6.1%", "6.1%", PLAN_2023, "2022", "result"),
+    ("2021年办结行政复议案件77件，2022年办结93件", "93件", ANNUAL_2023, "2022", "result"),
+    ("截至２０２３年底，全市共有律师事务所58家", "58家", ANNUAL_2023, "2023", "result"),
+    ("较2022年增长15%", "15%", ANNUAL_2023, "2023", "result"),  # a baseline is not the period
+    ("落实《实施纲要（2021—2025年）》，办理复议案件30件", "30件", ANNUAL_2023, "2023", "result"),  # a title's years
+    # relative years, counted from the report's own year
+    ("过去一年，全市地区生产总值增长5.4%", "5.4%", GOV_2026, "2025", "result"),
+    ("去年全市受理行政复议案件120件", "120件", ANNUAL_2023, "2022", "result"),
+    ("上年全市新增城镇就业3.2万人", "3.2万人", GOV_2026, "2025", "result"),
+    ("今年发展主要预期目标是：地区生产总值增长5%左右，城镇新增就业5万人以上", "5%", GOV_2026, "2026", "target"),
+    ("今年发展主要预期目标是：地区生产总值增长5%左右，城镇新增就业5万人以上", "5万人", GOV_2026, "2026", "target"),
+    ("今年全市居民人均可支配收入增长与经济增长同步，粮食产量稳定在80万吨以上", "80万吨", GOV_2026, "2026", "target"),
+    # no year written: the year the report covers (a 政府工作报告 of 2026 covers 2025)
+    ("全市地区生产总值增长5.4%，一般公共预算收入增长3.1%", "3.1%", GOV_2026, "2025", "result"),
+    ("全年共收到行政复议申请52件，受理47件", "47件", REVIEW_2017, "2017", "result"),
+    # ranges and named periods kept as one
+    ("2021-2025年累计培训执法人员2万人次", "2万人次", ANNUAL_2023, "2021-2025", "result"),
+    ("“十四五”期间累计新增就业50万人", "50万人", ANNUAL_2023, "2021-2025", "result"),
+    ("2021至2025年，力争新增就业30万人", "30万人", ANNUAL_2023, "2021-2025", "target"),
+    # targets
+    ("全年12345热线办结率保持在99%以上，群众满意率不低于95%", "99%", PLAN_2023, "2023", "target"),
+    ("全年12345热线办结率保持在99%以上，群众满意率不低于95%", "95%", PLAN_2023, "2023", "target"),
+    ("确保接诉响应率实现100%力争群众满意率达到100%", "100%", PLAN_2023, "2023", "target"),
+    ("全年学法不少于10次", "10次", PLAN_2023, "2023", "target"),
+    ("到2025年，行政复议纠错率力争控制在10%以内", "10%", ANNUAL_2023, "2025", "target"),
+    ("预期增长6%左右", "6%", GOV_2026, "2026", "target"),
+    # plans: a plan's figures without a goal word, a forward-looking section
+    ("推动县级政务服务事项全程网办率达到85%", "85%", PLAN_2023, "2023", "plan"),
+    ("组织执法人员培训8期", "8期", PLAN_2023, "2023", "plan"),
+    ("2024年，计划开展普法活动300场", "300场", ANNUAL_2023, "2024", "plan"),
+    # 左右 and 以上 in a review are achieved values, not goals
+    ("全年受理群众来电3万件左右，办结率保持在99%以上", "99%", ANNUAL_2023, "2023", "result"),
+])
+def test_period_and_kind(sentence, text, report, period, kind):
+    placed = place(sentence, text, report)
+    assert (placed.label, placed.kind) == (period, kind)
+
+
+@pytest.mark.parametrize("section, report, period, kind", [
+    ("三、2024年工作打算", ANNUAL_2023, "2024", "plan"),
+    ("二、2023年主要工作", ANNUAL_2023, "2023", "result"),
+    ("四、下一步工作安排", ANNUAL_2023, "2023", "plan"),
+    ("二、2025年工作安排 > （一）2025年经济社会发展主要预期目标", Report(2025, "政府工作报告"), "2025", "target"),
+    ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
+])
+def test_the_section_heading_places_a_sentence_without_a_year(section, report, period, kind):
+    placed = place("开展普法活动300场", "300场", report, section)
+    assert (placed.label, placed.kind) == (period, kind)
+
+
+@pytest.mark.parametrize("report, covered", [
+    (Report(2026, "政府工作报告"), 2025), (Report(2026, "政府工作报告", covers=2025), 2025),
+    (Report(2023, "年度报告"), 2023), (Report(2023, "工作安排"), 2023), (Report(2023, "年度报告", covers=2022), 2022),
+    (Report(None, "年度报告"), None),
+])
+def test_covered_year(report, covered):
+    assert covered_year(report) == covered
+
+
+@pytest.mark.parametrize("text, anchor, expected", [
+    ("2022年", 2023, [(2022, 2022)]), ("前年和去年", 2023, [(2021, 2021), (2022, 2022)]),
+    ("2021-2025年", None, [(2021, 2025)]), ("2025—2021年", None, []),  # backwards: not a period
+    ("八十年代", 2023, []), ("去年", None, []), ("今年", 2026, [(2026, 2026)]),
+])
+def test_mentions(text, anchor, expected):
+    assert [(a, b) for _, a, b in mentions(text, anchor)] == expected
+
+
+def test_place_survives_odd_input():
+    assert place("", "", Report(None)).kind == "result"
+    assert place("受理12件", "不在句中", ANNUAL_2023).label == "2023"
+
+
+def test_random_sentences_never_break_the_rules():
+    rng = random.Random(20261201)
+    alphabet = "0123456789２０年-—至去今上过一年目标力争不低于左右以上《》〔〕：:，,；。较比与十四五受理件%"
+    reports = [GOV_2026, PLAN_2023, ANNUAL_2023, Report(None), Report(2023, "年度报告", covers=2022)]
+    for _ in range(500):
+        sentence = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+        cut = rng.randint(0, len(sentence))
+        placed = place(sentence, sentence[cut:cut + rng.randint(0, 5)], rng.choice(reports), rng.choice(["", sentence]))
+        assert placed.kind in ("result", "target", "plan")
+        assert placed.start is None or placed.start <= placed.end
