@@ -105,11 +105,23 @@ class KeywordQuery:
 
     `terms` are scored with BM25 (any of them may match); every phrase and
     every required term must occur; no excluded term may occur.
+
+    `groups` are the query's words: one group a word, one alternative a way of writing
+    it (the word, a synonym), each alternative the terms it needs, all of them. A passage
+    holds a word when it holds every term of one of its alternatives, in any field. With
+    two words or more, the passages holding every word rank first (by BM25), then the rest
+    (by BM25): the same passages match either way, only their order changes.
     """
 
     terms: tuple[str, ...] = ()
     phrases: tuple[str, ...] = ()  # folded character sequences that must occur verbatim
     excluded: tuple[str, ...] = ()  # folded character sequences that must not occur
+    groups: tuple[tuple[tuple[str, ...], ...], ...] = ()  # words -> alternatives -> terms
+
+    @property
+    def ranks_all_words_first(self) -> bool:
+        """Whether passages holding every word come first (a query of two words or more)."""
+        return len(self.groups) > 1
 
     def is_empty(self) -> bool:
         return not self.terms and not self.phrases

@@ -31,6 +31,7 @@ class SearchParams:
     page: int = 1
     size: int = DEFAULT_SIZE
     explain: bool = False  # add each hit's keyword rank and score, vector rank and similarity, fused score
+    literal: bool = False  # search regions and years typed in the box as words, not as filters
 
     def filters(self, parsed: ParsedQuery | None = None) -> Filters:
         """URL filters merged with the field filters typed in the box."""
@@ -56,6 +57,7 @@ class SearchParams:
         pairs += [("page", p.page)] if p.page != 1 else []
         pairs += [("size", p.size)] if p.size != DEFAULT_SIZE else []
         pairs += [("explain", 1)] if p.explain else []
+        pairs += [("literal", 1)] if p.literal else []
         return urlencode(pairs)
 
     def toggle(self, field: str, value) -> SearchParams:
@@ -116,4 +118,5 @@ def parse_params(args: Mapping) -> SearchParams:
         page=_int("page", single["page"], 1, MAX_PAGE) if single["page"] else 1,
         size=_int("size", single["size"], 1, MAX_SIZE) if single["size"] else DEFAULT_SIZE,
         explain=_flag("explain", args.get("explain")),
+        literal=_flag("literal", args.get("literal")),
     )

@@ -13,8 +13,9 @@ from archive.text import fold
 from search_app.fusion import Fused, rrf
 from search_app.params import MAX_QUERY_CHARS, SearchParams
 from search_app.proximity import satisfies
-from search_app.query import ParsedQuery, highlight_needles, parse_query
+from search_app.query import ParsedQuery, highlight_needles, parse_query, synonym_terms
 from search_app.snippets import highlight, snippet
+from search_app.vocabulary import vocabulary
 
 
 def passage_url(doc_id: str, anchor: str, q: str = "") -> str:
@@ -35,10 +36,18 @@ HYBRID_MIN_COVERAGE = 0.4
 COVERAGE_TOP = 3
 
 
+def understand(archive: Archive, params: SearchParams) -> ParsedQuery:
+    """The query box taken apart; regions and years the archive holds become filters unless `literal`."""
+    return parse_query(params.q, None if params.literal or not params.q else vocabulary(archive))
+
+
 def keyword_query(parsed: ParsedQuery) -> KeywordQuery:
-    """Typed terms plus their synonyms are ranked; phrases and /s, /p operands are required."""
+    """Typed terms plus their synonyms are ranked, passages holding every word first; phrases and
+    /s, /p operands are required."""
+    groups = tuple(tuple(synonym_terms(a) for a in word) for word in parsed.words)
     return KeywordQuery(terms=tuple(dict.fromkeys((*parsed.terms, *parsed.expansions))),
-                        phrases=parsed.required, excluded=parsed.excluded)
+                        phrases=parsed.required, excluded=parsed.excluded,
+                        groups=tuple(tuple(a for a in g if a) for g in groups))
 
 
 def _text_constraints_ok(chunk: Chunk | None, kq: KeywordQuery, parsed: ParsedQuery) -> bool:
@@ -178,7 +187,7 @@ def _hit(f: Fused, chunk: Chunk, doc: Document, scores: dict, params: SearchPara
 def search(archive: Archive, params: SearchParams) -> dict:
     """Run a search and return the API's JSON shape (pages render the same dict)."""
     started = time.perf_counter()
-    parsed = parse_query(params.q)
+    parsed = understand(archive, params)
     kq = keyword_query(parsed)
     keyword, semantic, top, facets = _retrieve(archive, params, parsed, kq)
     if params.mode == "hybrid" and semantic:
@@ -200,6 +209,7 @@ def search(archive: Archive, params: SearchParams) -> dict:
         "page": params.page, "size": params.size,
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
         "hits": hits,
+        "applied": [a.to_dict() for a in parsed.applied],
         "facets": {name: [{"value": v, "count": n} for v, n in facets.fields.get(name, [])]
                    for name in FACET_FIELDS},
         "answer": _answer(archive, params),

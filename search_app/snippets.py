@@ -17,13 +17,13 @@ _SENTENCE_END = re.compile(r"[。！？；!?;\n]")
 
 
 def find_spans(text: str, needles: list[str]) -> list[tuple[int, int]]:
-    """Spans of the words the user typed; of their parts only where none of the words occurs.
+    """Spans of every needle in the text, overlapping ones merged.
 
-    jieba's search mode also yields the parts of a word (行政, 复议 of 行政复议): a passage that
-    has 行政复议 should not light up every 行政 as well, but one that has only 复议 should show it.
+    The needles are what was searched (`search_app.query.highlight_needles`: the typed words,
+    phrases and synonyms), never jieba's fragments of them, so every one of them is marked:
+    复议 in 复议案件 as well as 行政复议, and 行政 of 依法行政 never for a query of 行政复议.
     """
-    whole = [n for n in needles if not any(n != other and n in other for other in needles)]
-    return _spans(text, whole) or _spans(text, needles)
+    return _spans(text, needles)
 
 
 def _spans(text: str, needles: list[str]) -> list[tuple[int, int]]:

@@ -11,6 +11,7 @@ from flask import Blueprint, current_app, redirect, render_template, request, ur
 from archive.measures import catalogue
 from archive.models import FACET_FIELDS
 from archive.services import Archive
+from archive.text import normalise
 from search_app import charts, compare, service
 from search_app import figures as figure_tables
 from search_app.attention import attention
@@ -143,7 +144,8 @@ def _render_search(params: SearchParams):
     result = service.search(archive(), params)
     return render_template(
         "search.html", params=params, result=result,
-        facets=facet_groups(params, result["facets"]), chips=chips(params),
+        facets=facet_groups(params, result["facets"]), chips=chips(params, result.get("applied", ())),
+        literal_href=literal_href(params, result.get("applied", ())), understood_href=understood_href(params),
         pager=pager(params, result["total"]),
         mode_links=option_links(params, "mode", MODE_LABELS),
         sort_links=option_links(params, "sort", SORT_LABELS),
@@ -187,15 +189,34 @@ def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
     return groups
 
 
-def chips(params: SearchParams) -> list[dict]:
-    """The filters in force, each with a link that removes it."""
-    out = [{"label": f"{FIELD_LABELS[field]}：{value}", "href": search_href(params.toggle(field, value))}
-           for field in FACET_FIELDS for value in getattr(params, field)]
+def chips(params: SearchParams, applied=()) -> list[dict]:
+    """The filters in force, each with a link that removes it: those recognised in the box first
+    (removed with the words they came from), then those of the URL."""
+    out = [{"label": f"已按{FIELD_LABELS[a['field']]}筛选：{a['value']}", "recognised": a["from"],
+            "href": search_href(replace(params, q=without_words(params.q, a["from"]), page=1))}
+           for a in applied]
+    out += [{"label": f"{FIELD_LABELS[field]}：{value}", "href": search_href(params.toggle(field, value))}
+            for field in FACET_FIELDS for value in getattr(params, field)]
     for field, label in (("year_from", "起始年份"), ("year_to", "截止年份")):
         if getattr(params, field) is not None:
             href = search_href(replace(params, **{field: None, "page": 1}))
             out.append({"label": f"{label}：{getattr(params, field)}", "href": href})
     return out
+
+
+def without_words(q: str, words: str) -> str:
+    """The query box without the words a filter was recognised from (the first time they occur)."""
+    return " ".join(normalise(q).replace(words, " ", 1).split())
+
+
+def literal_href(params: SearchParams, applied) -> str | None:
+    """The same search with the recognised regions and years searched as plain words (literal=1)."""
+    return search_href(replace(params, literal=True, page=1)) if applied else None
+
+
+def understood_href(params: SearchParams) -> str | None:
+    """On a literal search, the same search with regions and years recognised again."""
+    return search_href(replace(params, literal=False, page=1)) if params.literal else None
 
 
 def clear_filters(params: SearchParams) -> SearchParams:

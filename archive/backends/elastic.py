@@ -549,13 +549,24 @@ class ElasticBackend:
             raise BadRequest(f"results beyond the first {MAX_WINDOW:,} cannot be paged to; "
                              "narrow the search with filters or more words")
 
-        def body(hidden: tuple[str, ...]) -> dict:
-            # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
-            # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
-            return {"query": keyword_where(query, filters, hidden), "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
-                    "from_": offset, "size": limit, "track_total_hits": False, **HITS_ONLY, **self._global_idf}
+        def ranked(every_word: bool | None, start: int, size: int) -> list[Scored]:
+            def body(hidden: tuple[str, ...]) -> dict:
+                # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
+                # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
+                return {"query": keyword_where(query, filters, hidden, every_word),
+                        "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
+                        "from_": start, "size": size, "track_total_hits": False, **HITS_ONLY,
+                        **self._global_idf}
 
-        return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self._live_only(body)]
+            return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self._live_only(body)]
+
+        if not query.ranks_all_words_first:
+            return ranked(None, offset, limit)
+        # Passages holding every word first, then the rest: two searches, each scored by BM25 alone,
+        # so the scores stay Lucene's (a constant bonus for the first tier would round them in float32).
+        first = ranked(True, 0, offset + limit)
+        rest = ranked(False, 0, offset + limit - len(first)) if len(first) < offset + limit else []
+        return (first + rest)[offset:]
 
     @property
     def _global_idf(self) -> dict:

@@ -61,13 +61,32 @@ def keyword_bool(query: KeywordQuery) -> dict:
     }}
 
 
-def keyword_where(query: KeywordQuery, filters: Filters, hidden: Sequence[str] = ()) -> dict:
-    """Passages matching a keyword query under filters.
+def holds_every_word(query: KeywordQuery) -> dict:
+    """Passages holding every word of the query: per word, every term of one alternative, in any field."""
+    def term(t: str) -> dict:
+        return {"bool": {"should": [{"term": {field: t}} for field, _ in TERM_FIELDS], "minimum_should_match": 1}}
+
+    def word(group: tuple[tuple[str, ...], ...]) -> dict:
+        return {"bool": {"should": [{"bool": {"filter": [term(t) for t in alt]}} for alt in group],
+                         "minimum_should_match": 1}}
+
+    return {"bool": {"filter": [word(g) for g in query.groups]}}
+
+
+def keyword_where(query: KeywordQuery, filters: Filters, hidden: Sequence[str] = (),
+                  every_word: bool | None = None) -> dict:
+    """Passages matching a keyword query under filters; with `every_word`, only those that hold (True)
+    or do not hold (False) every word of the query, the two tiers of its ranking.
 
     No `kind` filter: every keyword query needs the token fields or `fold`, which only passages
     carry (the mapping is strict), and a filter matching nearly every document keeps Lucene from
     skipping: at 1M passages it made retrieval 2-3x slower."""
-    return {"bool": {"must": [keyword_bool(query)], "filter": [*filter_clauses(filters), *live_clauses(hidden)]}}
+    where = {"bool": {"must": [keyword_bool(query)], "filter": [*filter_clauses(filters), *live_clauses(hidden)]}}
+    if every_word is True:
+        where["bool"]["filter"].append(holds_every_word(query))
+    elif every_word is False:
+        where["bool"]["must_not"] = [holds_every_word(query)]
+    return where
 
 
 def passages_where(filters: Filters, *more: dict) -> dict:

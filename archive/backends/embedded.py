@@ -326,8 +326,32 @@ class EmbeddedBackend:
                 return []
             matched, scores = found
             rows = np.nonzero(matched & snap.mask(filters))[0]
-            top = _best(rows, scores[rows], snap.order, offset + limit)[offset:]
+            want = offset + limit
+            if query.ranks_all_words_first:
+                held = self._holds_every_word(snap, query)[rows]
+                top = _best(rows[held], scores[rows[held]], snap.order, want)
+                if len(top) < want:
+                    rest = rows[~held]
+                    top = np.concatenate([top, _best(rest, scores[rest], snap.order, want - len(top))])
+            else:
+                top = _best(rows, scores[rows], snap.order, want)
+            top = top[offset:]
             return self._scored(snap, top, scores[top])
+
+    def _holds_every_word(self, snap: Snapshot, query: KeywordQuery) -> np.ndarray:
+        """Per passage, whether it holds every word of the query (see KeywordQuery.groups)."""
+        every = np.ones(len(snap.ids), bool)
+        for group in query.groups:
+            word = np.zeros(len(snap.ids), bool)
+            for alternative in group:
+                has = np.ones(len(snap.ids), bool)
+                for term in alternative:
+                    one = np.zeros(len(snap.ids), bool)
+                    one[self._term(snap, term)[0]] = True
+                    has &= one
+                word |= has
+            every &= word
+        return every
 
     def _scored(self, snap: Snapshot, positions: np.ndarray, scores: np.ndarray) -> list[Scored]:
         """Results by chunk id: only the few shown are looked up, not a list of every passage's id."""

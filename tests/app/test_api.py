@@ -149,7 +149,10 @@ def test_empty_query_gives_the_archive_overview(client):
 @pytest.mark.es
 @pytest.mark.parametrize("q", ["行政复议", "12345热线 办结率", "规范性文件 备案审查", "法律顾问", "双随机一公开",
                                "行政复议 办案数", "行政应诉 出庭", "政务公开", "执法 监督 \"行政执法\"",
-                               "法治宣传 -普法", "營商環境", "99.77%"])
+                               "法治宣传 -普法", "營商環境", "99.77%",
+                               # every word first (two tiers), regions recognised, question words
+                               "太原 行政复议", "三门峡 复议案件", "行政应诉 出庭", "政务公开 信息",
+                               "规范性文件 备案审查 公平竞争", "2021年 行政复议 纠错率", "行政复议案件是多少？"])
 def test_backends_rank_keyword_results_alike_on_the_seeds(app, es_app, q):
     # The embedded backend scores with Lucene's BM25 (archive/bm25.py): same passages, same order,
     # same scores up to float rounding.

@@ -242,3 +242,18 @@ def test_figures_chart_grid_and_csv_download(page, server):
     assert page.locator("td.cell-match mark").count() >= 3
     assert page.locator("td.cell-no_report").count() >= 1
     shot(page, "grid", full_page=True)
+
+
+def test_a_region_typed_in_the_box_is_a_removable_chip(page, server):
+    page.goto(f"{server}/search")
+    page.fill("input#q", "太原 行政复议")
+    with page.expect_navigation():
+        page.press("input#q", "Enter")
+    chip = page.locator("a.chip", has_text="已按地区筛选：太原市")
+    assert chip.is_visible() and set(region_badges(page)) == {"太原市"}
+    assert page.locator("a.chip-literal", has_text="“太原”").is_visible()
+    shot(page, "search-recognised-region")
+    with page.expect_navigation():
+        chip.click()
+    assert parse_qs(urlsplit(page.url).query) == {"q": ["行政复议"]}
+    assert len(set(region_badges(page))) > 1 and page.locator("a.chip").count() == 0

@@ -3,6 +3,7 @@ from html import unescape
 
 import pytest
 
+from search_app.query import highlight_needles, parse_query
 from search_app.snippets import find_spans, highlight, snippet
 
 
@@ -59,11 +60,21 @@ def test_window_never_cuts_a_match():
         assert re.search(r"<mark>行政?复?议?</mark>", html) is None or "<mark>行政复议</mark>" in html
 
 
-@pytest.mark.parametrize("text, marked", [
-    ("办理行政复议案件，加强行政执法", ["行政复议"]),  # the whole word only, not every 行政
-    ("加强行政执法和复议工作", ["行政", "复议"]),  # no whole word: its parts
-    ("没有任何相关词", []),
+@pytest.mark.parametrize("q, text, marked", [
+    # the typed word, never the fragments jieba's search mode makes of it
+    ("行政复议", "办理行政复议案件，坚持依法行政，加强行政执法", ["行政复议"]),
+    ("行政复议", "加强行政执法和复议工作", []),
+    # a synonym (复议 => 行政复议) and the typed word both marked, wherever each occurs
+    ("复议", "办理复议案件406件，行政复议决定全部履行", ["复议", "行政复议"]),
+    ("三门峡 复议案件", "全市办理复议案件四百余件", ["复议案件"]),  # jieba's words 复议/案件, adjacent: one mark
+    ("行政复议 办案数", "行政复议办案数同比上升", ["行政复议办案数"]),
+    ('"复议决定" 撤销', "作出复议决定12件，撤销3件", ["复议决定", "撤销"]),  # phrases as typed
+    ("法治宣传 -普法", "开展法治宣传，组织普法讲座", ["法治宣传"]),  # an exclusion is not marked
+    ("12345热线", "市民热线接听来电", ["市民热线"]),  # a multi-word synonym as the table writes it
+    ("行政復議", "办理行政复议案件", ["行政复议"]),  # traditional characters as typed
+    ("税", "依法纳税，税收征管", ["税", "税"]),  # a single character when nothing longer was typed
+    ("四川省粮食产量是多少？", "全省粮食产量达到", ["粮食产量"]),  # question words are not marked
 ])
-def test_whole_words_before_their_parts(text, marked):
-    html = highlight(text, ["行政复议", "行政", "复议"])
+def test_what_was_searched_is_marked(q, text, marked):
+    html = highlight(text, highlight_needles(parse_query(q)))
     assert re.findall(r"<mark>(.*?)</mark>", html) == marked
