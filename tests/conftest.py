@@ -6,6 +6,7 @@ happens once per session; vectors are kept in .cache/ between local runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -99,14 +100,14 @@ def wait_for(url: str, seconds: float = 60) -> None:
     raise TimeoutError(f"{url} did not answer within {seconds} s")
 
 
-@pytest.fixture(scope="session")
-def live_server(config, ingested, tmp_path_factory):
-    """A real `python -m search_app serve` over the session's index; yields its base URL."""
+@contextlib.contextmanager
+def serving(data_dir: Path, embedder: str, log_path: Path):
+    """A real `python -m search_app serve` over an embedded index in `data_dir`; yields its base URL."""
     port = free_port()
     env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")},
-           "ARCHIVE_DATA_DIR": str(config.data_dir), "ARCHIVE_EMBEDDER": config.embedder,
+           "ARCHIVE_DATA_DIR": str(data_dir), "ARCHIVE_EMBEDDER": embedder,
            "ARCHIVE_BACKEND": "embedded", "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
+    log = log_path.open("w")
     proc = subprocess.Popen([sys.executable, "-m", "search_app", "serve", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
@@ -117,6 +118,13 @@ def live_server(config, ingested, tmp_path_factory):
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(config, ingested, tmp_path_factory):
+    """A real `python -m search_app serve` over the session's index; yields its base URL."""
+    with serving(config.data_dir, config.embedder, tmp_path_factory.mktemp("server") / "serve.log") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

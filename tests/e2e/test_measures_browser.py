@@ -7,15 +7,12 @@ The seed pages use the session's live server; target against result needs the de
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import ROOT, free_port, wait_for
+from tests.conftest import serving
 from tests.e2e.test_browser import browser, context, page, shot  # noqa: F401  (fixtures shared with the suite)
 
 pytestmark = pytest.mark.browser
@@ -43,20 +40,8 @@ def demo_server(browser, demo_dir, tmp_path_factory):  # noqa: F811
     archive = Archive(load_config({}, data_dir=data, embedder="hash"))
     assert ingest_paths(archive, [demo_dir]).ok
     archive.close()
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")},
-           "ARCHIVE_DATA_DIR": str(data), "ARCHIVE_EMBEDDER": "hash", "ARCHIVE_BACKEND": "embedded"}
-    log = (data / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "search_app", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/healthz")
+    with serving(data, "hash", data / "serve.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def test_measure_page_picks_a_measure_and_links_each_value_to_its_sentence(page, server):  # noqa: F811
