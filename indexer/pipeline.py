@@ -99,6 +99,7 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
         doc_id=doc_id, title=meta.title, region=meta.region, year=meta.year, doc_type=meta.doc_type,
         publisher=meta.publisher, published=meta.published, doc_number=meta.doc_number,
         source_name=source_name or path.name, sha256=content_hash(path), missing=tuple(meta.missing),
+        region_level=meta.region_level, province=meta.province, city=meta.city, covers=meta.covers,
     )
     chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text, figures_of(p.text))
               for i, p in enumerate(passages)]

@@ -121,19 +121,12 @@ def series(rows: list[dict], label: str, unit: str | None = None) -> dict[str, l
     return {region: sorted(points.items()) for region, points in sorted(out.items())}
 
 
-def _doc_matches_filters(doc: Document, f: Filters) -> bool:
-    return ((not f.region or doc.region in f.region) and (not f.doc_type or doc.doc_type in f.doc_type)
-            and (not f.year or doc.year in f.year)
-            and (f.year_from is None or (doc.year or 0) >= f.year_from)
-            and (f.year_to is None or (doc.year or 9999) <= f.year_to))
-
-
 def grid(archive: Archive, params: SearchParams) -> dict:
     """Region x year: the best passage per cell, or why there is none (no report / not mentioned)."""
     parsed, chunks, docs = _matches(archive, params)
     filters = params.filters(parsed)
     reports = [d for d in archive.backend.list_documents()
-               if d.region and d.year and _doc_matches_filters(d, filters)]
+               if d.region and d.year and filters.matches(d)]
     have = {(d.region, d.year) for d in reports}
     best: dict[tuple[str, int], Chunk] = {}
     for chunk in chunks:  # BM25 order: the first passage of a cell is its best

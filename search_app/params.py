@@ -31,6 +31,8 @@ class SearchParams:
     page: int = 1
     size: int = DEFAULT_SIZE
     explain: bool = False  # add each hit's keyword rank and score, vector rank and similarity, fused score
+    province: tuple[str, ...] = ()  # reports falling under these provinces (their own included)
+    city: tuple[str, ...] = ()
 
     def filters(self, parsed: ParsedQuery | None = None) -> Filters:
         """URL filters merged with the field filters typed in the box."""
@@ -41,6 +43,7 @@ class SearchParams:
             year=tuple(dict.fromkeys((*self.year, *p.years))),
             year_from=self.year_from if self.year_from is not None else p.year_from,
             year_to=self.year_to if self.year_to is not None else p.year_to,
+            province=self.province, city=self.city,
         )
 
     def query_string(self, **changes) -> str:
@@ -49,6 +52,7 @@ class SearchParams:
         pairs = [("q", p.q)] if p.q else []
         pairs += [("mode", p.mode)] if p.mode != "hybrid" else []
         pairs += [("region", v) for v in p.region] + [("doc_type", v) for v in p.doc_type]
+        pairs += [("province", v) for v in p.province] + [("city", v) for v in p.city]
         pairs += [("year", v) for v in p.year]
         pairs += [("year_from", p.year_from)] if p.year_from is not None else []
         pairs += [("year_to", p.year_to)] if p.year_to is not None else []
@@ -116,4 +120,6 @@ def parse_params(args: Mapping) -> SearchParams:
         page=_int("page", single["page"], 1, MAX_PAGE) if single["page"] else 1,
         size=_int("size", single["size"], 1, MAX_SIZE) if single["size"] else DEFAULT_SIZE,
         explain=_flag("explain", args.get("explain")),
+        province=tuple(dict.fromkeys(_values(args, "province"))),
+        city=tuple(dict.fromkeys(_values(args, "city"))),
     )

@@ -15,7 +15,7 @@ from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchPar
 
 web = Blueprint("web", __name__)
 
-FIELD_LABELS = {"year": "年份", "region": "地区", "doc_type": "类型"}
+FIELD_LABELS = {"year": "年份", "region": "地区", "doc_type": "类型", "province": "省份", "city": "城市"}
 MODE_LABELS = {"hybrid": "混合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "date": "时间"}
 MATCHED_LABELS = {"keyword": "关键词", "semantic": "语义"}
@@ -166,7 +166,8 @@ def chips(params: SearchParams) -> list[dict]:
 
 
 def clear_filters(params: SearchParams) -> SearchParams:
-    return replace(params, region=(), doc_type=(), year=(), year_from=None, year_to=None, page=1)
+    return replace(params, region=(), doc_type=(), year=(), year_from=None, year_to=None, province=(), city=(),
+                   page=1)
 
 
 def option_links(params: SearchParams, field: str, labels: dict[str, str]) -> list[dict]:

@@ -1,0 +1,83 @@
+"""The region hierarchy in filters and facets: one table, the rule (`Filters.matches`) and both backends.
+
+The corpus places (tests/contract/conftest.py PLACES): 西陵省 above 青川市 above 云岭县 and
+青川高新示范区; 东滨省 above 北原市 above 海澄区.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import pytest
+
+from archive.models import Filters, KeywordQuery
+from archive.text import tokenize
+
+QC = {"qc-2021", "qc-2022"}
+YL = {"yl-2021", "yl-2023"}
+UNDER_QC = QC | YL | {"qz-2023"}
+XL = UNDER_QC | {"xl-2022"}
+DB = {"by-2019", "by-2022", "hc-2020", "hc-2023"}
+
+TABLE = [
+    (Filters(region=("青川市",)), UNDER_QC),  # a city finds itself and what lies under it
+    (Filters(region=("西陵省",)), XL),
+    (Filters(region=("东滨省",)), DB),
+    (Filters(region=("云岭县",)), YL),  # a county finds only itself
+    (Filters(region=("青川高新示范区", "海澄区")), {"qz-2023", "hc-2020", "hc-2023"}),
+    (Filters(province=("西陵省",)), XL),  # the province's own report falls under it
+    (Filters(province=("东滨省",), doc_type=("年度报告",)), {"by-2022", "hc-2023"}),
+    (Filters(city=("青川市",)), UNDER_QC),  # the city's own reports fall under it
+    (Filters(city=("北原市",), year=(2023,)), {"hc-2023"}),
+    (Filters(city=("青川市",), year_from=2023), {"yl-2023", "qz-2023"}),
+    (Filters(province=("西陵省",), city=("北原市",)), set()),  # fields are AND'ed
+    (Filters(province=("西陵省", "东滨省"), year_to=2019), {"by-2019"}),  # values are OR'ed
+    (Filters(region=("西陵省",), city=("青川市",), doc_type=("自查报告",)), {"yl-2021"}),
+    (Filters(province=("无此省",)), set()),
+]
+
+
+def _doc_ids(backend, chunk_ids) -> set[str]:
+    return {c.doc_id for c in backend.get_chunks_by_id(list(chunk_ids)).values()}
+
+
+@pytest.mark.parametrize(("flt", "expected"), TABLE, ids=str)
+def test_the_rule_selects_the_expected_reports(corpus, flt, expected):
+    assert {doc.doc_id for doc, *_ in corpus if flt.matches(doc)} == expected
+
+
+@pytest.mark.parametrize(("flt", "expected"), TABLE, ids=str)
+def test_backends_translate_the_rule(loaded, corpus, embedder, flt, expected):
+    passages = {doc.doc_id: len(chunks) for doc, chunks, _, _ in corpus}
+    everything = sum(passages.values())
+    vector = embedder.embed_query("法治政府建设")
+    assert _doc_ids(loaded, (s.chunk_id for s in loaded.vector_search(vector, flt, everything))) == expected
+    query = KeywordQuery(tuple(tokenize("法治 行政 政府 建设 复议 执法")))
+    unfiltered = _doc_ids(loaded, (s.chunk_id for s in loaded.keyword_search(query, Filters(), everything)))
+    filtered = _doc_ids(loaded, (s.chunk_id for s in loaded.keyword_search(query, flt, everything)))
+    assert filtered == unfiltered & expected
+    overview = loaded.facets(None, flt)
+    assert overview.total == sum(passages[d] for d in expected)
+
+
+@pytest.mark.parametrize("flt", [Filters(), Filters(region=("西陵省",)), Filters(city=("北原市",))], ids=str)
+def test_province_and_city_facets_count_what_falls_under_them(loaded, corpus, flt):
+    want: dict[str, Counter] = {"province": Counter(), "city": Counter()}
+    for doc, chunks, _, _ in corpus:
+        if flt.matches(doc):
+            for name, value in (("province", doc.in_province), ("city", doc.in_city)):
+                if value:
+                    want[name][value] += len(chunks)
+    fields = loaded.facets(None, flt).fields
+    for name, counts in want.items():
+        assert fields[name] == sorted(counts.items(), key=lambda p: (-p[1], p[0]))
+    if flt.is_empty():
+        assert dict(fields["province"]) == {"西陵省": 26, "东滨省": 20}
+
+
+def test_new_fields_read_back(loaded, corpus):
+    zone = next(doc for doc, *_ in corpus if doc.region_level == "zone")
+    got = loaded.get_document(zone.doc_id)
+    assert (got.region_level, got.province, got.city, got.covers, got.notes) == \
+        ("zone", "西陵省", "青川市", 2023, ("测试语料",))
+    assert got.region_path == ("西陵省", "青川市", "青川高新示范区")
