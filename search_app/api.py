@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
-from search_app import compare, export, service
+from search_app import catalogue, compare, export, service
 from search_app.auth import require_write_token
 from search_app.params import parse_params
 from search_app.uploads import save_and_ingest
@@ -50,6 +50,22 @@ def export_rows(kind: str, fmt: str):
     params = parse_params(request.args)
     data = {"search": export.all_hits, "figures": compare.figure_rows, "grid": compare.grid}[kind](archive(), params)
     return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+
+
+@api.get("/api/v1/documents")
+def list_documents():
+    return jsonify(catalogue.documents(archive(), catalogue.parse_catalogue(request.args)))
+
+
+@api.get("/api/v1/coverage")
+def coverage():
+    return jsonify(catalogue.coverage(archive(), catalogue.parse_catalogue(request.args)))
+
+
+@api.patch("/api/v1/documents/<doc_id>")
+@require_write_token
+def correct_document(doc_id: str):
+    return jsonify(catalogue.correct(archive(), doc_id, request.get_json(silent=True)))
 
 
 @api.get("/api/v1/documents/<doc_id>")

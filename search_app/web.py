@@ -8,9 +8,9 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from archive.models import FACET_FIELDS
+from archive.models import DOC_TYPES, FACET_FIELDS
 from archive.services import Archive
-from search_app import charts, compare, service
+from search_app import catalogue, charts, compare, service
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 
 web = Blueprint("web", __name__)
@@ -100,6 +100,35 @@ def _exports(kind: str, params: SearchParams) -> list[dict]:
             for fmt, label in (("csv", "导出 CSV"), ("json", "导出 JSON"))]
 
 
+CATALOGUE_TEXT_FIELDS = (("region", "地区"), ("province", "省份"), ("city", "城市"), ("year", "年份"),
+                         ("year_from", "起始年份"), ("year_to", "截止年份"))
+CATALOGUE_SORTS = (("region", "地区"), ("year", "年份"), ("title", "标题"), ("indexed", "入库时间"))
+
+
+@web.get("/reports")
+def reports():
+    """The catalogue: every report with its metadata, and the region x year coverage (same as the API)."""
+    cp = catalogue.parse_catalogue(request.args)
+    listing = catalogue.documents(archive(), cp)
+    values = {name: request.args.get(name, "") for name, _ in (*CATALOGUE_TEXT_FIELDS, ("doc_type", ""))}
+
+    def href(**changes) -> str:
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k not in changes and v]
+        return url_for("web.reports") + _qs(urlencode([*kept, *changes.items()]))
+
+    sort_links = [(key, {"text": text, "href": href(sort=key, order="desc" if key == cp.sort and cp.order == "asc"
+                                                     else "asc", page=1)}) for key, text in CATALOGUE_SORTS]
+    last = max(1, math.ceil(listing["total"] / listing["size"]))
+    pages = None if last == 1 else {
+        "last": last, "prev": href(page=listing["page"] - 1) if listing["page"] > 1 else None,
+        "next": href(page=listing["page"] + 1) if listing["page"] < last else None}
+    qs = _qs(urlencode([(k, v) for k, v in request.args.items(multi=True) if v]))
+    return render_template("reports.html", cp=cp, listing=listing, cover=catalogue.coverage(archive(), cp),
+                           fields=CATALOGUE_TEXT_FIELDS, values=values, doc_types=DOC_TYPES,
+                           sort_links=sort_links, pages=pages, api_list=url_for("api.list_documents") + qs,
+                           api_coverage=url_for("api.coverage") + qs)
+
+
 @web.get("/help")
 def help_page():
     """Query syntax, modes and API examples."""
@@ -150,7 +179,8 @@ def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
             values.append({"value": item["value"], "count": item["count"],
                            "selected": value in getattr(params, field),
                            "href": search_href(params.toggle(field, value))})
-        groups.append({"field": field, "label": FIELD_LABELS[field], "values": values})
+        if values or field not in ("province", "city"):  # an archive without places read shows no empty groups
+            groups.append({"field": field, "label": FIELD_LABELS[field], "values": values})
     return groups
 
 
