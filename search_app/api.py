@@ -34,7 +34,8 @@ def figures():
 
 @api.get("/api/v1/grid")
 def grid():
-    return jsonify(compare.grid(archive(), parse_params(request.args)))
+    rollup = compare.parse_rollup(request.args.get("rollup"))
+    return jsonify(compare.grid(archive(), parse_params(request.args), rollup))
 
 
 @api.get("/api/v1/passages/<chunk_id>/similar")

@@ -81,9 +81,14 @@ def _chosen_label(labels: list[dict]) -> tuple[str | None, str | None]:
 def grid():
     """Region x year: which reports mention the topic, which don't, and where reports are missing."""
     params = parse_params(request.args)
-    data = compare.grid(archive(), params) if params.q else {"regions": [], "years": [], "cells": []}
+    rollup = compare.parse_rollup(request.args.get("rollup"))
+    data = compare.grid(archive(), params, rollup) if params.q else {"regions": [], "years": [], "cells": []}
     rows = [[c for c in data["cells"] if c["region"] == region] for region in data["regions"]]
-    return render_template("grid.html", params=params, data=data, rows=rows,
+    here = url_for("web.grid") + _qs(params.query_string())
+    rollups = [{"label": label, "current": value == rollup,
+                "href": here + ("" if value == "region" else ("&" if "?" in here else "?") + f"rollup={value}")}
+               for value, label in (("region", "按地区"), ("province", "按省份汇总"), ("city", "按城市汇总"))]
+    return render_template("grid.html", params=params, data=data, rows=rows, rollups=rollups, rollup=rollup,
                            exports=_exports("grid", params), search_href=search_href(params))
 
 

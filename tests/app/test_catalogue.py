@@ -8,6 +8,7 @@ administrative-divisions reading will give it. One report names no region at all
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 
@@ -281,3 +282,29 @@ def test_reports_page_lists_reports_and_coverage(shared):
     assert "恒口示范区" in html and "陕西省 › 安康市" in html and "h1.txt" in html
     assert 'id="missing-total">1<' in html  # 恒口示范区 2022
     assert client.get("/reports", query_string={"sort": "x"}).status_code == 400
+
+
+def test_grid_rolls_up_by_province_and_city(shared):
+    client, ids = shared
+
+    def grid(**args) -> dict:
+        resp = client.get("/api/v1/grid", query_string={"q": "行政复议", **args})
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    plain = grid()
+    assert plain["rollup"] == "region" and set(plain["regions"]) == {"安康市", "恒口示范区", "陕西省", "太原市"}
+    by_province = grid(rollup="province")
+    assert by_province["regions"] == ["山西省", "陕西省"] and by_province["years"] == [2022, 2023]
+    cells = {(c["region"], c["year"]): c for c in by_province["cells"]}
+    assert cells[("山西省", 2023)]["state"] == "no_report"
+    # 陕西省 2023 holds no provincial report, but 安康市's and 恒口示范区's fall under it
+    assert cells[("陕西省", 2023)]["state"] == "match"
+    assert cells[("陕西省", 2023)]["hit"]["doc_id"] in stems(ids, "a2", "h1")
+    assert cells[("陕西省", 2023)]["hit"]["region"] in {"安康市", "恒口示范区"}
+    by_city = grid(rollup="city")
+    assert by_city["regions"] == ["太原市", "安康市", "陕西省"]  # the provincial report keeps its own row
+    bad = client.get("/api/v1/grid", query_string={"q": "行政复议", "rollup": "county"})
+    assert bad.status_code == 400 and "rollup" in bad.get_json()["error"]["message"]
+    page = client.get("/grid", query_string={"q": "行政复议", "rollup": "province"}).get_data(as_text=True)
+    assert "按省份汇总" in page and re.findall(r'<th scope="row">([^<]+)</th>', page) == ["山西省", "陕西省"]
