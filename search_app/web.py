@@ -108,6 +108,8 @@ def _exports(kind: str, params: SearchParams) -> list[dict]:
 CATALOGUE_TEXT_FIELDS = (("region", "地区"), ("province", "省份"), ("city", "城市"), ("year", "年份"),
                          ("year_from", "起始年份"), ("year_to", "截止年份"))
 CATALOGUE_SORTS = (("region", "地区"), ("year", "年份"), ("title", "标题"), ("indexed", "入库时间"))
+METADATA_LABELS = {"title": "标题", "region": "地区", "year": "年份", "doc_type": "类型", "publisher": "发布机构",
+                   "published": "发布日期", "doc_number": "文号"}
 
 
 @web.get("/reports")
@@ -129,7 +131,7 @@ def reports():
         "next": href(page=listing["page"] + 1) if listing["page"] < last else None}
     qs = _qs(urlencode([(k, v) for k, v in request.args.items(multi=True) if v]))
     return render_template("reports.html", cp=cp, listing=listing, cover=catalogue.coverage(archive(), cp),
-                           fields=CATALOGUE_TEXT_FIELDS, values=values, doc_types=DOC_TYPES,
+                           fields=CATALOGUE_TEXT_FIELDS, values=values, doc_types=DOC_TYPES, labels=METADATA_LABELS,
                            sort_links=sort_links, pages=pages, api_list=url_for("api.list_documents") + qs,
                            api_coverage=url_for("api.coverage") + qs)
 

@@ -6,12 +6,16 @@ The corpus places (tests/contract/conftest.py PLACES): 西陵省 above 青川市
 
 from __future__ import annotations
 
+import sqlite3
 from collections import Counter
+from dataclasses import replace
 
 import pytest
 
+from archive.errors import IndexMismatch
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
+from tests.contract.conftest import KINDS
 
 QC = {"qc-2021", "qc-2022"}
 YL = {"yl-2021", "yl-2023"}
@@ -81,3 +85,71 @@ def test_new_fields_read_back(loaded, corpus):
     assert (got.region_level, got.province, got.city, got.covers, got.notes) == \
         ("zone", "西陵省", "青川市", 2023, ("测试语料",))
     assert got.region_path == ("西陵省", "青川市", "青川高新示范区")
+
+
+# -- an index of the layout before these fields ------------------------------------------------
+
+PLACE_FIELDS = ("region_level", "province", "city", "covers", "notes")
+
+
+def _old_documents(corpus):
+    """The corpus as an older archive held it: no places, no covered year, no notes."""
+    return [(replace(doc, region_level=None, province=None, city=None, covers=None, notes=()), *rest)
+            for doc, *rest in corpus]
+
+
+def _old_embedded(make_backend, items):
+    backend = make_backend("embedded")
+    for item in items:
+        backend.index_document(*item)
+    backend.close()
+    db = sqlite3.connect(backend.path)
+    for column in PLACE_FIELDS:
+        db.execute(f"ALTER TABLE documents DROP COLUMN {column}")
+    for column in ("province", "city"):
+        db.execute(f"ALTER TABLE chunks DROP COLUMN {column}")
+    db.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    db.commit()
+    db.close()
+    return make_backend("embedded", like=backend)
+
+
+def _old_elasticsearch(make_backend, items):
+    from archive.backends.elastic import load_mapping
+
+    backend = make_backend("elasticsearch")
+    body = load_mapping(backend.dim, backend.model_id)
+    body["mappings"]["_meta"]["schema_version"] = 2
+    for name in (*PLACE_FIELDS, "version", "hidden", "retired"):
+        del body["mappings"]["properties"][name]
+    backend.client.indices.create(index=f"{backend.alias}-v1", aliases={backend.alias: {}}, **body)
+    operations = []
+    for doc, chunks, vectors, tokens in items:
+        record = {k: v for k, v in doc.to_dict().items() if k not in PLACE_FIELDS}
+        operations += [{"index": {"_id": f"{doc.doc_id}#doc"}}, {**record, "kind": "document"}]
+        for action in backend._passage_actions(doc, chunks, vectors, tokens, "unused"):
+            source = {k: v for k, v in action["_source"].items() if k not in ("version", "province", "city")}
+            operations += [{"index": {"_id": source["chunk_id"]}}, source]
+    backend.client.bulk(index=backend.alias, operations=operations, refresh=True)
+    return backend
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_an_index_of_the_old_layout_asks_for_a_reindex_and_reads_with_the_new_fields_empty(
+        kind, make_backend, corpus, embedder):
+    old = _old_documents(corpus)
+    backend = (_old_embedded if kind == "embedded" else _old_elasticsearch)(make_backend, old)
+    vector = embedder.embed_query("行政复议")
+    for use in (lambda: backend.vector_search(vector, Filters(), 5), lambda: backend.index_document(*corpus[0])):
+        with pytest.raises(IndexMismatch, match="python -m indexer reindex"):
+            use()
+    docs = backend.list_documents()  # what `python -m indexer reindex` reads
+    assert sorted(docs, key=lambda d: d.doc_id) == sorted((d for d, *_ in old), key=lambda d: d.doc_id)
+    assert all(d.province is None and d.notes == () for d in docs)
+    by_id = {doc.doc_id: (vectors, tokens) for doc, _, vectors, tokens in corpus}
+    items = [(d, backend.get_chunks(d.doc_id), *by_id[d.doc_id]) for d in docs]
+    assert backend.rebuild(iter(items)) == len(corpus)
+    assert backend.vector_search(vector, Filters(region=("青川市",)), 50)  # region still filters
+    assert backend.vector_search(vector, Filters(province=("西陵省",)), 50) == []  # no place read yet
+    backend.index_document(*corpus[0])  # writes work again, with the new fields
+    assert backend.get_document(corpus[0][0].doc_id) == corpus[0][0]
