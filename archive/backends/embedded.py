@@ -516,6 +516,7 @@ class EmbeddedBackend:
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
         extra = list(dict.fromkeys(extra_ids))
+        self.check_compatible()  # an older layout lacks the province and city columns the counts read
         with self._reading() as db:
             snap = self._snapshot()
             found = self._keyword(snap, query, scored=False) if query is not None else None
