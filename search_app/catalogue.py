@@ -137,6 +137,11 @@ def correct(archive: Archive, doc_id: str, body) -> dict:
     doc = archive.backend.get_document(doc_id)
     if doc is None:
         raise NotFound(f"没有编号为 {doc_id[:80]} 的报告")
+    if values.get("region", doc.region) != doc.region:
+        # The old region's level and parents would file the report under the wrong province: a
+        # new region without them leaves them empty (an absent parent misleads no filter).
+        for name in ("region_level", "province", "city"):
+            values.setdefault(name, None)
     # Fields left alone stay as found; a field given a value is no longer missing; one cleared is.
     missing = [f for f in doc.missing if f not in values] + [f for f in FIELDS if f in values and values[f] is None]
     changed = replace(doc, **values, missing=tuple(missing))

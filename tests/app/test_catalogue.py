@@ -239,6 +239,12 @@ def test_passages_follow_a_correction_and_it_survives_reindex(fresh):
     assert (again["region"], again["province"], again["region_level"]) == ("汉中市", "陕西省", "city")
     assert doc_id in found(region="陕西省")
     # clearing a field puts it back among the missing ones
+    # a new region without its parents drops the old ones: 汉中市's province would misfile 太原市
+    moved = patch(client, ids["t1"], {"region": "晋中市"}).get_json()
+    assert (moved["region"], moved["province"], moved["region_level"]) == ("晋中市", None, None)
+    assert set(listed(client, province="山西省")) == set()
+    kept = patch(client, ids["a1"], {"year": 2021}).get_json()  # other fields keep the place
+    assert (kept["region"], kept["province"], kept["year"]) == ("安康市", "陕西省", 2021)
     named = patch(client, doc_id, {"publisher": "汉中市人民政府"}).get_json()
     assert named["publisher"] == "汉中市人民政府" and "publisher" not in named["missing"]
     cleared = patch(client, doc_id, {"publisher": None}).get_json()
