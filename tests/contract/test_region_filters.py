@@ -157,3 +157,22 @@ def test_an_index_of_the_old_layout_asks_for_a_reindex_and_reads_with_the_new_fi
     assert backend.vector_search(vector, Filters(province=("西陵省",)), 50) == []  # no place read yet
     backend.index_document(*corpus[0])  # writes work again, with the new fields
     assert backend.get_document(corpus[0][0].doc_id) == corpus[0][0]
+
+
+def test_passages_follow_a_rewritten_documents_place(fresh, corpus, embedder):
+    """What a correction does: the same passages and vectors written again under new metadata."""
+    for item in corpus:
+        fresh.index_document(*item)
+    doc, chunks, vectors, tokens = next(i for i in corpus if i[0].doc_id == "yl-2021")
+    moved = replace(doc, region="海澄区", province="东滨省", city="北原市", region_level="county")
+    fresh.index_document(moved, fresh.get_chunks(doc.doc_id), vectors, tokens)
+    vector = embedder.embed_query("法治政府建设")
+    docs_under = {d: _doc_ids(fresh, (s.chunk_id for s in fresh.vector_search(vector, Filters(province=(d,)), 50)))
+                  for d in ("西陵省", "东滨省")}
+    assert doc.doc_id in docs_under["东滨省"] and doc.doc_id not in docs_under["西陵省"]
+    counts = dict(fresh.facets(None, Filters()).fields["province"])
+    assert counts == {"西陵省": 26 - len(chunks), "东滨省": 20 + len(chunks)}
+    assert fresh.get_chunks(doc.doc_id) == list(chunks) and fresh.get_document(doc.doc_id) == moved
+    query = KeywordQuery(tuple(tokenize("自查")))
+    found = fresh.keyword_search(query, Filters(city=("北原市",)), 9)
+    assert doc.doc_id in _doc_ids(fresh, (s.chunk_id for s in found))
