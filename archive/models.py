@@ -16,7 +16,8 @@ def _doc_types() -> tuple[str, ...]:
 
 
 DOC_TYPES = _doc_types()
-FACET_FIELDS = ("year", "region", "doc_type")
+FACET_FIELDS = ("year", "region", "doc_type", "province", "city")
+REGION_LEVELS = ("national", "province", "city", "county", "zone")
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,16 @@ class Document:
     def region_path(self) -> tuple[str, ...]:
         """The region and the governments above it, outermost first, each once."""
         return tuple(dict.fromkeys(r for r in (self.province, self.city, self.region) if r))
+
+    @property
+    def in_province(self) -> str | None:
+        """The province a report falls under for filters, facets and roll-ups: a provincial report its own."""
+        return self.province or (self.region if self.region_level == "province" else None)
+
+    @property
+    def in_city(self) -> str | None:
+        """The city a report falls under: the one above it, or its own region for a city's report."""
+        return self.city or (self.region if self.region_level == "city" else None)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -94,9 +105,26 @@ class Filters:
     year: tuple[int, ...] = ()
     year_from: int | None = None
     year_to: int | None = None
+    province: tuple[str, ...] = ()
+    city: tuple[str, ...] = ()
 
     def is_empty(self) -> bool:
         return self == Filters()
+
+    def matches(self, doc: Document) -> bool:
+        """The filter rule: what every backend's translation (SQL masks, Elasticsearch clauses) must agree with.
+
+        A region matches the report's own region or a government above it (安康市 finds 恒口示范区);
+        province and city match what the report falls under (`in_province`, `in_city`); values of one
+        field are OR'ed, fields AND'ed; a year bound excludes reports without a year.
+        """
+        return ((not self.region or any(r in self.region for r in doc.region_path))
+                and (not self.province or doc.in_province in self.province)
+                and (not self.city or doc.in_city in self.city)
+                and (not self.doc_type or doc.doc_type in self.doc_type)
+                and (not self.year or doc.year in self.year)
+                and (self.year_from is None or (doc.year is not None and doc.year >= self.year_from))
+                and (self.year_to is None or (doc.year is not None and doc.year <= self.year_to)))
 
 
 @dataclass(frozen=True)

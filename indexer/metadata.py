@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-from archive.models import DOC_TYPES, DOC_TYPES_FILE
+from archive.models import DOC_TYPES, DOC_TYPES_FILE, REGION_LEVELS
 from archive.regions import Region, canonical
 from archive.text import simplified
 from indexer.chunking import detect_heading
@@ -28,6 +28,9 @@ from indexer.issuer import body_region, delivery_year, title_region
 
 CONTEXT_CHARS = 20000
 FIELDS = ("title", "region", "year", "doc_type", "publisher", "published", "doc_number")
+# Also known to a sidecar (and to a correction through the API), never listed as missing.
+PLACE_FIELDS = ("region_level", "province", "city", "covers")
+SIDECAR_FIELDS = FIELDS + PLACE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -112,9 +115,10 @@ def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = Non
         "doc_number": pick("doc_number", lambda: _doc_number(fields, header)),
     }
     missing = tuple(name for name in FIELDS if values[name] is None)
-    return Metadata(**values, missing=missing, region_level=region.level if region else None,
-                    province=region.province if region else None, city=region.city if region else None,
-                    covers=covers_of(doc_type, year, title or ""))
+    place = {"region_level": region.level if region else None, "province": region.province if region else None,
+             "city": region.city if region else None, "covers": covers_of(doc_type, year, title or "")}
+    place.update({name: side[name] for name in PLACE_FIELDS if name in side})  # a person's word wins
+    return Metadata(**values, missing=missing, **place)
 
 
 def find_title(lines: list[str]) -> str | None:
@@ -255,45 +259,65 @@ def _doc_number(fields: dict[str, str], header: list[str]) -> str | None:
     return None
 
 
+def checked_fields(values: dict) -> dict:
+    """Metadata values a person gives (sidecar, API correction), checked and converted: ValueError in Chinese."""
+    return _sidecar_values(values)
+
+
 def _sidecar_values(sidecar: dict) -> dict:
     """Known fields from a sidecar, checked and converted; unknown keys are ignored."""
     values = {}
-    for key in FIELDS:
+    for key in SIDECAR_FIELDS:
         if key not in sidecar:
             continue
         value = sidecar[key]
         if isinstance(value, str):
             value = value.strip() or None
         if value is not None or key == "doc_type":  # doc_type is never unknown: it has 其他
-            value = _SIDECAR_CHECKS.get(key, str)(value)
+            value = _SIDECAR_CHECKS.get(key, _sidecar_text)(value)
         values[key] = value
     return values
 
 
-def _sidecar_year(value) -> int:
+def _sidecar_year(value, name: str = "year") -> int:
+    if isinstance(value, bool) or isinstance(value, float) and not value.is_integer():
+        raise ValueError(f"{name} 必须是整数年份，如 2023（收到 {value!r}）")
     try:
         year = int(value)
     except (TypeError, ValueError):
-        raise ValueError(f"sidecar year must be a whole number like 2023, got {value!r}") from None
+        raise ValueError(f"{name} 必须是整数年份，如 2023（收到 {value!r}）") from None
     if not 1949 <= year <= 2100:
-        raise ValueError(f"sidecar year {year} is out of range 1949-2100")
+        raise ValueError(f"{name} {year} 超出范围 1949-2100")
     return year
 
 
 def _sidecar_doc_type(value) -> str:
     if value not in DOC_TYPES:
-        raise ValueError(f"sidecar doc_type must be one of {', '.join(DOC_TYPES)}, got {value!r}")
+        raise ValueError(f"doc_type 必须是 {'、'.join(DOC_TYPES)} 之一（收到 {value!r}）")
     return value
 
 
 def _sidecar_published(value) -> str:
     date = parse_date(str(value))
     if date is None:
-        raise ValueError(f"sidecar published must be a date like 2024-03-26, got {value!r}")
+        raise ValueError(f"published 必须是日期，如 2024-03-26（收到 {value!r}）")
     return date
 
 
-_SIDECAR_CHECKS = {"year": _sidecar_year, "doc_type": _sidecar_doc_type, "published": _sidecar_published}
+def _sidecar_level(value) -> str:
+    if value not in REGION_LEVELS:
+        raise ValueError(f"region_level 必须是 {'、'.join(REGION_LEVELS)} 之一（收到 {value!r}）")
+    return value
+
+
+def _sidecar_text(value) -> str:
+    if not isinstance(value, (str, int)):
+        raise ValueError(f"必须是文字（收到 {value!r}）")
+    return str(value)
+
+
+_SIDECAR_CHECKS = {"year": _sidecar_year, "doc_type": _sidecar_doc_type, "published": _sidecar_published,
+                   "region_level": _sidecar_level, "covers": lambda v: _sidecar_year(v, "covers")}
 
 
 TITLE_SEARCH_LINES = 15

@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
-from search_app import compare, export, service
+from search_app import catalogue, compare, export, service
 from search_app import figures as figure_tables
 from search_app.attention import attention as attention_by_year
 from search_app.auth import require_write_token
@@ -63,7 +63,8 @@ def attention():
 
 @api.get("/api/v1/grid")
 def grid():
-    return jsonify(compare.grid(archive(), parse_params(request.args)))
+    rollup = compare.parse_rollup(request.args.get("rollup"))
+    return jsonify(compare.grid(archive(), parse_params(request.args), rollup))
 
 
 @api.get("/api/v1/passages/<chunk_id>/similar")
@@ -83,6 +84,22 @@ def export_rows(kind: str, fmt: str):
     data = {"search": export.all_hits, "figures": figure_tables.figure_rows,
             "grid": compare.grid}[kind](archive(), params)
     return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+
+
+@api.get("/api/v1/documents")
+def list_documents():
+    return jsonify(catalogue.documents(archive(), catalogue.parse_catalogue(request.args)))
+
+
+@api.get("/api/v1/coverage")
+def coverage():
+    return jsonify(catalogue.coverage(archive(), catalogue.parse_catalogue(request.args)))
+
+
+@api.patch("/api/v1/documents/<doc_id>")
+@require_write_token
+def correct_document(doc_id: str):
+    return jsonify(catalogue.correct(archive(), doc_id, request.get_json(silent=True)))
 
 
 @api.get("/api/v1/documents/<doc_id>")

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from archive.services import Archive
 from archive.text import fold, synonyms
-from search_app.compare import _doc_matches_filters, _matches
+from search_app.compare import _matches
 from search_app.params import SearchParams
 from search_app.query import query_terms
 
@@ -37,7 +37,7 @@ def attention(archive: Archive, params: SearchParams) -> dict:
     filters = replace(params.filters(parsed), year=())  # the years are what is counted; from/to bound them
     reports: dict[int, set[str]] = defaultdict(set)
     for doc in archive.backend.list_documents():
-        if doc.year is not None and _doc_matches_filters(doc, filters):
+        if doc.year is not None and filters.matches(doc):
             reports[doc.year].add(doc.doc_id)
     years = [{"year": y, "reports": len(ids), "mentioning": len(ids & mentioning),
               "share": round(len(ids & mentioning) / len(ids), 4)} for y, ids in sorted(reports.items())]

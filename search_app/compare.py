@@ -57,31 +57,44 @@ def sentence_matches(sentence: str, needles: list[str]) -> bool:
     return False
 
 
-def _doc_matches_filters(doc: Document, f: Filters) -> bool:
-    return ((not f.region or doc.region in f.region) and (not f.doc_type or doc.doc_type in f.doc_type)
-            and (not f.year or doc.year in f.year)
-            and (f.year_from is None or (doc.year or 0) >= f.year_from)
-            and (f.year_to is None or (doc.year or 9999) <= f.year_to))
+ROLLUPS = ("region", "province", "city")
 
 
-def grid(archive: Archive, params: SearchParams) -> dict:
-    """Region x year: the best passage per cell, or why there is none (no report / not mentioned)."""
+def parse_rollup(raw: str | None) -> str:
+    """The grid's rows: one per region (default), or per province / city its reports fall under."""
+    value = (raw or "region").strip() or "region"
+    if value not in ROLLUPS:
+        raise BadRequest(f"参数 rollup 必须是 {' / '.join(ROLLUPS)} 之一（收到 {value[:20]!r}）")
+    return value
+
+
+def _row_of(doc: Document, rollup: str) -> str | None:
+    """A report's grid row: its region, or the province / city it falls under (else its own region)."""
+    above = {"province": doc.in_province, "city": doc.in_city}.get(rollup)
+    return above or doc.region
+
+
+def grid(archive: Archive, params: SearchParams, rollup: str = "region") -> dict:
+    """Region x year: the best passage per cell, or why there is none (no report / not mentioned).
+
+    With `rollup` province or city, a row holds every report under that government: its cell's
+    passage is the best of them all."""
     parsed, chunks, docs = _matches(archive, params)
     filters = params.filters(parsed)
     reports = [d for d in archive.backend.list_documents()
-               if d.region and d.year and _doc_matches_filters(d, filters)]
-    have = {(d.region, d.year) for d in reports}
+               if d.region and d.year and filters.matches(d)]
+    have = {(_row_of(d, rollup), d.year) for d in reports}
     best: dict[tuple[str, int], Chunk] = {}
     for chunk in chunks:  # BM25 order: the first passage of a cell is its best
         doc = docs.get(chunk.doc_id)
         if doc and doc.region and doc.year:
-            best.setdefault((doc.region, doc.year), chunk)
+            best.setdefault((_row_of(doc, rollup), doc.year), chunk)
     regions = sorted({r for r, _ in have})
     years = sorted({y for _, y in have})
     needles = highlight_needles(parsed)
     cells = [_cell(region, year, best.get((region, year)), docs, have, needles, params.q)
              for region in regions for year in years]
-    return {"query": params.q, "regions": regions, "years": years, "cells": cells}
+    return {"query": params.q, "rollup": rollup, "regions": regions, "years": years, "cells": cells}
 
 
 def _cell(region, year, chunk, docs, have, needles, q) -> dict:
@@ -89,7 +102,7 @@ def _cell(region, year, chunk, docs, have, needles, q) -> dict:
     if chunk is not None:
         doc = docs[chunk.doc_id]
         cell["state"] = "match"
-        cell["hit"] = {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
+        cell["hit"] = {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title, "region": doc.region,
                        "section": chunk.section, "snippet": snippet(chunk.text, needles, q, width=100),
                        "url": passage_url(doc.doc_id, chunk.anchor, q)}
     elif (region, year) in have:

@@ -32,6 +32,8 @@ class SearchParams:
     size: int = DEFAULT_SIZE
     explain: bool = False  # add each hit's keyword rank and score, vector rank and similarity, fused score
     literal: bool = False  # search regions and years typed in the box as words, not as filters
+    province: tuple[str, ...] = ()  # reports falling under these provinces (their own included)
+    city: tuple[str, ...] = ()
 
     def filters(self, parsed: ParsedQuery | None = None) -> Filters:
         """URL filters merged with the field filters typed in the box."""
@@ -42,6 +44,7 @@ class SearchParams:
             year=tuple(dict.fromkeys((*self.year, *p.years))),
             year_from=self.year_from if self.year_from is not None else p.year_from,
             year_to=self.year_to if self.year_to is not None else p.year_to,
+            province=self.province, city=self.city,
         )
 
     def query_string(self, **changes) -> str:
@@ -50,6 +53,7 @@ class SearchParams:
         pairs = [("q", p.q)] if p.q else []
         pairs += [("mode", p.mode)] if p.mode != "hybrid" else []
         pairs += [("region", v) for v in p.region] + [("doc_type", v) for v in p.doc_type]
+        pairs += [("province", v) for v in p.province] + [("city", v) for v in p.city]
         pairs += [("year", v) for v in p.year]
         pairs += [("year_from", p.year_from)] if p.year_from is not None else []
         pairs += [("year_to", p.year_to)] if p.year_to is not None else []
@@ -119,4 +123,6 @@ def parse_params(args: Mapping) -> SearchParams:
         size=_int("size", single["size"], 1, MAX_SIZE) if single["size"] else DEFAULT_SIZE,
         explain=_flag("explain", args.get("explain")),
         literal=_flag("literal", args.get("literal")),
+        province=tuple(dict.fromkeys(_values(args, "province"))),
+        city=tuple(dict.fromkeys(_values(args, "city"))),
     )

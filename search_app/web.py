@@ -8,11 +8,11 @@ from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
 
-from archive.measures import catalogue
-from archive.models import FACET_FIELDS
+from archive.measures import catalogue as measure_catalogue
+from archive.models import DOC_TYPES, FACET_FIELDS
 from archive.services import Archive
 from archive.text import normalise
-from search_app import charts, compare, service
+from search_app import catalogue, charts, compare, service
 from search_app import figures as figure_tables
 from search_app.attention import attention
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
@@ -20,7 +20,7 @@ from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchPar
 
 web = Blueprint("web", __name__)
 
-FIELD_LABELS = {"year": "年份", "region": "地区", "doc_type": "类型"}
+FIELD_LABELS = {"year": "年份", "region": "地区", "doc_type": "类型", "province": "省份", "city": "城市"}
 MODE_LABELS = {"hybrid": "混合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "date": "时间"}
 MATCHED_LABELS = {"keyword": "关键词", "semantic": "语义"}
@@ -70,7 +70,7 @@ def figures():
                                chart="", measure_links=[], exports=[], search_href=search_href(params))
     data = figure_tables.figure_rows(archive(), params)
     chosen = (request.args.get("measure") or "").strip()[:80] or None
-    if chosen and not catalogue().by_id(chosen):
+    if chosen and not measure_catalogue().by_id(chosen):
         chosen = None  # a stale link: fall back to the default measure rather than fail the page
     picked = measure_series(archive(), params, chosen, counts=data["measures"])
     svg = charts.line_chart(picked["chart"], picked["unit"] or "", f"{picked['measure_name']}（{picked['unit']}）"
@@ -115,9 +115,14 @@ def attention_chart(params: SearchParams) -> dict | None:
 def grid():
     """Region x year: which reports mention the topic, which don't, and where reports are missing."""
     params = parse_params(request.args)
-    data = compare.grid(archive(), params) if params.q else {"regions": [], "years": [], "cells": []}
+    rollup = compare.parse_rollup(request.args.get("rollup"))
+    data = compare.grid(archive(), params, rollup) if params.q else {"regions": [], "years": [], "cells": []}
     rows = [[c for c in data["cells"] if c["region"] == region] for region in data["regions"]]
-    return render_template("grid.html", params=params, data=data, rows=rows,
+    here = url_for("web.grid") + _qs(params.query_string())
+    rollups = [{"label": label, "current": value == rollup,
+                "href": here + ("" if value == "region" else ("&" if "?" in here else "?") + f"rollup={value}")}
+               for value, label in (("region", "按地区"), ("province", "按省份汇总"), ("city", "按城市汇总"))]
+    return render_template("grid.html", params=params, data=data, rows=rows, rollups=rollups, rollup=rollup,
                            exports=_exports("grid", params), search_href=search_href(params))
 
 
@@ -132,6 +137,37 @@ def _exports(kind: str, params: SearchParams) -> list[dict]:
     qs = _qs(params.query_string())
     return [{"label": label, "href": url_for("api.export_rows", kind=kind, fmt=fmt) + qs}
             for fmt, label in (("csv", "导出 CSV"), ("json", "导出 JSON"))]
+
+
+CATALOGUE_TEXT_FIELDS = (("region", "地区"), ("province", "省份"), ("city", "城市"), ("year", "年份"),
+                         ("year_from", "起始年份"), ("year_to", "截止年份"))
+CATALOGUE_SORTS = (("region", "地区"), ("year", "年份"), ("title", "标题"), ("indexed", "入库时间"))
+METADATA_LABELS = {"title": "标题", "region": "地区", "year": "年份", "doc_type": "类型", "publisher": "发布机构",
+                   "published": "发布日期", "doc_number": "文号"}
+
+
+@web.get("/reports")
+def reports():
+    """The catalogue: every report with its metadata, and the region x year coverage (same as the API)."""
+    cp = catalogue.parse_catalogue(request.args)
+    listing = catalogue.documents(archive(), cp)
+    values = {name: request.args.get(name, "") for name, _ in (*CATALOGUE_TEXT_FIELDS, ("doc_type", ""))}
+
+    def href(**changes) -> str:
+        kept = [(k, v) for k, v in request.args.items(multi=True) if k not in changes and v]
+        return url_for("web.reports") + _qs(urlencode([*kept, *changes.items()]))
+
+    sort_links = [(key, {"text": text, "href": href(sort=key, order="desc" if key == cp.sort and cp.order == "asc"
+                                                     else "asc", page=1)}) for key, text in CATALOGUE_SORTS]
+    last = max(1, math.ceil(listing["total"] / listing["size"]))
+    pages = None if last == 1 else {
+        "last": last, "prev": href(page=listing["page"] - 1) if listing["page"] > 1 else None,
+        "next": href(page=listing["page"] + 1) if listing["page"] < last else None}
+    qs = _qs(urlencode([(k, v) for k, v in request.args.items(multi=True) if v]))
+    return render_template("reports.html", cp=cp, listing=listing, cover=catalogue.coverage(archive(), cp),
+                           fields=CATALOGUE_TEXT_FIELDS, values=values, doc_types=DOC_TYPES, labels=METADATA_LABELS,
+                           sort_links=sort_links, pages=pages, api_list=url_for("api.list_documents") + qs,
+                           api_coverage=url_for("api.coverage") + qs)
 
 
 @web.get("/help")
@@ -185,7 +221,8 @@ def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
             values.append({"value": item["value"], "count": item["count"],
                            "selected": value in getattr(params, field),
                            "href": search_href(params.toggle(field, value))})
-        groups.append({"field": field, "label": FIELD_LABELS[field], "values": values})
+        if values or field not in ("province", "city"):  # an archive without places read shows no empty groups
+            groups.append({"field": field, "label": FIELD_LABELS[field], "values": values})
     return groups
 
 
@@ -220,7 +257,8 @@ def understood_href(params: SearchParams) -> str | None:
 
 
 def clear_filters(params: SearchParams) -> SearchParams:
-    return replace(params, region=(), doc_type=(), year=(), year_from=None, year_to=None, page=1)
+    return replace(params, region=(), doc_type=(), year=(), year_from=None, year_to=None, province=(), city=(),
+                   page=1)
 
 
 def option_links(params: SearchParams, field: str, labels: dict[str, str]) -> list[dict]:

@@ -9,7 +9,9 @@ import numpy as np
 
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
-SCHEMA_VERSION = 2  # 2: passages carry their figures
+# 2: passages carry their figures; 3: documents carry region level, province, city, covers and notes, and
+# passages the province and city they fall under (an older index is refused until `python -m indexer reindex`)
+SCHEMA_VERSION = 3
 
 # (document, its passages, their vectors, their tokens): one unit of indexing.
 IndexItem = tuple[Document, Sequence[Chunk], np.ndarray, Sequence[Sequence[str]]]
@@ -64,6 +66,9 @@ class Backend(Protocol):
         """The id of a document with exactly this content, if any."""
 
     def list_documents(self) -> list[Document]: ...
+
+    def document_facts(self) -> dict[str, tuple[int, float]]:
+        """Per document id: its passage count and when it was last written (seconds since the epoch)."""
 
     def rebuild(self, items: Iterable[IndexItem]) -> int:
         """Build a fresh index from `items` beside the live one, check it, switch to it atomically.

@@ -34,6 +34,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
+    FACET_SIZE,
     HIT_FIELDS,
     HITS_ONLY,
     MAX_WINDOW,
@@ -293,8 +294,10 @@ class ElasticBackend:
         from archive.text import fold, tokenize
 
         check_lengths(chunks, vectors, tokens)
+        # A passage's province and city are those it falls under (its own region for a provincial or a
+        # city's report), so filters, facets and roll-ups find the report there; the record keeps the raw fields.
         shared = {"doc_id": doc.doc_id, "region": doc.region, "year": doc.year, "doc_type": doc.doc_type,
-                  "kind": PASSAGE, "version": version}
+                  "province": doc.in_province, "city": doc.in_city, "kind": PASSAGE, "version": version}
         title_tokens = " ".join(tokenize(doc.title))
         for chunk, vec, toks in zip(chunks, vectors, tokens, strict=True):
             yield {"_id": passage_id(chunk.chunk_id, version), "_routing": doc.doc_id, "_source": {
@@ -658,6 +661,16 @@ class ElasticBackend:
                 {"year": {"order": "asc", "missing": "_first"}}, {"doc_id": "asc"}]
         hits = self._scan({"bool": {"filter": [kind_is(DOCUMENT)]}}, sort, True)
         return [Document.from_dict(h["_source"]) for h in hits]
+
+    def document_facts(self) -> dict[str, tuple[int, float]]:
+        records = self._scan({"bool": {"filter": [kind_is(DOCUMENT)]}}, [{"doc_id": "asc"}], ["doc_id", "indexed_at"])
+        written = {h["_source"]["doc_id"]: h["_source"].get("indexed_at", 0) / 1000 for h in records}
+        # Live passages only, counted per document (at most FACET_SIZE documents are counted).
+        res = self._live_search(lambda hidden: {
+            "query": passages_where(Filters(), *live_clauses(hidden)), "size": 0,
+            "aggs": {"passages": {"terms": {"field": "doc_id", "size": FACET_SIZE}}}})
+        counts = {b["key"]: b["doc_count"] for b in res.get("aggregations", {}).get("passages", {}).get("buckets", [])}
+        return {doc_id: (counts.get(doc_id, 0), at) for doc_id, at in written.items()}
 
     def find_by_sha256(self, sha256: str) -> str | None:
         query = {"bool": {"filter": [kind_is(DOCUMENT), {"term": {"sha256": sha256}}]}}

@@ -34,7 +34,11 @@ def kind_is(kind: str) -> dict:
 def filter_clauses(filters: Filters) -> list[dict]:
     """Filter-context clauses for a set of filters (applied inside every retriever)."""
     clauses = [{"terms": {name: list(getattr(filters, name))}}
-               for name in ("region", "doc_type", "year") if getattr(filters, name)]
+               for name in ("doc_type", "year", "province", "city") if getattr(filters, name)]
+    if filters.region:  # the report's own region or a government above it: `Filters.matches`
+        wanted = list(filters.region)
+        clauses.append({"bool": {"should": [{"terms": {name: wanted}} for name in ("region", "province", "city")],
+                                 "minimum_should_match": 1}})
     bounds = {k: v for k, v in (("gte", filters.year_from), ("lte", filters.year_to)) if v is not None}
     if bounds:
         clauses.append({"range": {"year": bounds}})

@@ -51,14 +51,16 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
     doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, region TEXT, year INTEGER, doc_type TEXT NOT NULL,
     publisher TEXT, published TEXT, doc_number TEXT, source_name TEXT, sha256 TEXT,
-    missing TEXT NOT NULL DEFAULT '[]', indexed_at REAL NOT NULL
+    missing TEXT NOT NULL DEFAULT '[]', indexed_at REAL NOT NULL,
+    region_level TEXT, province TEXT, city TEXT, covers INTEGER, notes TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256);
 CREATE TABLE IF NOT EXISTS chunks (
     id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
     section TEXT NOT NULL, text TEXT NOT NULL, fold TEXT NOT NULL,
     region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL, figures TEXT NOT NULL DEFAULT '[]',
-    n_title INTEGER NOT NULL DEFAULT 0, n_section INTEGER NOT NULL DEFAULT 0, n_body INTEGER NOT NULL DEFAULT 0
+    n_title INTEGER NOT NULL DEFAULT 0, n_section INTEGER NOT NULL DEFAULT 0, n_body INTEGER NOT NULL DEFAULT 0,
+    province TEXT, city TEXT
 );
 CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, position);
 CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (title, section, body, tokenize = "{}");
@@ -254,20 +256,23 @@ class EmbeddedBackend:
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
         doc_row = db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (doc.doc_id, doc.title, doc.region, doc.year, doc.doc_type, doc.publisher, doc.published,
-             doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time())).lastrowid
+             doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time(),
+             doc.region_level, doc.province, doc.city, doc.covers,
+             json.dumps(d["notes"], ensure_ascii=False))).lastrowid
         title_tokens = heading_tokens(doc.title)
         postings = _Postings()
         for chunk, vec, toks in zip(chunks, vectors, tokens):
             section_tokens = heading_tokens(chunk.section)
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
-                "doc_type, vec, figures, n_title, n_section, n_body) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                "doc_type, vec, figures, n_title, n_section, n_body, province, city) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                 (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, fold(chunk.text),
                  doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
                  json.dumps(list(chunk.figures), ensure_ascii=False),
-                 len(title_tokens), len(section_tokens), len(toks)))
+                 len(title_tokens), len(section_tokens), len(toks), doc.in_province, doc.in_city))
             db.execute("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)",
                        (cur.lastrowid, " ".join(title_tokens), " ".join(section_tokens), " ".join(toks)))
             postings.add(cur.lastrowid, (title_tokens, section_tokens, toks))
@@ -535,6 +540,7 @@ class EmbeddedBackend:
     def facets(self, query: KeywordQuery | None, filters: Filters,
                extra_ids: Iterable[str] = ()) -> FacetCounts:
         extra = list(dict.fromkeys(extra_ids))
+        self.check_compatible()  # an older layout lacks the province and city columns the counts read
         with self._reading() as db:
             snap = self._snapshot()
             found = self._keyword(snap, query, scored=False) if query is not None else None
@@ -550,6 +556,7 @@ class EmbeddedBackend:
     def _doc(self, row: sqlite3.Row) -> Document:
         d = dict(row)
         d["missing"] = tuple(json.loads(d["missing"]))
+        d["notes"] = tuple(json.loads(d.get("notes") or "[]"))  # an index of the old layout has none
         return Document.from_dict(d)
 
     def get_document(self, doc_id: str) -> Document | None:
@@ -568,6 +575,12 @@ class EmbeddedBackend:
         rows = self._guard(lambda: self.db.execute(
             "SELECT * FROM documents ORDER BY region, year, doc_id").fetchall())
         return [self._doc(r) for r in rows]
+
+    def document_facts(self) -> dict[str, tuple[int, float]]:
+        rows = self._guard(lambda: self.db.execute(
+            "SELECT d.doc_id, count(c.id), d.indexed_at FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
+            "GROUP BY d.doc_id").fetchall())
+        return {r[0]: (int(r[1]), float(r[2])) for r in rows}
 
     @staticmethod
     def _chunk(row: sqlite3.Row) -> Chunk:

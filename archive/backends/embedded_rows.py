@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 FIELDS = tuple(bm25.FIELD_BOOSTS)
 NO_YEAR = np.iinfo(np.int32).min
 PREFIX = "rows-"
-_ARRAYS = ("ids", "order", "year", "region", "doc_type", *(f"n_{f}" for f in FIELDS))
+CODED = ("region", "doc_type", "province", "city")  # text columns kept as small ints per row
+_ARRAYS = ("ids", "order", "year", *CODED, *(f"n_{f}" for f in FIELDS))
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Snapshot:
     ids: np.ndarray
     order: np.ndarray  # rank of each row's chunk id: ties break as in Elasticsearch
     year: np.ndarray
-    codes: dict[str, np.ndarray]  # region / doc_type as small ints, -1 for none
+    codes: dict[str, np.ndarray]  # region / doc_type / province / city as small ints, -1 for none
     names: dict[str, list[str]]
     raw_lengths: dict[str, np.ndarray]  # tokens per field
     home: Path | None = None  # the directory holding this generation's files, once saved
@@ -62,7 +63,7 @@ class Snapshot:
     @classmethod
     def from_db(cls, db: sqlite3.Connection, generation: str) -> Snapshot:
         """Every row read from SQLite: slow on a big index, done once per generation."""
-        rows = db.execute("SELECT id, region, year, doc_type, n_title, n_section, n_body "
+        rows = db.execute("SELECT id, region, year, doc_type, n_title, n_section, n_body, province, city "
                           "FROM chunks ORDER BY id").fetchall()
         n = len(rows)
         ids = np.fromiter((r[0] for r in rows), np.int64, n)
@@ -70,7 +71,7 @@ class Snapshot:
         order = np.empty(n, np.int64)
         order[np.searchsorted(ids, by_chunk_id)] = np.arange(n)
         codes, names = {}, {}
-        for name, col in (("region", 1), ("doc_type", 3)):
+        for name, col in (("region", 1), ("doc_type", 3), ("province", 7), ("city", 8)):
             names[name] = sorted({r[col] for r in rows if r[col] is not None})
             index = {v: i for i, v in enumerate(names[name])}
             codes[name] = np.fromiter((index.get(r[col], -1) for r in rows), np.int32, n)
@@ -96,7 +97,7 @@ class Snapshot:
                         home, count, len(ids))
             return None
         return cls(generation, ids, arrays["order"], arrays["year"],
-                   {"region": arrays["region"], "doc_type": arrays["doc_type"]}, meta["names"],
+                   {name: arrays[name] for name in CODED}, meta["names"],
                    {f: arrays[f"n_{f}"] for f in FIELDS}, home)
 
     def save(self, directory: Path) -> None:
@@ -148,13 +149,20 @@ class Snapshot:
         at = self.locate(row_ids)
         return at[at >= 0]
 
+    def _isin(self, name: str, values: tuple[str, ...]) -> np.ndarray:
+        wanted = [self.names[name].index(v) for v in values if v in self.names[name]]
+        return np.isin(self.codes[name], wanted)
+
     def mask(self, filters: Filters) -> np.ndarray:
+        """Rows passing the filters: the translation of `Filters.matches` (the contract suite holds it there)."""
         keep = np.ones(len(self.ids), bool)
-        for name in ("region", "doc_type"):
+        if filters.region:  # the report's own region or a government above it
+            keep &= self._isin("region", filters.region) | self._isin("province", filters.region) \
+                | self._isin("city", filters.region)
+        for name in ("doc_type", "province", "city"):
             values = getattr(filters, name)
             if values:
-                wanted = [self.names[name].index(v) for v in values if v in self.names[name]]
-                keep &= np.isin(self.codes[name], wanted)
+                keep &= self._isin(name, values)
         if filters.year:
             keep &= np.isin(self.year, list(filters.year))
         if filters.year_from is not None or filters.year_to is not None:

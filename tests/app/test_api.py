@@ -27,7 +27,7 @@ def test_search_shape(client):
     hit = body["hits"][0]
     assert set(hit) >= {"chunk_id", "doc_id", "title", "region", "year", "doc_type", "section", "text",
                         "snippet", "score", "matched", "url"}
-    assert set(body["facets"]) == {"year", "region", "doc_type"}
+    assert set(body["facets"]) == {"year", "region", "doc_type", "province", "city"}
 
 
 def test_hybrid_finds_review_cases_in_the_three_reports_that_have_them(client):

@@ -344,7 +344,7 @@ def test_openapi_describes_what_parse_params_accepts(client):
     assert params["q"]["maxLength"] == MAX_QUERY_CHARS
     assert (params["page"]["minimum"], params["page"]["maximum"]) == (1, MAX_PAGE)
     assert (params["size"]["minimum"], params["size"]["maximum"]) == (1, MAX_SIZE)
-    assert {p for p, s in params.items() if s["type"] == "array"} == {"region", "doc_type", "year"}
+    assert {p for p, s in params.items() if s["type"] == "array"} == {"region", "doc_type", "year", "province", "city"}
     refs = set(re.findall(r'"\$ref": "#/components/schemas/(\w+)"', json.dumps(spec)))
     assert refs <= set(spec["components"]["schemas"])
 

@@ -125,6 +125,9 @@ def test_every_api_route_is_documented(tmp_path):
     ("/api/v1/documents/{doc_id}", "first", {"q": "行政复议"}),
     ("/api/v1/documents/{doc_id}", "first", {}),
     ("/healthz", None, {}),
+    ("/api/v1/documents", None, {}),
+    ("/api/v1/documents", None, {"sort": "year", "order": "desc", "size": 2, "page": 2}),
+    ("/api/v1/coverage", None, {}),
 ])
 def test_real_answers_conform(read_schema, app, path, path_parameters, query):
     """Random requests rarely find a document or a hit: these do, and their bodies are checked too."""
@@ -135,3 +138,7 @@ def test_real_answers_conform(read_schema, app, path, path_parameters, query):
     assert response.status_code == 200
     if path == "/api/v1/search" and query.get("q"):
         assert response.json()["hits"]
+    if path == "/api/v1/documents":
+        assert response.json()["documents"]
+    if path == "/api/v1/coverage":
+        assert response.json()["rows"]

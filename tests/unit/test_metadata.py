@@ -245,6 +245,9 @@ SIDECAR_RAW = page("当前位置:首页 > 法治政府", "太原市2021年法治
         ({"doc_number": "并政〔2022〕1号"}, "doc_number", "并政〔2022〕1号"),
         ({"region": None}, "region", None),
         ({"unknown_key": "ignored"}, "region", "太原市"),
+        ({"province": "山西省", "region_level": "city"}, "province", "山西省"),
+        ({"region_level": "city"}, "region_level", "city"),
+        ({"covers": "2021"}, "covers", 2021),
     ],
 )
 def test_sidecar_overrides_extracted_values(sidecar, field, value):
@@ -275,11 +278,15 @@ def test_sidecar_fills_missing_fields():
 @pytest.mark.parametrize(
     ("sidecar", "message"),
     [
-        ({"doc_type": "年报"}, "doc_type must be one of"),
-        ({"doc_type": None}, "doc_type must be one of"),
-        ({"year": "二〇二三"}, "year must be a whole number"),
-        ({"year": "1800"}, "out of range"),
-        ({"published": "昨天"}, "published must be a date"),
+        ({"doc_type": "年报"}, "doc_type 必须是"),
+        ({"doc_type": None}, "doc_type 必须是"),
+        ({"year": "二〇二三"}, "year 必须是整数年份"),
+        ({"year": "1800"}, "超出范围"),
+        ({"year": True}, "year 必须是整数年份"),
+        ({"published": "昨天"}, "published 必须是日期"),
+        ({"region_level": "town"}, "region_level 必须是"),
+        ({"covers": "2023.5"}, "covers 必须是整数年份"),
+        ({"province": ["陕西省"]}, "必须是文字"),
     ],
 )
 def test_invalid_sidecar_values_raise_value_error(sidecar, message):

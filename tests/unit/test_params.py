@@ -13,6 +13,8 @@ from search_app.params import SearchParams, parse_params
     ({"year_from": "2019", "year_to": "2023", "sort": "date"}, SearchParams(year_from=2019, year_to=2023, sort="date")),
     ({"page": "3", "size": "100"}, SearchParams(page=3, size=100)),
     ({"mode": ""}, SearchParams()),
+    ([("province", "陕西省"), ("city", "安康市"), ("city", " 安康市 ")],
+     SearchParams(province=("陕西省",), city=("安康市",))),
 ])
 def test_parse(args, expected):
     assert parse_params(MultiDict(args)) == expected
@@ -39,3 +41,10 @@ def test_query_string_round_trip_and_toggle():
     assert p.toggle("region", "太原市").region == ()
     assert p.toggle("region", "广元市").region == ("太原市", "广元市")
     assert p.toggle("year", 2022).page == 1
+
+
+def test_province_and_city_travel_in_the_url_and_reach_the_filters():
+    p = SearchParams(q="复议", province=("陕西省",), city=("安康市", "汉中市"))
+    assert parse_params(MultiDict(__import__("urllib.parse").parse.parse_qsl(p.query_string()))) == p
+    assert (p.filters().province, p.filters().city) == (("陕西省",), ("安康市", "汉中市"))
+    assert p.toggle("city", "安康市").city == ("汉中市",)
