@@ -39,7 +39,9 @@ HOSTILE = [
     ('" autofocus onfocus="alert(1)', '" autofocus onfocus="'),
     ("</textarea><svg onload=alert(1)>", "<svg onload"),
     ("javascript:alert(1)", None), ("{{ 7*7 }}{% raw %}", None),
-    ("<mark>复议</mark>", "<mark>复议</mark>"),
+    # a word no report holds: a <mark> around it can only be the query echoed unescaped (复议 is marked
+    # legitimately wherever a passage holds it, so it cannot tell an echo from a highlight)
+    ("<mark>量子纠缠</mark>", "<mark>量子纠缠</mark>"),
     # control and direction characters
     ("行政\x00复议", None), ("\x00", None), ("\u202e复议\u202d", None), ("\u200f行政\u200e复议", None),
     ("\ufeff\u2028\u2029\x0b\x0c", None), ("\U0001f600复议\U0001f600", None), ("ﬁ㍿Ⅻ①", None),

@@ -12,61 +12,11 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
-from tests.ci import require
-
-try:
-    from playwright.sync_api import sync_playwright
-except ImportError:  # reported by the `browser` fixture: skip here, fail in CI
-    sync_playwright = None
+from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-SHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
 QUERY = "行政复议"
-
-
-def _missing() -> str | None:
-    if sync_playwright is None:
-        return "Playwright for Python is not installed (pip install playwright==1.65.2)"
-    if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing (apt-get install chromium fonts-wqy-zenhei)"
-    return None
-
-
-@pytest.fixture(scope="session")
-def browser():
-    reason = _missing()
-    require(reason is None, f"the browser tests: {reason}")
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="session")
-def server(browser, live_server) -> str:  # browser first: no index is built when it would skip
-    return live_server
-
-
-@pytest.fixture()
-def context(browser):
-    ctx = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-    ctx.set_default_timeout(20_000)
-    yield ctx
-    ctx.close()
-
-
-@pytest.fixture()
-def page(context):
-    return context.new_page()
-
-
-def shot(page, name: str, full_page: bool = False) -> None:
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def search_from_the_box(page, server: str, query: str) -> None:

@@ -16,13 +16,13 @@ import pytest
 
 from tests.catalogue_reports import REPORTS, write_reports
 from tests.conftest import CACHE, ROOT, free_port, wait_for
-from tests.e2e.test_browser import browser, context, page, shot  # noqa: F401  (the shared browser fixtures)
+from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def catalogue_server(browser, tmp_path_factory):  # noqa: F811  browser first: nothing is built when it would skip
+def catalogue_server(browser, tmp_path_factory):  # browser first: nothing is built when it would skip
     from archive.config import load_config
     from archive.services import Archive
     from indexer.pipeline import ingest_paths
@@ -54,7 +54,7 @@ def rows(tab) -> list[list[str]]:
     return [[c.strip() for c in r.locator("td").all_inner_texts()] for r in tab.locator("tr[data-doc-id]").all()]
 
 
-def test_the_catalogue_lists_filters_and_sorts_every_report(page, catalogue_server):  # noqa: F811
+def test_the_catalogue_lists_filters_and_sorts_every_report(page, catalogue_server):
     page.goto(catalogue_server + "/")
     with page.expect_navigation():
         page.locator("nav.site-nav a", has_text="报告目录").click()
@@ -77,7 +77,7 @@ def test_the_catalogue_lists_filters_and_sorts_every_report(page, catalogue_serv
     shot(page, "catalogue", full_page=True)
 
 
-def test_the_coverage_matrix_shows_held_and_missing_years(page, catalogue_server):  # noqa: F811
+def test_the_coverage_matrix_shows_held_and_missing_years(page, catalogue_server):
     page.goto(catalogue_server + "/reports?province=" + quote("陕西省"))
     heads = [t.strip() for t in page.locator("table.coverage-table thead th").all_inner_texts()]
     assert heads[1:3] == ["2022", "2023"]
@@ -90,7 +90,7 @@ def test_the_coverage_matrix_shows_held_and_missing_years(page, catalogue_server
     shot(page, "coverage")
 
 
-def test_province_and_city_facets_narrow_a_search(page, catalogue_server):  # noqa: F811
+def test_province_and_city_facets_narrow_a_search(page, catalogue_server):
     page.goto(f"{catalogue_server}/search?q={quote('行政复议')}&mode=keyword")
     with page.expect_navigation():
         page.locator("#facet-province ~ ul a.facet-link", has_text="山西省").first.click()

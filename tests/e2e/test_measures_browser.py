@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import serving
-from tests.e2e.test_browser import browser, context, page, shot  # noqa: F401  (fixtures shared with the suite)
+from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
 
@@ -25,12 +25,7 @@ CHART_TEXT_SIZES = """() => [...document.querySelectorAll('svg.chart.trend text'
 
 
 @pytest.fixture(scope="session")
-def server(browser, live_server) -> str:  # noqa: F811  (browser first: no index is built when it would skip)
-    return live_server
-
-
-@pytest.fixture(scope="session")
-def demo_server(browser, demo_dir, tmp_path_factory):  # noqa: F811
+def demo_server(browser, demo_dir, tmp_path_factory):
     """A real `python -m search_app serve` over the demo reports (hash embedder: the page, not the ranking)."""
     from archive.config import load_config
     from archive.services import Archive
@@ -44,7 +39,7 @@ def demo_server(browser, demo_dir, tmp_path_factory):  # noqa: F811
         yield url
 
 
-def test_measure_page_picks_a_measure_and_links_each_value_to_its_sentence(page, server):  # noqa: F811
+def test_measure_page_picks_a_measure_and_links_each_value_to_its_sentence(page, server):
     page.goto(f"{server}/figures?q={quote('12345热线')}")
     links = page.locator("nav.measure-links a")
     assert links.count() >= 3
@@ -63,7 +58,7 @@ def test_measure_page_picks_a_measure_and_links_each_value_to_its_sentence(page,
     assert "/doc/" in page.url and "#p" in page.url
 
 
-def test_chart_text_is_readable_at_375_px(browser, server):  # noqa: F811
+def test_chart_text_is_readable_at_375_px(browser, server):
     ctx = browser.new_context(viewport={"width": 375, "height": 812}, locale="zh-CN", device_scale_factor=2)
     try:
         phone = ctx.new_page()
@@ -83,7 +78,7 @@ def test_chart_text_is_readable_at_375_px(browser, server):  # noqa: F811
         ctx.close()
 
 
-def test_targets_are_drawn_apart_and_set_beside_results(page, demo_server, tmp_path):  # noqa: F811
+def test_targets_are_drawn_apart_and_set_beside_results(page, demo_server, tmp_path):
     page.goto(f"{demo_server}/figures?q={quote('地区生产总值')}&measure=economy.gdp_growth")
     chart = page.locator("svg.chart.trend")
     assert chart.locator("polyline.line-result").count() == 1
@@ -99,7 +94,7 @@ def test_targets_are_drawn_apart_and_set_beside_results(page, demo_server, tmp_p
     assert info.value.suggested_filename == "series.csv" and "澄湖市" in data and "目标" in data
 
 
-def test_answer_card_and_attention_bars_on_the_search_page(page, server):  # noqa: F811
+def test_answer_card_and_attention_bars_on_the_search_page(page, server):
     page.goto(f"{server}/search?q={quote('太原市2021年办理了多少行政复议案件')}")
     card = page.locator("section.answer-card")
     assert card.is_visible() and "248件" in card.locator(".answer-value").inner_text()
