@@ -13,7 +13,7 @@ from archive.services import Archive
 from search_app import compare, export, service
 from search_app.auth import require_write_token
 from search_app.params import parse_params
-from search_app.uploads import save_and_ingest
+from search_app.uploads import delete_upload, save_and_ingest
 
 api = Blueprint("api", __name__)
 
@@ -60,14 +60,14 @@ def document(doc_id: str):
 @api.post("/api/v1/documents")
 @require_write_token
 def upload_document():
-    result = save_and_ingest(archive(), request.files.get("file"), request.form.get("metadata"))
+    result = save_and_ingest(archive(), request.files, request.form)
     return jsonify(result), 200 if result["status"] != "indexed" else 201
 
 
 @api.delete("/api/v1/documents/<doc_id>")
 @require_write_token
 def delete_document(doc_id: str):
-    if not archive().backend.delete_document(doc_id):
+    if not delete_upload(archive(), doc_id):
         raise NotFound(f"没有编号为 {doc_id[:80]} 的报告")
     return "", 204
 

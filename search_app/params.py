@@ -16,6 +16,11 @@ MAX_QUERY_CHARS = 500
 MAX_SIZE = 100
 DEFAULT_SIZE = 10
 MAX_PAGE = 1000
+# A facet link carries every selected value, so a page's work grows with their square: 20 values of
+# one filter is more than any search needs (the archive has a few dozen regions at most).
+MAX_FILTER_VALUES = 20
+# Every distinct word of the box becomes keyword terms, synonyms and snippet highlights: bound them too.
+MAX_QUERY_WORDS = 40
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,8 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
 def _values(args, name: str) -> list[str]:
     getlist = getattr(args, "getlist", None)
     raw = getlist(name) if getlist else ([args[name]] if name in args else [])
+    if len(raw) > MAX_FILTER_VALUES:
+        raise BadRequest(f"参数 {name} 最多可给 {MAX_FILTER_VALUES} 个值（收到 {len(raw)} 个）")
     return [v.strip() for v in raw if v and v.strip()]
 
 
@@ -103,6 +110,9 @@ def parse_params(args: Mapping) -> SearchParams:
     q = (args.get("q") or "").strip()
     if len(q) > MAX_QUERY_CHARS:
         raise BadRequest(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符（收到 {len(q)}）")
+    words = len(set(q.split()))
+    if words > MAX_QUERY_WORDS:
+        raise BadRequest(f"查询的词过多：最多 {MAX_QUERY_WORDS} 个不同的词（收到 {words} 个）")
     single = {name: (_values(args, name) or [None])[-1] for name in ("year_from", "year_to", "page", "size")}
     return SearchParams(
         q=q,
