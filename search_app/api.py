@@ -49,7 +49,7 @@ def export_rows(kind: str, fmt: str):
         raise NotFound("可导出：search / figures / grid，格式 .csv 或 .json")
     params = parse_params(request.args)
     data = {"search": export.all_hits, "figures": compare.figure_rows, "grid": compare.grid}[kind](archive(), params)
-    return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+    return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
 
 
 @api.get("/api/v1/documents/<doc_id>")
