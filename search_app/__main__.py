@@ -5,52 +5,20 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import re
 import sys
 
 from archive.config import ConfigError, load_config
 
 log = logging.getLogger("search_app")
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-# waitress's limits, so no client can hold the server: a connection idle this long is closed
-# (a header or a body that stops arriving), and this many may be open at once (poll(), not
-# select(): select stops at 1,024 descriptors). A reverse proxy in front does the rest (README).
-CHANNEL_TIMEOUT_S = 10
-CLEANUP_INTERVAL_S = 2
-CONNECTION_LIMIT = 500
-MAX_HEADER_BYTES = 32 * 1024  # a search URL with every filter at its cap is a few KB
-_LOG_UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-
-
-def log_safe(text: str) -> str:
-    """Control characters as visible escapes, so a logged value can never start a forged line."""
-    return _LOG_UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
-
-
-class SafeFormatter(logging.Formatter):
-    """Escapes control characters in each message (tracebacks keep their lines)."""
-
-    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 -- logging's name
-        record.message = log_safe(record.message)
-        return super().formatMessage(record)
-
-
-def server_settings(app, threads: int) -> dict:
-    """waitress's settings: bodies refused from their Content-Length before they are read, short idle limits."""
-    return {"threads": threads, "ident": "archive", "max_request_body_size": app.config["MAX_CONTENT_LENGTH"] + 1,
-            "max_request_header_size": MAX_HEADER_BYTES, "channel_timeout": CHANNEL_TIMEOUT_S,
-            "cleanup_interval": CLEANUP_INTERVAL_S, "connection_limit": CONNECTION_LIMIT,
-            "asyncore_use_poll": True}
-
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search_app", description="报告档案检索服务")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the search pages and the JSON API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--threads", type=int, default=8)
+    command = sub.add_parser("serve", help="serve the search pages and the JSON API")
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=5000)
+    command.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
     try:
         config = load_config()
@@ -61,11 +29,11 @@ def main(argv: list[str] | None = None) -> int:
             config = dataclasses.replace(config, base_url=f"http://{host}:{args.port}")
     except ConfigError as exc:
         parser.exit(2, f"配置错误: {exc}\n")
+    from search_app.server import LOG_FORMAT, SafeFormatter, serve
+
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter(LOG_FORMAT))
     logging.basicConfig(level=config.log_level, handlers=[handler])
-    from waitress import serve as waitress_serve
-
     from search_app import create_app
 
     app = create_app(config)
@@ -74,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(1, f"无法启动: {problem}\n")
     log.info("serving on http://%s:%d (backend %s, embedder %s)", args.host, args.port,
              config.backend, config.embedder)
-    waitress_serve(app, host=args.host, port=args.port, **server_settings(app, args.threads))
+    serve(app, args.host, args.port, args.threads)
     return 0
 
 

@@ -12,8 +12,8 @@ import pytest
 from archive.errors import BadRequest
 from indexer import limits
 from indexer.reading import ReadError
-from search_app.__main__ import SafeFormatter, log_safe
 from search_app.export import as_csv, neutralise
+from search_app.server import SafeFormatter, log_safe
 from search_app.upload_meta import MAX_METADATA_CHARS, clean_name, parse_metadata
 
 
