@@ -50,7 +50,7 @@ def upload(client, i: int, name: str) -> str:
     return resp.get_json()["doc_id"]
 
 
-def cycles(data_dir: Path, count: int, base: int = 5) -> dict:
+def cycles(data_dir: Path, count: int, base: int = 5, progress: int = 0) -> dict:
     """Upload `base` reports, then upload and delete one more `count` times; sizes and timing."""
     client = client_for(data_dir)
     auth = {"Authorization": f"Bearer {TOKEN}"}
@@ -62,6 +62,9 @@ def cycles(data_dir: Path, count: int, base: int = 5) -> dict:
         client.get("/api/v1/search", query_string={"q": "行政复议", "mode": "keyword"})
         assert client.delete(f"/api/v1/documents/{doc_id}", headers=auth).status_code == 204
         peak = max(peak, index_bytes(data_dir))
+        if progress and (n + 1) % progress == 0:
+            report(f"  cycle {n + 1}: index {index_bytes(data_dir) / 2**20:.2f} MB, "
+                   f"{time.perf_counter() - started:.0f} s")
     open_bytes = index_bytes(data_dir)  # as a running server leaves it, WAL included
     client.application.extensions["archive"].close()
     return {"seconds": time.perf_counter() - started, "open": open_bytes, "after": index_bytes(data_dir), "peak": peak,
@@ -83,13 +86,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as work:
         clean = clean_build(Path(work) / "clean")
-        run = cycles(Path(work) / "cycled", args.cycles)
+        run = cycles(Path(work) / "cycled", args.cycles, progress=100)
     report(f"{args.cycles} upload/delete cycles in {run['seconds']:.0f} s ({run['seconds'] / args.cycles:.2f} s each)")
     for state in ("open", "after"):
         report(f"{state}: clean build {clean[state] / 2**20:.2f} MB; after cycles {run[state] / 2**20:.2f} MB "
                f"({run[state] / clean[state]:.2f}x)")
     report(f"largest during the run {run['peak'] / 2**20:.2f} MB")
-    report(f"stored files left: {len(run['stored_files'])} (the {5} base reports)")
+    report(f"stored files left: {len(run['stored_files'])} (the 5 base reports)")
     return 0 if run["open"] <= 2 * clean["open"] and run["after"] <= 2 * clean["after"] else 1
 
 

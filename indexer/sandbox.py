@@ -10,6 +10,7 @@ document or a ReadError with a reason in Chinese.
 from __future__ import annotations
 
 import logging
+import math
 import multiprocessing
 import os
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ log = logging.getLogger(__name__)
 
 PARSE_SECONDS = 30.0
 PARSE_MEMORY_BYTES = 1536 * 2**20  # address space: Python, lxml and the parsed text of a large report
+CPU_GRACE_S = 5
 
 
 @dataclass(frozen=True)
@@ -31,11 +33,14 @@ class Limits:
     memory_bytes: int = PARSE_MEMORY_BYTES
 
 
-def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, memory_bytes: int) -> None:
+def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, limits: Limits) -> None:
     import resource
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # each BLAS thread reserves address space
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
+    resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
+    # The parent kills a child that runs past its time; this stops one whose parent was killed first.
+    cpu = math.ceil(limits.seconds) + CPU_GRACE_S
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu))
     try:
         from indexer.limits import check_report
         from indexer.pipeline import prepare
@@ -58,7 +63,7 @@ def prepare_isolated(path: Path, chunk_chars: int, doc_id: str, source_name: str
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(send, str(path), chunk_chars, doc_id, source_name,
-                                                 limits.memory_bytes), daemon=True)
+                                                 limits), daemon=True)
     child.start()
     send.close()
     try:

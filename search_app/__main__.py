@@ -54,9 +54,11 @@ def warm_up(app) -> str | None:
     """
     from archive.errors import ArchiveError
     from archive.text import tokenize
+    from search_app.uploads import sweep_staged
 
     tokenize("预热")
     archive = app.extensions["archive"]
+    sweep_staged(archive)
     try:
         archive.embedder.embed_query("预热")
         archive.backend.ping()

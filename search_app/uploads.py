@@ -31,7 +31,9 @@ from search_app.upload_meta import clean_name, parse_metadata
 log = logging.getLogger(__name__)
 
 STAGING_PREFIX = ".upload-"  # a dot name: `indexer ingest` of the folder skips staged files
-STALE_SECONDS = 3600  # a staged file this old belongs to a server that was killed mid-upload
+# A staged file is named for the server process writing it; it is left over (the server was killed
+# mid-upload) when that process is gone, or when it is this old (a process id used again).
+STALE_SECONDS = 3600
 
 
 class _DocLocks:
@@ -116,7 +118,7 @@ def save_and_ingest(archive: Archive, files: Mapping, form: Mapping) -> dict:
 
 def _stage(archive: Archive, upload, meta: dict | None, suffix: str) -> Path:
     folder = _folder(archive)
-    staged = folder / f"{STAGING_PREFIX}{uuid.uuid4().hex}{suffix}"
+    staged = folder / f"{STAGING_PREFIX}{os.getpid()}-{uuid.uuid4().hex}{suffix}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         _sweep(folder)
@@ -162,11 +164,31 @@ def _sweep(folder: Path) -> None:
     cutoff = time.time() - STALE_SECONDS
     for path in folder.glob(f"{STAGING_PREFIX}*"):
         try:
-            if path.stat().st_mtime < cutoff:
+            if not _writer_alive(path) or path.stat().st_mtime < cutoff:
                 path.unlink()
-                log.info("removed stale staged upload %s", path.name)
+                log.info("removed staged upload %s left by a stopped server", path.name)
         except OSError:
             continue  # another request removed it first
+
+
+def _writer_alive(path: Path) -> bool:
+    pid = path.name[len(STAGING_PREFIX):].split("-", 1)[0]
+    if not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    return True
+
+
+def sweep_staged(archive: Archive) -> None:
+    """At start-up: remove what uploads interrupted by a killed server left in the uploads folder."""
+    folder = _folder(archive)
+    if folder.is_dir():
+        _sweep(folder)
 
 
 def delete_upload(archive: Archive, doc_id: str) -> bool:

@@ -169,7 +169,8 @@ def test_parsing_runs_past_its_time_and_is_stopped(tmp_path):
 
 def test_parsing_past_its_memory_is_stopped(tmp_path):
     path = tmp_path / "big.txt"  # 40 MB of text: its decoded and cleaned copies pass 200 MB at once
-    path.write_text("云溪市2021年法治政府建设年度报告\n" + "全年收到行政复议申请152件。\n" * 1_000_000, encoding="utf-8")
+    text = "云溪市2021年法治政府建设年度报告\n" + "全年收到行政复议申请152件。\n" * 1_000_000
+    path.write_text(text, encoding="utf-8")
     started = time.monotonic()
     with pytest.raises(ReadError) as caught:
         prepare_isolated(path, 500, "doc", "big.txt", Limits(memory_bytes=200 * 2**20))

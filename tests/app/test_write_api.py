@@ -181,14 +181,25 @@ def test_staged_files_of_a_killed_upload_are_swept(write_client):
 
     folder = write_client.application.extensions["archive"].config.data_dir / "uploads"
     folder.mkdir(parents=True)
-    stale, fresh = folder / ".upload-dead.txt", folder / ".upload-running.txt"
-    for path in (stale, fresh):
+    dead = subprocess_pid_that_ended()
+    stale = [folder / f".upload-{dead}-0a.txt", folder / f".upload-{os.getpid()}-0b.txt"]
+    running = folder / f".upload-{os.getpid()}-0c.txt"
+    for path in (*stale, running):
         path.write_text("left by a server killed mid-upload", encoding="utf-8")
     old = time.time() - 2 * 3600
-    os.utime(stale, (old, old))
+    os.utime(stale[1], (old, old))
     assert upload(write_client).status_code == 201
     names = stored(write_client)
-    assert stale.name not in names and fresh.name in names  # a running upload's file is left alone
+    assert not {p.name for p in stale} & set(names)
+    assert running.name in names  # a live server's upload in progress is left alone
+
+
+def subprocess_pid_that_ended() -> int:
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    return int(proc.stdout)
 
 
 @pytest.mark.parametrize("part, fragment", [
