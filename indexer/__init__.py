@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from indexer.reading import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, is_report_file
+from indexer.sandbox import Limits
 
-__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "check_metadata", "doc_id_for", "ingest_file", "is_report_file"]
+__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "Limits", "check_metadata", "doc_id_for", "ingest_file",
+           "is_report_file"]
 
 if TYPE_CHECKING:
     from archive.services import Archive
     from indexer.pipeline import IngestReport
-    from indexer.sandbox import Limits
 
 
 def ingest_file(archive: Archive, path: Path, *, doc_id: str | None = None, source_name: str | None = None,

@@ -92,7 +92,6 @@ def _checked(files: Mapping, form: Mapping) -> tuple[str, dict | None, object]:
 def save_and_ingest(archive: Archive, files: Mapping, form: Mapping) -> dict:
     """Index an upload and store it (the same file name again replaces it); returns what was committed."""
     import indexer
-    from indexer.sandbox import Limits
 
     name, meta, upload = _checked(files, form)
     final = stored_path(archive, name)
@@ -100,7 +99,7 @@ def save_and_ingest(archive: Archive, files: Mapping, form: Mapping) -> dict:
     with _LOCKS.hold(doc_id):
         staged = _stage(archive, upload, meta, final.suffix)
         try:
-            report = indexer.ingest_file(archive, staged, doc_id=doc_id, source_name=name, limits=Limits())
+            report = indexer.ingest_file(archive, staged, doc_id=doc_id, source_name=name, limits=indexer.Limits())
             if report.failed:
                 reason = report.failed[0][1].replace(str(staged), name).replace(str(_folder(archive)), "")
                 raise Unprocessable(f"无法解析 {name}：{reason}")

@@ -170,3 +170,28 @@ def test_report_limits(texts, fragment):
         with pytest.raises(ReadError) as caught:
             limits.check_report("a.txt", texts)
         assert fragment in caught.value.reason
+
+
+@pytest.mark.parametrize("query, fragment", [
+    ("region=" + "&region=".join(f"r{i}" for i in range(21)), "最多可给 20 个值"),
+    ("doc_type=" + "&doc_type=".join("年度报告" for _ in range(21)), "最多可给 20 个值"),
+    ("year=" + "&year=".join(str(2000 + i) for i in range(21)), "最多可给 20 个值"),
+    ("q=" + "+".join(f"词{i}" for i in range(41)), "最多 40 个不同的词"),
+    ("region=" + "&region=".join(f"r{i}" for i in range(20)), None),
+    ("q=" + "+".join("复议" for _ in range(100)), None),  # repeated words are one word of work
+    ("q=" + "+".join(f"词{i}" for i in range(40)), None),
+])
+def test_repeated_values_and_query_words_are_capped(query, fragment):
+    from urllib.parse import parse_qsl
+
+    from werkzeug.datastructures import MultiDict
+
+    from search_app.params import parse_params
+
+    args = MultiDict(parse_qsl(query))
+    if fragment is None:
+        parse_params(args)
+    else:
+        with pytest.raises(BadRequest) as caught:
+            parse_params(args)
+        assert fragment in str(caught.value)
