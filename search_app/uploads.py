@@ -103,16 +103,19 @@ def save_and_ingest(archive: Archive, files: Mapping, form: Mapping) -> dict:
             if report.failed:
                 reason = report.failed[0][1].replace(str(staged), name).replace(str(_folder(archive)), "")
                 raise Unprocessable(f"无法解析 {name}：{reason}")
-            if report.duplicates:  # the text is already stored as another report: nothing is kept
-                return {"doc_id": report.duplicates[0][1], "status": "duplicate", "title": None, "passages": 0}
+            if report.duplicates:  # the text is already stored as another report: no file is kept
+                return _answer(archive, report.duplicates[0][1], "duplicate")
             _commit(staged, final, meta)
         finally:
             _discard(staged)
         # Read under the lock: a delete of this document waits, so this is what the upload committed.
-        doc = archive.backend.get_document(doc_id)
-        passages = report.passages if report.indexed else len(archive.backend.get_chunks(doc_id))
-    return {"doc_id": doc_id, "status": "indexed" if report.indexed else "unchanged",
-            "title": doc.title if doc else None, "passages": passages}
+        return _answer(archive, doc_id, "indexed" if report.indexed else "unchanged")
+
+
+def _answer(archive: Archive, doc_id: str, status: str) -> dict:
+    doc = archive.backend.get_document(doc_id)
+    return {"doc_id": doc_id, "status": status, "title": doc.title if doc else None,
+            "passages": len(archive.backend.get_chunks(doc_id))}
 
 
 def _stage(archive: Archive, upload, meta: dict | None, suffix: str) -> Path:

@@ -255,3 +255,13 @@ def test_same_name_uploads_and_deletes_racing(write_client):
                        .get_json()["chunks"])
         number = (folder / names[0]).read_text(encoding="utf-8").split("申请")[1].split("件")[0]
         assert f"申请{number}件" in text  # the stored copy is the indexed one
+
+
+def test_a_duplicate_under_another_name_is_not_stored_twice(write_client):
+    first = upload(write_client).get_json()
+    again = upload(write_client, name="copy.txt")
+    assert again.status_code == 200
+    body = again.get_json()
+    assert (body["status"], body["doc_id"], body["title"], body["passages"]) == \
+        ("duplicate", first["doc_id"], first["title"], first["passages"])
+    assert len(stored(write_client)) == 1
