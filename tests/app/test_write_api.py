@@ -265,3 +265,19 @@ def test_a_duplicate_under_another_name_is_not_stored_twice(write_client):
     assert (body["status"], body["doc_id"], body["title"], body["passages"]) == \
         ("duplicate", first["doc_id"], first["title"], first["passages"])
     assert len(stored(write_client)) == 1
+
+
+def test_the_vector_side_reads_a_bounded_part_of_a_long_query(write_client):
+    """Only the first MAX_EMBED_CHARS characters are embedded: the query embedding's cost is bounded."""
+    from search_app.params import MAX_EMBED_CHARS
+
+    upload(write_client)
+    other = "南屏县2020年政府工作报告\n一、工作回顾\n全年新建学校3所，新增就业2400人。\n"
+    upload(write_client, data=other.encode(), name="b.txt")
+    head = "行政复议申请" * (MAX_EMBED_CHARS // 6)
+    ranked = [[(h["chunk_id"], h["score"]) for h in write_client.get(
+        "/api/v1/search", query_string={"q": head[:MAX_EMBED_CHARS] + tail, "mode": "semantic"}).get_json()["hits"]]
+        for tail in ("学校就业" * 60, "复议受理" * 60)]
+    assert ranked[0] and ranked[0] == ranked[1]
+    shorter = write_client.get("/api/v1/search", query_string={"q": head[:50] + "学校就业" * 60, "mode": "semantic"})
+    assert [(h["chunk_id"], h["score"]) for h in shorter.get_json()["hits"]] != ranked[0]  # the head does count
