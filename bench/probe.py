@@ -163,6 +163,8 @@ def main(argv: list[str] | None = None) -> int:
     report(f"{len(answers)} requests; statuses {statuses}; 5xx: {len(errors)} {errors[:3]}")
     report(f"slowest {slowest[2]:.2f} s ({slowest[0]!r}, {slowest[1]}); largest {largest[3] / 2**20:.2f} MB "
            f"({largest[0]!r})")
+    for name, status, seconds, size in sorted(answers, key=lambda a: -a[2])[:5]:
+        report(f"  {seconds:.2f} s {status} {size / 1024:.0f} KB {name!r}")
     report(f"/healthz during a 120-connection slow-client flood: {result['healthz_s']:.3f} s at worst")
     report(f"files left in uploads/ after failed uploads and deletes of the {result['accepted']} accepted ones: "
            f"{len(result['left'])} {result['left'][:5]}")
