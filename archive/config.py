@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"  # `serve`'s default address
+
 
 class ConfigError(ValueError):
     """A setting is unknown or its value cannot be used."""
@@ -122,6 +124,17 @@ def _optional_count(minimum: int) -> Callable[[str], int | None]:
     return parse
 
 
+def _base_url(value: str) -> str:
+    """An absolute http(s) address without query or fragment, or empty (serve's own address)."""
+    if not value:
+        return ""
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
+            or parts.username is not None:
+        raise ValueError(f"{value!r} is not a base URL: expected https://host[:port][/path]")
+    return value.rstrip("/")
+
+
 def _log_level(value: str) -> str:
     return _choice("DEBUG", "INFO", "WARNING", "ERROR")(value.upper())
 
@@ -192,6 +205,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Worker processes that read, chunk and tokenise files during ingest; 0: one per core. "
             "Small batches (under 8 files a worker) run in one process."),
     Setting("ARCHIVE_LOG_LEVEL", "log_level", "INFO", _log_level, "Logging level."),
+    Setting("ARCHIVE_BASE_URL", "base_url", "", _base_url,
+            "The archive's public address (https://host[/path]) for absolute links in exports and help pages; "
+            "never taken from a request's Host header. Empty: http://<--host>:<--port> of `serve`."),
 )
 
 _BY_ENV = {s.env: s for s in SETTINGS}
@@ -224,6 +240,12 @@ class Config:
     es_password: str = field(default="", repr=False)
     es_ca_certs: Path | None = None
     es_cert_fingerprint: str = ""
+    base_url: str = ""
+
+    @property
+    def public_url(self) -> str:
+        """The base of absolute links the archive hands out: ARCHIVE_BASE_URL, never a request's Host."""
+        return self.base_url or DEFAULT_BASE_URL
 
 
 def _parse(setting: Setting, raw: str) -> Any:

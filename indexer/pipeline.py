@@ -281,3 +281,13 @@ def reindex(archive: Archive) -> int:
     if count != len(docs):
         raise ArchiveError(f"reindex wrote {count} documents, expected {len(docs)}")
     return count
+
+
+def ingest_prepared(archive: Archive, path: Path, report: IngestReport, doc: Document,
+                    chunks: list[Chunk]) -> str | None:
+    """Store one file already read and cut (by `indexer.sandbox`, say) under `doc.doc_id`, as `ingest_file` does."""
+    batch = _Batch(archive, report)
+    prepared = (doc, chunks, [tokenize(c.text) for c in chunks])
+    stored = batch.add(path, doc.source_name, doc.doc_id, doc.source_name, prepared=prepared)
+    batch.flush()
+    return stored

@@ -269,6 +269,9 @@ def _pdf_pages(path: Path, data: bytes) -> list[str]:
 def _docx_to_text(path: Path, data: bytes) -> str:
     import docx
 
+    from indexer.limits import check_zip
+
+    check_zip(path, data)  # declared unpacked sizes first: a small .docx can hold a huge part
     try:
         document = docx.Document(io.BytesIO(data))
         return "\n".join(_docx_blocks(document))

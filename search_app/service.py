@@ -11,7 +11,7 @@ from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, KeywordQu
 from archive.services import Archive
 from archive.text import fold
 from search_app.fusion import Fused, rrf
-from search_app.params import MAX_QUERY_CHARS, SearchParams
+from search_app.params import MAX_EMBED_CHARS, MAX_QUERY_CHARS, SearchParams
 from search_app.proximity import satisfies
 from search_app.query import ParsedQuery, highlight_needles, parse_query, synonym_terms
 from search_app.snippets import highlight, snippet
@@ -119,7 +119,7 @@ def _keyword_hits(archive: Archive, params: SearchParams, kq: KeywordQuery, filt
 
 
 def _semantic_hits(archive: Archive, parsed: ParsedQuery, kq: KeywordQuery, filters) -> list[Scored]:
-    vector = archive.embedder.embed_query(parsed.semantic_text)
+    vector = archive.embedder.embed_query(parsed.semantic_text[:MAX_EMBED_CHARS])
     semantic = archive.backend.vector_search(vector, filters, limit=archive.config.semantic_k)
     return _keep(archive, semantic, kq, parsed) if kq.phrases or kq.excluded else semantic
 

@@ -46,6 +46,15 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 POSTINGS_CACHE_BYTES = 256 * 2**20
 WRITE_CACHE_KIB = 64 * 1024
 WAL_CHECKPOINT_PAGES = 8_000  # about 32 MB of WAL between checkpoints (SQLite's default: 1,000)
+# Space: a deleted or replaced report frees pages that SQLite keeps in the file. With incremental
+# auto-vacuum (set when the file is created; a reindex converts an older index) a write that
+# leaves more than a quarter of the file free gives it back. The WAL grows until a checkpoint and
+# then keeps its largest size unless limited: a write that leaves it over half the database's size
+# checkpoints (PASSIVE: never waits for readers), and the next write cuts the file back (limit 0).
+RECLAIM_FREE_FRACTION = 0.25
+RECLAIM_MIN_PAGES = 256
+WAL_CHECKPOINT_FRACTION = 0.5
+WAL_CHECKPOINT_MIN_BYTES = 256 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -69,6 +78,10 @@ CREATE TABLE IF NOT EXISTS postings (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS postings_doc ON postings (doc);
 """.format(_TOKENIZE.replace('"', '""'))
+
+
+def _page_size(db: sqlite3.Connection) -> int:
+    return db.execute("PRAGMA page_size").fetchone()[0]
 
 
 def fts_phrase(token: str) -> str:
@@ -157,8 +170,10 @@ class EmbeddedBackend:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only in a file without tables yet
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA journal_size_limit=0")  # a WAL reset after a checkpoint truncates the file
             db.executescript(SCHEMA)
         except (sqlite3.Error, OSError) as exc:
             raise BackendUnavailable(f"cannot open the index at {path}: {exc}") from exc
@@ -230,6 +245,20 @@ class EmbeddedBackend:
             raise
         db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(time.time_ns()),))
         db.execute("COMMIT")
+        self._reclaim(db)
+
+    @staticmethod
+    def _reclaim(db: sqlite3.Connection) -> None:
+        """After a commit: free pages back to the file system, and a checkpoint when the WAL is large."""
+        free = db.execute("PRAGMA freelist_count").fetchone()[0]
+        pages = db.execute("PRAGMA page_count").fetchone()[0]
+        if free >= RECLAIM_MIN_PAGES and free >= RECLAIM_FREE_FRACTION * pages \
+                and db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:  # 2: incremental
+            db.execute("PRAGMA incremental_vacuum").fetchall()  # one step per row: fetch them all
+        wal = Path(db.execute("PRAGMA database_list").fetchone()[2] + "-wal")  # this db's: a rebuild writes another
+        wal_bytes = wal.stat().st_size if wal.exists() else 0
+        if wal_bytes > max(WAL_CHECKPOINT_MIN_BYTES, WAL_CHECKPOINT_FRACTION * pages * _page_size(db)):
+            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
 
     # -- writing -----------------------------------------------------------
 

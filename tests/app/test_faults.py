@@ -8,6 +8,7 @@ a non-zero exit, and is never overwritten.
 from __future__ import annotations
 
 import io
+import json
 import os
 import random
 import signal
@@ -15,6 +16,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 import psutil
@@ -340,3 +342,68 @@ def test_upload_into_an_unusable_data_dir_is_a_503(tmp_path):
                        data={"file": (io.BytesIO("云溪市2021年报告\n一、总体情况\n正文。\n".encode()), "r.txt")})
     assert resp.status_code == 503, resp.get_json()
     assert resp.get_json()["error"]["code"] == "backend_unavailable"
+
+
+# -- (d) kill -9 during an upload (issue 16) --------------------------------------------------
+
+
+def test_kill_during_upload_leaves_no_file_and_no_document(tmp_path):
+    """The server is killed while it parses an upload: nothing is stored, and its restart sweeps the staged copy."""
+    import http.client
+    import threading
+
+    from tests.conftest import free_port, wait_for
+
+    data, token = tmp_path / "data", "fault-token-0123456789"
+    env = {**env_for(data), "ARCHIVE_API_TOKENS": token}
+    # Some MB of markup: the parsing child takes seconds over it, time enough to kill the server.
+    page = ("<html><body><h1>云溪市2021年法治政府建设年度报告</h1>"
+            + "<div><p>全年收到行政复议申请152件，受理138件。</p></div>" * 60_000 + "</body></html>").encode()
+    body = (b"--XyZ\r\nContent-Disposition: form-data; name=\"file\"; filename=\"slow.html\"\r\n"
+            b"Content-Type: text/html\r\n\r\n" + page + b"\r\n--XyZ--\r\n")
+
+    def start() -> tuple[subprocess.Popen, int]:
+        port = free_port()
+        proc = subprocess.Popen([sys.executable, "-m", "search_app", "serve", "--port", str(port)], cwd=ROOT,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(f"http://127.0.0.1:{port}/healthz")
+        return proc, port
+
+    def send(port: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        try:
+            conn.request("POST", "/api/v1/documents", body=body, headers={
+                "Authorization": f"Bearer {token}", "Content-Type": "multipart/form-data; boundary=XyZ"})
+            conn.getresponse().read()
+        except OSError:
+            pass  # the server was killed under it: no answer is the point
+        finally:
+            conn.close()
+
+    proc, port = start()
+    uploads = data / "uploads"
+    sender = threading.Thread(target=send, args=(port,), daemon=True)
+    try:
+        sender.start()
+        deadline = time.monotonic() + 60
+        while not (uploads.is_dir() and list(uploads.glob(".upload-*"))) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(uploads.glob(".upload-*")), "the upload was never staged"
+        children = psutil.Process(proc.pid).children(recursive=True)
+        proc.kill()
+        proc.wait(10)
+        for child in children:  # the parsing child stops by its own CPU limit; do not wait for it here
+            child.kill()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    sender.join(10)
+    assert [p.name for p in uploads.iterdir() if not p.name.startswith(".")] == []
+    proc, port = start()
+    try:
+        health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).read())
+        assert health["documents"] == 0
+        assert list(uploads.iterdir()) == []  # the restarted server swept the staged copy
+    finally:
+        proc.terminate()
+        proc.wait(10)

