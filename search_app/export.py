@@ -11,8 +11,6 @@ from flask import Response
 
 from search_app.params import SearchParams
 
-EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
-
 _TAGS = re.compile(r"</?mark>")
 
 COLUMNS = {
@@ -25,9 +23,11 @@ STATES = {"match": "有相关内容", "no_mention": "报告未提及", "no_repor
 
 
 def all_hits(archive, params: SearchParams) -> list[dict]:
-    from search_app import service
+    """Every member of the search's result set (the rows `total` counts), in its order."""
+    from search_app import search, service
 
-    return service.search(archive, SearchParams(**{**params.__dict__, "page": 1, "size": EXPORT_LIMIT}))["hits"]
+    result = search.result_set(archive, params)
+    return service.hits(archive, result, result.items)
 
 
 def flat_rows(kind: str, data, base_url: str) -> list[dict]:
