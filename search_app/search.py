@@ -56,10 +56,10 @@ RESULT_LIMIT = 10_000
 SEMANTIC_MIN_SIMILARITY = 0.84
 # Hybrid mode fuses only the keyword hits that look meant: with any-word matching, a hit scoring
 # under this share of the best BM25 score in the archive shares one common word with the query.
-HYBRID_KEYWORD_FLOOR = 0.4
+HYBRID_KEYWORD_FLOOR = 0.45
 # When none of the archive's first few keyword hits holds this share of the query's words, the
 # query is a paraphrase the words do not find, and its keyword list stays out of hybrid mode.
-HYBRID_MIN_COVERAGE = 0.4
+HYBRID_MIN_COVERAGE = 0.5
 COVERAGE_TOP = 3
 
 

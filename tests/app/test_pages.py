@@ -203,7 +203,7 @@ def test_a_page_past_the_results_says_so_and_links_back(client):
     total = api_search(client, q="行政复议", size=100)["total"]
     page = get_page(client, "/search", q="行政复议", size=100, page=MAX_PAGE)
     assert "这一页没有结果" in page.html
-    assert args_of(page.link("回到最后一页")["href"])["page"] == str(last_page(total, 100))
+    assert args_of(page.link("回到最后一页")["href"]).get("page", "1") == str(last_page(total, 100))
 
 
 def test_no_results_state(client):

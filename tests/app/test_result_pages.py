@@ -25,7 +25,7 @@ def test_keyword_mode_suggests_only_modes_that_find_something(client):
     assert EMPTY.format(q=q) in page.html
     for label, mode in (("混合模式", "hybrid"), ("语义模式", "semantic")):
         link = page.link(label)
-        assert args_of(link["href"])["mode"] == mode and args_of(link["href"])["q"] == q
+        assert args_of(link["href"]).get("mode", "hybrid") == mode and args_of(link["href"])["q"] == q
         total = api_search(client, q=q, mode=mode)["total"]
         assert total > 0 and f"{label}</a>可找到 {total} 条结果" in page.html
 
