@@ -188,7 +188,9 @@ def _keyword(archive: Archive, p: Plan) -> _Keyword:
         return _Keyword(found, found[:COVERAGE_TOP], {}, len(raw) >= p.keyword_depth)
     reference = found
     if not p.filters.is_empty():
-        reference = archive.backend.keyword_search(p.keyword, Filters(), limit=COVERAGE_TOP * 10)
+        # With /s the archive's best hits are those that pass the sentence check: read as deep as `found`.
+        depth = p.keyword_depth if p.sentence_bound else COVERAGE_TOP
+        reference = archive.backend.keyword_search(p.keyword, Filters(), limit=depth)
         reference = _checked(archive, reference, p) if p.sentence_bound else reference
     reference = reference[:COVERAGE_TOP]
     top = archive.backend.get_chunks_by_id([s.chunk_id for s in reference])
