@@ -15,7 +15,7 @@ from archive.models import FACET_FIELDS
 BACKENDS = ("embedded", pytest.param("elasticsearch", marks=pytest.mark.es))
 MODES = ("hybrid", "keyword", "semantic")
 QUERIES = ("行政复议 办案数", "营商环境", "12345热线", "行政复议 /s 案件")
-PAGE = 7  # small pages, so that every query's set spans several
+PAGE = 20  # small pages, so that every query's set spans several
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
