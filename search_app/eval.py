@@ -44,7 +44,7 @@ from archive.services import Archive
 from archive.text import fold
 from search_app.params import MODES, SearchParams
 from search_app.query import parse_query
-from search_app.service import search
+from search_app.search import result_set
 
 TOP_K = 10
 RECALL_K = 20
@@ -190,8 +190,8 @@ def evaluate(archive: Archive, qrels: Sequence[Judged], modes: Sequence[str] = M
         kinds.setdefault(judged.kind, []).append(judged.id)
         per_query[judged.id] = {}
         for mode in modes:
-            hits = search(archive, judged.params(mode))["hits"]
-            gains = [h["chunk_id"] in relevant for h in hits]
+            ranked = result_set(archive, judged.params(mode)).ids[:RECALL_K]
+            gains = [chunk_id in relevant for chunk_id in ranked]
             first = next((i + 1 for i, g in enumerate(gains) if g), None)
             per_query[judged.id][mode] = {
                 "ndcg@10": ndcg(gains, len(relevant)), "mrr@10": reciprocal_rank(gains),

@@ -12,8 +12,6 @@ from flask import Response
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, flat_series_rows
 from search_app.params import SearchParams
 
-EXPORT_LIMIT = 5000  # rows of a search export: all of them in any realistic archive query
-
 _TAGS = re.compile(r"</?mark>")
 # A cell starting with one of these is a formula to Excel, WPS and LibreOffice (=HYPERLINK(...),
 # +cmd|...): such text cells get a leading apostrophe, which spreadsheets show as plain text.
@@ -32,9 +30,11 @@ STATES = {"match": "有相关内容", "no_mention": "报告未提及", "no_repor
 
 
 def all_hits(archive, params: SearchParams) -> list[dict]:
-    from search_app import service
+    """Every member of the search's result set (the rows `total` counts), in its order."""
+    from search_app import search, service
 
-    return service.search(archive, SearchParams(**{**params.__dict__, "page": 1, "size": EXPORT_LIMIT}))["hits"]
+    result = search.result_set(archive, params)
+    return service.hits(archive, result, result.items)
 
 
 def flat_rows(kind: str, data, base_url: str) -> list[dict]:

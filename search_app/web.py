@@ -17,6 +17,7 @@ from search_app import figures as figure_tables
 from search_app.attention import attention
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
+from search_app.search import result_set
 
 web = Blueprint("web", __name__)
 
@@ -190,10 +191,23 @@ def _render_search(params: SearchParams):
                {"label": "地区 × 年份", "href": url_for("web.grid") + _qs(params.query_string(page=1))},
                *_exports("search", params)],
         clear_href=url_for("web.search") + _qs(clear_filters(params).query_string()),
+        empty=empty_help(params) if params.q and not result["total"] else {},
         overview_total=sum(v["count"] for v in result["facets"].get("doc_type", [])),
         labels={"field": FIELD_LABELS, "matched": MATCHED_LABELS, "mode": MODE_LABELS},
         examples=EXAMPLE_QUERIES, max_query=MAX_QUERY_CHARS, default_size=DEFAULT_SIZE,
     )
+
+
+def empty_help(params: SearchParams) -> dict:
+    """What a page with no results suggests: other modes that find something, fewer words, all years."""
+    others = [{"label": MODE_LABELS[mode], "href": search_href(replace(params, mode=mode, page=1)), "total": total}
+              for mode in MODE_LABELS if mode != params.mode
+              and (total := result_set(archive(), replace(params, mode=mode, page=1)).total)]
+    words = params.q.split()
+    fewer = {"text": words[0], "href": search_href(replace(params, q=words[0], page=1))} if len(words) > 1 else None
+    years = params.year or params.year_from is not None or params.year_to is not None
+    wider = search_href(replace(params, year=(), year_from=None, year_to=None, page=1)) if years else None
+    return {"other_modes": others, "fewer_words": fewer, "wider_years": wider}
 
 
 def _qs(query_string: str) -> str:
