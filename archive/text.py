@@ -144,7 +144,7 @@ def cut_for_search(folded: str) -> list[str]:
     """jieba's `cut_for_search` with the project dictionary, word for word, mostly run by jieba-rs.
 
     jieba cuts each block of its `re_han_default` on its own, so blocks can go to either
-    implementation: the plain ones, most of a report, to jieba-rs (bench.tokenize: 7.6-10x faster
+    implementation: the plain ones, most of a report, to jieba-rs (bench.tokenizer: 7.4-10x faster
     than jieba alone on the seeds, demo/ and the bench corpus).
     Between blocks (spaces, punctuation) jieba gives each character alone, and "\r\n" whole.
     """

@@ -4,7 +4,7 @@ On the seed reports, the demo reports and the bench corpus (its documents' passa
 segmenters on the same folded text, word streams compared one by one, CPU time of this process
 (one core; the shared machine's load inflates wall time, not CPU time), and `tokenize` end to end.
 
-    python -m bench.tokenize [--passages 10000] [--no-write]
+    python -m bench.tokenizer [--passages 10000] [--no-write]
 """
 
 from __future__ import annotations
@@ -57,13 +57,13 @@ def run(passages: int) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench.tokenize", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.tokenizer", description=__doc__.splitlines()[0])
     parser.add_argument("--passages", type=int, default=10_000, help="size of the bench corpus")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     lines = run(args.passages)
     if not args.no_write:
-        update_results("tokenize", lines)
+        update_results("tokenizer", lines)
     return 0
 
 
