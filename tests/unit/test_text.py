@@ -113,3 +113,50 @@ def test_shipped_dictionary_and_synonyms_are_substantial_and_clean():
 ])
 def test_tokenize_yields_inner_words_and_numbers(text, must_have):
     assert must_have <= set(tokenize(text))
+
+
+# --- the segmenter: jieba's words, mostly cut by jieba-rs -------------------------------------------
+
+def _jieba_words(text: str) -> list[str]:
+    """jieba's own search-mode words for a text, with the project dictionary: the reference."""
+    from archive.text import _jieba
+
+    return list(_jieba().cut_for_search(fold(normalise(text))))
+
+
+@pytest.mark.parametrize("text", [
+    "2021年，全市共办理行政复议案件1,284件，同比增长12.5%。",
+    "办结率99.77%，受理12345热线诉求3.56万件",
+    "发布日期：2023-08-14 来源：司法局 文号：2023-00051",  # - between digits: jieba splits it off
+    "《法治政府建设实施纲要（2021-2025年）》",
+    "onclick=window.open(this.value) .style.fontsize",  # . between letters
+    "rule-of-law full_width a+b c#d r&d 6.5%-7% v1.5版 3.14.15",
+    "互联网+监管 互联网+政务服务",
+    "行政复议\r\n办案数\n\t  2021\u3000年",  # line breaks, tabs, runs of spaces
+    "ＡＢＣ类事项１２３件，行政復議",  # full-width and traditional: folded first
+    "㐀㐁𠀀丽 ßæ Ωμέγα кириллица",  # characters outside jieba's Chinese range
+    "",
+])
+def test_cut_for_search_is_jiebas(text):
+    from archive.text import cut_for_search
+
+    assert cut_for_search(fold(normalise(text))) == _jieba_words(text)
+
+
+def _corpus_texts(seeds_dir, demo_dir) -> dict[str, list[str]]:
+    from bench.corpus import iter_items
+    from indexer.reading import read_document
+
+    generated = ["\n".join(c.text for c in chunks) for _, chunks, _, _ in iter_items(3000)]
+    return {"seeds": [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))],
+            "demo": [read_document(p).text for p in sorted(demo_dir.iterdir()) if p.name != "README.md"],
+            "bench corpus": generated}
+
+
+def test_token_streams_equal_jiebas_on_seeds_demo_and_bench_corpus(seeds_dir, demo_dir):
+    from archive.text import cut_for_search
+
+    for name, texts in _corpus_texts(seeds_dir, demo_dir).items():
+        assert texts, name
+        for text in texts:
+            assert cut_for_search(fold(normalise(text))) == _jieba_words(text), name
