@@ -393,3 +393,18 @@ def test_without_ocr_an_all_scanned_pdf_is_a_chinese_error_naming_the_packages(t
     with pytest.raises(ReadError) as info:
         read_document(write(tmp_path, "scan.pdf", minimal_pdf(None)))
     assert "需要 OCR" in info.value.reason and "tesseract-ocr-chi-sim" in info.value.reason
+
+
+@pytest.mark.parametrize("encoding", ["big5", "gb18030", "utf-16"])
+def test_a_traditional_report_in_any_encoding_gets_its_title_region_and_year(tmp_path, encoding):
+    """Big5 text was read but its title missed (issue 16): the rules now see traditional as simplified."""
+    from indexer.pipeline import prepare
+
+    text = ("雲溪市2021年法治政府建設年度報告\n一、總體情況\n全年收到行政複議申請152件，受理138件。\n"
+            "二、下一步工作\n繼續推進嚴格規範公正文明執法。\n")
+    path = tmp_path / "report.txt"
+    path.write_bytes(text.encode(encoding))
+    doc, chunks = prepare(path, 500)
+    expected = ("云溪市2021年法治政府建设年度报告", "云溪市", 2021, "年度报告")
+    assert (doc.title, doc.region, doc.year, doc.doc_type) == expected
+    assert "行政複議申請152件" in chunks[0].text  # the passages keep the characters as written
