@@ -14,7 +14,7 @@ from search_app import catalogue, compare, export, service
 from search_app import figures as figure_tables
 from search_app.attention import attention as attention_by_year
 from search_app.auth import require_write_token
-from search_app.measure_series import measure_series
+from search_app.measure_series import matrix_table, measure_series
 from search_app.params import parse_params
 from search_app.uploads import delete_upload, save_and_ingest
 
@@ -76,9 +76,12 @@ def similar(chunk_id: str):
 @api.get("/api/v1/export/<kind>.<fmt>")
 def export_rows(kind: str, fmt: str):
     if kind not in export.COLUMNS or fmt not in ("csv", "json"):
-        raise NotFound("可导出：search / figures / grid / series，格式 .csv 或 .json")
+        raise NotFound("可导出：search / figures / grid / series / matrix，格式 .csv 或 .json")
     params = parse_params(request.args)
-    if kind == "series":  # the measure matrix (issue 18)
+    if kind == "matrix":  # the region x period table of a measure, as on the page
+        columns, rows = matrix_table(measure_series(archive(), params, measure_arg()))
+        return export.response(kind, fmt, rows, columns)
+    if kind == "series":  # the same values, one row each, with their sentences and links
         data = measure_series(archive(), params, measure_arg())
         return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
     data = {"search": export.all_hits, "figures": figure_tables.figure_rows,

@@ -22,6 +22,7 @@ COLUMNS = {
     "figures": ("region", "year", "label", "value", "value_high", "unit", "change", "change_ratio",
                 "text", "sentence", "title", "url"),
     "grid": ("region", "year", "state", "title", "section", "snippet", "url"),
+    "matrix": (),  # its columns are the periods of the data (measure_series.matrix_table)
     "series": ("region", "period", "state", "measure", "measure_name", "kind", "measure_value", "measure_value_high",
                "measure_unit", "value", "unit", "text", "sentence", "year", "title", "url"),
 }
@@ -66,19 +67,20 @@ def neutralise(value):
     return value
 
 
-def as_csv(kind: str, rows: list[dict]) -> str:
+def as_csv(kind: str, rows: list[dict], columns: list[str] | None = None) -> str:
     out = io.StringIO()
     out.write("\ufeff")  # Excel and WPS need the BOM to read UTF-8 Chinese correctly
-    writer = csv.DictWriter(out, fieldnames=COLUMNS[kind], extrasaction="ignore", lineterminator="\r\n")
+    writer = csv.DictWriter(out, fieldnames=columns or COLUMNS[kind], extrasaction="ignore", lineterminator="\r\n")
     writer.writeheader()
     writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     return out.getvalue()
 
 
-def response(kind: str, fmt: str, rows: list[dict]) -> Response:
+def response(kind: str, fmt: str, rows: list[dict], columns: list[str] | None = None) -> Response:
+    """`columns`: a table whose columns depend on its data (the measure matrix), in that order."""
     filename = f"{kind}.{fmt}"
     if fmt == "csv":
-        body, mime = as_csv(kind, rows), "text/csv; charset=utf-8"
+        body, mime = as_csv(kind, rows, columns), "text/csv; charset=utf-8"
     else:
         body, mime = json.dumps({"rows": rows}, ensure_ascii=False), "application/json"
     return Response(body, mimetype=mime.split(";")[0], content_type=mime,

@@ -115,3 +115,18 @@ def flat_series_rows(data: dict, base_url: str) -> list[dict]:
         for v in cell["values"]:
             out.append({**base, **v, "url": base_url + v["url"]})
     return out
+
+
+def matrix_table(data: dict) -> tuple[list[str], list[dict]]:
+    """The region x period table as the page shows it, for a spreadsheet: a row per region, a column per
+    period; a cell holds its values as written ("406件", a target marked 目标) or why it is blank."""
+    columns = ["地区", *data["periods"]]
+    rows = []
+    for region in data["regions"]:
+        row = {"地区": region}
+        for cell in (c for c in data["cells"] if c["region"] == region):
+            written = [v["text"] + ("" if v["kind"] == "result" else f"（{KIND_NAMES.get(v['kind'], v['kind'])}）")
+                       for v in cell["values"]]
+            row[cell["period"]] = "；".join(written) if written else STATE_NAMES[cell["state"]]
+        rows.append(row)
+    return columns, rows

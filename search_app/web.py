@@ -80,8 +80,9 @@ def figures():
     links = [{**m, "href": here + "&" + urlencode({"measure": m["measure"]})} for m in data["measures"][:16]]
     measure_qs = "&" + urlencode({"measure": picked["measure"]}) if picked["measure"] else ""
     exports = [*_exports("figures", params),
-               {"label": "导出指标矩阵 CSV", "href": url_for("api.export_rows", kind="series", fmt="csv")
-                + _qs(params.query_string()) + measure_qs}]
+               *({"label": label, "href": url_for("api.export_rows", kind=kind, fmt="csv")
+                  + _qs(params.query_string()) + measure_qs}
+                 for kind, label in (("matrix", "导出指标矩阵 CSV"), ("series", "导出指标数值明细 CSV")))]
     return render_template("figures.html", params=params, data=data, series=picked, chart=svg,
                            measure_links=links, exports=exports, search_href=search_href(params))
 

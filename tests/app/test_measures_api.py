@@ -242,3 +242,20 @@ def test_demo_review_periods_and_targets_page(demo_client):
                                                                                   "economy.gdp_growth")
     html = get(demo_client, "/figures", q="地区生产总值", measure="economy.gdp_growth").get_data(as_text=True)
     assert "targets-table" in html and "5.4%" in html and 'class="line-target"' in html
+
+
+def test_matrix_csv_export_is_the_table_on_the_page(client):
+    """A row per region, a column per period, each cell as the page shows it (issue 18, issue 14)."""
+    params = {"q": "行政复议", "measure": "admin_review.handled"}
+    data = get(client, "/api/v1/series", **params).get_json()
+    body = get(client, "/api/v1/export/matrix.csv", **params).get_data().decode("utf-8-sig")
+    reader = csv.reader(io.StringIO(body))
+    header, *rows = list(reader)
+    assert header == ["地区", *data["periods"]]
+    assert [r[0] for r in rows] == data["regions"]
+    cell = {(r[0], period): value for r in rows for period, value in zip(header[1:], r[1:])}
+    assert "248" in cell[("太原市", "2021")] and "件" in cell[("太原市", "2021")]
+    assert cell[("三门峡市", "2021")] == "无该年度报告"
+    blanks = {c["state"] for c in data["cells"] if not c["values"]}
+    assert {v for v in cell.values() if not any(ch.isdigit() for ch in v)} <= {"无该年度报告", "报告未提及"}
+    assert blanks  # the seeds leave some cells blank, and the file says why
