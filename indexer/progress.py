@@ -79,8 +79,9 @@ class Progress:
         log.info("进度: %s", self.line())
 
     def close(self) -> None:
-        """The bar's last state, or a last line with the final figures (unless the last line had them)."""
+        """The bar's last state, or a last line with the final figures (unless the last line had them, or
+        no file got done: an ingest that failed before its first file says only why, in one line)."""
         if self.bar is not None:
             self.bar.close()
-        elif self.mode == "log" and self.logged != (self.files_done, self.embedded):
+        elif self.mode == "log" and self.files_done and self.logged != (self.files_done, self.embedded):
             self._log()

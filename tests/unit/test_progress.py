@@ -73,6 +73,16 @@ def test_log_mode_writes_a_line_every_ten_seconds_and_one_at_the_end(caplog):
     ]
 
 
+def test_an_ingest_that_fails_before_its_first_file_writes_no_progress_line(caplog):
+    """Its one line is the error (the indexer's "one clear line" on a corrupt index or a lost cluster)."""
+    clock = Clock()
+    caplog.set_level(logging.INFO, logger="indexer.progress")
+    shown = Progress(9, "log", clock=clock)
+    clock.now += 30
+    shown.close()
+    assert not [r for r in caplog.records if r.name == "indexer.progress"]
+
+
 def test_bar_mode_writes_no_log_lines(caplog, capsys):
     caplog.set_level(logging.INFO, logger="indexer.progress")
     shown = Progress(2, "bar")
