@@ -39,5 +39,7 @@ def configure_logging(level: str, fmt: str) -> None:
     every retry with its traceback) speaks only on errors, and no record prints a traceback."""
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter(fmt) if level == "DEBUG" else _Brief(fmt))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    # Not force=True: where logging is already set up (a test runner's capture, an embedding program),
+    # its handlers stay; only the transport's level below is ours to set there.
+    logging.basicConfig(level=level, handlers=[handler])
     logging.getLogger("elastic_transport").setLevel(logging.DEBUG if level == "DEBUG" else logging.ERROR)
