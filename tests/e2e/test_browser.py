@@ -88,8 +88,7 @@ def test_toc_link_moves_to_its_section(page, server):
     doc_url = page.locator("li.hit .hit-title a").first.get_attribute("href").split("#")[0]
     page.goto(server + doc_url)
     toc = page.locator("nav.toc a")
-    if toc.count() == 0:
-        pytest.skip("this report has no headings")
+    assert toc.count() > 1  # every seed report is cut along its headings
     anchor = toc.last.get_attribute("href")
     toc.last.click()
     page.wait_for_function("h => location.hash === h", arg=anchor)

@@ -5,7 +5,6 @@ Their text is read from the shared folder at test time and never copied into the
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -13,13 +12,11 @@ import pytest
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
 from indexer.reading import read_document
+from tests.ci import require
 
 SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"
 
-if not SEEDS.is_dir():
-    if os.environ.get("CI", "").lower() == "true":
-        raise RuntimeError(f"CI must have the seed reports at {SEEDS}")
-    pytest.skip(f"seed reports not found at {SEEDS}", allow_module_level=True)
+require(SEEDS.is_dir(), f"the seed reports are not at {SEEDS}")
 
 # prefix -> (region, year, doc_type, published, doc_number, publisher, a fragment of body text)
 EXPECTED = {
