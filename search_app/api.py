@@ -75,18 +75,26 @@ def similar(chunk_id: str):
 
 @api.get("/api/v1/export/<kind>.<fmt>")
 def export_rows(kind: str, fmt: str):
-    if kind not in export.COLUMNS or fmt not in ("csv", "json"):
-        raise NotFound("可导出：search / figures / grid / series / matrix，格式 .csv 或 .json")
+    if kind not in export.COLUMNS or fmt not in export.FORMATS:
+        raise NotFound("可导出：search / figures / grid / grid-matrix / series / matrix，格式 .csv、.xlsx 或 .json")
     params = parse_params(request.args)
+    columns, rows = _export_table(kind, params)
+    return export.response(kind, fmt, rows, columns, query=params.q)
+
+
+def _export_table(kind: str, params) -> tuple[list[str] | None, list[dict]]:
+    """An export's columns (None: the kind's own) and rows."""
     if kind == "matrix":  # the region x period table of a measure, as on the page
-        columns, rows = matrix_table(measure_series(archive(), params, measure_arg()))
-        return export.response(kind, fmt, rows, columns)
+        return matrix_table(measure_series(archive(), params, measure_arg()))
     if kind == "series":  # the same values, one row each, with their sentences and links
         data = measure_series(archive(), params, measure_arg())
-        return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
-    data = {"search": export.all_hits, "figures": figure_tables.figure_rows,
-            "grid": compare.grid}[kind](archive(), params)
-    return export.response(kind, fmt, export.flat_rows(kind, data, archive().config.public_url))
+    elif kind in ("grid", "grid-matrix"):
+        data = compare.grid(archive(), params, compare.parse_rollup(request.args.get("rollup")))
+        if kind == "grid-matrix":  # the region x year grid, as on the page
+            return export.grid_matrix(data)
+    else:
+        data = {"search": export.all_hits, "figures": figure_tables.figure_rows}[kind](archive(), params)
+    return None, export.flat_rows(kind, data, archive().config.public_url)
 
 
 @api.get("/api/v1/documents")

@@ -15,6 +15,7 @@ from archive.text import normalise
 from search_app import catalogue, charts, compare, service
 from search_app import figures as figure_tables
 from search_app.attention import attention
+from search_app.export_format import number_text
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 from search_app.search import result_set
@@ -29,8 +30,8 @@ EXAMPLE_QUERIES = ("行政复议 办案数", '"行政执法" year:2021', "法治
 
 @web.app_template_filter("num")
 def number(value: float) -> str:
-    """406.0 -> 406, 17.92 -> 17.92: figures as reports write them."""
-    return f"{value:.4f}".rstrip("0").rstrip(".") if isinstance(value, float) else str(value)
+    """406.0 -> 406, 17.92 -> 17.92: figures as reports write them (the rule exports follow too)."""
+    return number_text(value)
 
 
 def archive() -> Archive:
@@ -79,10 +80,7 @@ def figures():
     here = url_for("web.figures") + _qs(params.query_string())
     links = [{**m, "href": here + "&" + urlencode({"measure": m["measure"]})} for m in data["measures"][:16]]
     measure_qs = "&" + urlencode({"measure": picked["measure"]}) if picked["measure"] else ""
-    exports = [*_exports("figures", params),
-               *({"label": label, "href": url_for("api.export_rows", kind=kind, fmt="csv")
-                  + _qs(params.query_string()) + measure_qs}
-                 for kind, label in (("matrix", "导出指标矩阵 CSV"), ("series", "导出指标数值明细 CSV")))]
+    exports = [*_exports("figures", params), *_exports("measure", params, measure_qs)]
     return render_template("figures.html", params=params, data=data, series=picked, chart=svg,
                            measure_links=links, exports=exports, search_href=search_href(params))
 
@@ -125,7 +123,8 @@ def grid():
                 "href": here + ("" if value == "region" else ("&" if "?" in here else "?") + f"rollup={value}")}
                for value, label in (("region", "按地区"), ("province", "按省份汇总"), ("city", "按城市汇总"))]
     return render_template("grid.html", params=params, data=data, rows=rows, rollups=rollups, rollup=rollup,
-                           exports=_exports("grid", params), search_href=search_href(params))
+                           exports=_exports("grid", params, "" if rollup == "region" else f"&rollup={rollup}"),
+                           search_href=search_href(params))
 
 
 @web.get("/similar/<chunk_id>")
@@ -135,10 +134,22 @@ def similar(chunk_id: str):
     return render_template("similar.html", data=data)
 
 
-def _exports(kind: str, params: SearchParams) -> list[dict]:
+# The files each page offers, (kind, format, label): the grid's 导出 is the matrix on screen.
+EXPORT_LINKS = {
+    "search": (("search", "csv", "导出 CSV"), ("search", "xlsx", "导出 Excel"), ("search", "json", "导出 JSON")),
+    "figures": (("figures", "csv", "导出 CSV"), ("figures", "xlsx", "导出 Excel"), ("figures", "json", "导出 JSON")),
+    "measure": (("matrix", "csv", "导出指标矩阵 CSV"), ("matrix", "xlsx", "导出指标矩阵 Excel"),
+                ("series", "csv", "导出指标数值明细 CSV")),
+    "grid": (("grid-matrix", "csv", "导出 CSV"), ("grid-matrix", "xlsx", "导出 Excel"),
+             ("grid", "csv", "导出明细 CSV"), ("grid", "json", "导出 JSON")),
+}
+
+
+def _exports(page: str, params: SearchParams, extra: str = "") -> list[dict]:
+    """The export links of a page, for this search (`extra`: the page's own parameters, "&measure=...")."""
     qs = _qs(params.query_string())
-    return [{"label": label, "href": url_for("api.export_rows", kind=kind, fmt=fmt) + qs}
-            for fmt, label in (("csv", "导出 CSV"), ("json", "导出 JSON"))]
+    return [{"label": label, "href": url_for("api.export_rows", kind=kind, fmt=fmt) + qs + extra}
+            for kind, fmt, label in EXPORT_LINKS[page]]
 
 
 CATALOGUE_TEXT_FIELDS = (("region", "地区"), ("province", "省份"), ("city", "城市"), ("year", "年份"),

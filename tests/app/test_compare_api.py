@@ -82,21 +82,22 @@ def test_exports_have_all_rows(client, kind, params):
     resp = get(client, f"/api/v1/export/{kind}.csv", **params)
     body = resp.get_data()
     assert body.startswith("\ufeff".encode())  # Excel and WPS read UTF-8 only with a BOM
-    assert resp.headers["Content-Disposition"] == f'attachment; filename="{kind}.csv"'
+    assert resp.headers["Content-Disposition"].startswith(f'attachment; filename="{kind}_')  # names: test_exports.py
     rows = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     as_json = json.loads(get(client, f"/api/v1/export/{kind}.json", **params).get_data())["rows"]
     assert len(rows) == len(as_json) > 0
     if kind == "search":
         total = get(client, "/api/v1/search", **params).get_json()["total"]
         assert len(rows) == total > 10  # every row, not one page
-        assert all(r["url"].startswith("http://") for r in rows)
+        assert all(r["链接"].startswith("http://") for r in rows)
     if kind == "figures":
         assert len(rows) == len(figures(client, params["q"]))
 
 
 def test_unknown_export_is_404(client):
     assert client.get("/api/v1/export/secrets.csv?q=a").status_code == 404
-    assert client.get("/api/v1/export/search.xlsx?q=a").status_code == 404
+    assert client.get("/api/v1/export/search.xls?q=a").status_code == 404
+    assert client.get("/api/v1/export/grid_matrix.csv?q=a").status_code == 404
 
 
 @pytest.mark.parametrize("path", ["/figures?q=行政复议", "/grid?q=行政复议", "/figures", "/grid"])
@@ -104,7 +105,7 @@ def test_pages_render(client, path):
     html = get(client, path).get_data(as_text=True)
     assert "<script>" not in html
     if "q=" in path:
-        assert "导出 CSV" in html
+        assert "导出 CSV" in html and "导出 Excel" in html
 
 
 def test_figures_page_has_a_chart_and_the_rows(client):

@@ -123,16 +123,16 @@ def test_series_csv_export_is_the_matrix(client):
     params = {"q": "行政复议", "measure": "admin_review.handled"}
     data = get(client, "/api/v1/series", **params).get_json()
     resp = get(client, "/api/v1/export/series.csv", **params)
-    assert resp.headers["Content-Disposition"] == 'attachment; filename="series.csv"'
+    assert resp.headers["Content-Disposition"].startswith('attachment; filename="series_')
     body = resp.get_data()
     assert body.startswith("\ufeff".encode())
     table = list(csv.DictReader(io.StringIO(body.decode("utf-8-sig"))))
     expected = sum(max(1, len(c["values"])) for c in data["cells"])
     assert len(table) == expected
-    taiyuan = [r for r in table if r["region"] == "太原市" and r["period"] == "2021"]
-    assert taiyuan[0]["measure_value"] == "248.0" and taiyuan[0]["kind"] == "实际"
-    assert taiyuan[0]["url"].startswith("http://")
-    assert any(r["state"] == "无该年度报告" for r in table)
+    taiyuan = [r for r in table if r["地区"] == "太原市" and r["期间"] == "2021"]
+    assert taiyuan[0]["折算数值"] == "248" and taiyuan[0]["类别"] == "实际"
+    assert taiyuan[0]["链接"].startswith("http://")
+    assert any(r["状态"] == "无该年度报告" for r in table)
 
 
 # ---- the answer card --------------------------------------------------------------------------

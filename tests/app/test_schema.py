@@ -128,6 +128,8 @@ def test_every_api_route_is_documented(tmp_path):
     ("/api/v1/documents", None, {}),
     ("/api/v1/documents", None, {"sort": "year", "order": "desc", "size": 2, "page": 2}),
     ("/api/v1/coverage", None, {}),
+    ("/api/v1/export/{kind}.{fmt}", {"kind": "grid-matrix", "fmt": "xlsx"}, {"q": "行政复议", "rollup": "province"}),
+    ("/api/v1/export/{kind}.{fmt}", {"kind": "figures", "fmt": "csv"}, {"q": "行政复议"}),
 ])
 def test_real_answers_conform(read_schema, app, path, path_parameters, query):
     """Random requests rarely find a document or a hit: these do, and their bodies are checked too."""

@@ -185,7 +185,7 @@ def test_figures_chart_grid_and_csv_download(page, server):
         page.get_by_role("link", name="导出 CSV").click()
     download = info.value
     data = Path(download.path()).read_bytes()
-    assert download.suggested_filename == "figures.csv"
+    assert re.fullmatch(r"行政复议_数字对比_\d{4}-\d{2}-\d{2}\.csv", download.suggested_filename)  # RFC 5987 name
     assert data.startswith("\ufeff".encode()) and "广元市" in data.decode("utf-8-sig")
     page.goto(f"{server}/grid?q={quote('行政复议')}")
     assert page.locator("td.cell-match mark").count() >= 3

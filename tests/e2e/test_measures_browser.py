@@ -91,7 +91,8 @@ def test_targets_are_drawn_apart_and_set_beside_results(page, demo_server, tmp_p
     with page.expect_download() as info:
         page.get_by_role("link", name="导出指标矩阵 CSV").click()
     data = Path(info.value.path()).read_bytes().decode("utf-8-sig")
-    assert info.value.suggested_filename == "matrix.csv" and data.splitlines()[0].startswith("地区,")
+    assert info.value.suggested_filename.startswith("地区生产总值_指标矩阵_")  # the query and kind name the file
+    assert data.splitlines()[0].startswith("地区,")
     assert "澄湖市" in data and "目标" in data
 
 
