@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from archive import originals
 from archive.backends.base import IndexItem
 from archive.embedders import embedding_text
 from archive.errors import ArchiveError
@@ -161,6 +162,7 @@ class _Batch:
             existing = self.shas.get(sha) or self.archive.backend.find_by_sha256(sha)
             if existing == doc_id:
                 self.report.unchanged.append(doc_id)
+                self._keep(path, sha, source_name or path.name)  # an archive from before originals were kept
             elif existing is not None:
                 self.report.duplicates.append((name, existing))
             if existing is not None:
@@ -173,6 +175,7 @@ class _Batch:
         except (ReadError, OSError, ValueError) as exc:
             _failed(self.report, name, exc.reason if isinstance(exc, ReadError) else str(exc))
             return None
+        self._keep(path, sha, doc.source_name)
         if not self.items:
             self.started = time.monotonic()
         self.items.append((doc, chunks, vectors, tokens))
@@ -182,6 +185,10 @@ class _Batch:
         if len(self.items) >= BATCH_DOCS or time.monotonic() - self.started >= BATCH_SECONDS:
             self.flush()
         return doc.doc_id
+
+    def _keep(self, path: Path, sha: str, name: str) -> None:
+        """Keep the original file and its sidecar's source_url for downloads (archive/originals.py)."""
+        originals.keep(self.archive.config.data_dir, path, sha, name, read_sidecar(path).get("source_url"))
 
     def flush(self) -> None:
         if not self.items:

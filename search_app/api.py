@@ -10,7 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
-from search_app import catalogue, compare, export, service
+from search_app import catalogue, compare, export, service, sources
 from search_app import figures as figure_tables
 from search_app import similar as similar_passages
 from search_app.attention import attention as attention_by_year
@@ -109,6 +109,11 @@ def correct_document(doc_id: str):
 @api.get("/api/v1/documents/<doc_id>")
 def document(doc_id: str):
     return jsonify(service.document(archive(), doc_id, request.args.get("q", "")))
+
+
+@api.get("/api/v1/documents/<doc_id>/original")
+def original(doc_id: str):
+    return sources.download(archive(), doc_id)
 
 
 @api.post("/api/v1/documents")
