@@ -23,6 +23,7 @@ from archive.errors import NotFound
 from archive.models import Chunk, Document, Filters, Scored
 from archive.services import Archive
 from archive.text import DATA_DIR
+from search_app import sources
 from search_app.service import passage_url
 from search_app.snippets import snippet
 
@@ -104,7 +105,7 @@ def similar(archive: Archive, chunk_id: str, filters: Filters, k: int = 8) -> di
     return {
         "passage": {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title, "region": doc.region,
                     "year": doc.year, "section": chunk.section, "text": chunk.text,
-                    "url": passage_url(doc.doc_id, chunk.anchor)},
+                    "url": passage_url(doc.doc_id, chunk.anchor), **sources.links(archive, doc)},
         "other_reports": [_neighbour(n, rank, floor) for rank, n in enumerate(others, 1)],
         "same_region": [_neighbour(n, rank, floor) for rank, n in enumerate(own, 1)],
     }

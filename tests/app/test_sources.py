@@ -127,6 +127,9 @@ def test_document_json_and_pages_link_to_the_source(setup):
     rows = client.get("/api/v1/documents").get_json()["documents"]
     assert {r["doc_id"]: r["source_file"] for r in rows} == {i: f"/api/v1/documents/{i}/original" for i in ids.values()}
     assert f'href="{doc["source_file"]}"' in client.get("/reports").get_data(as_text=True)
+    passage = client.get(f"/api/v1/passages/{ids['yunxi']}-0001/similar").get_json()["passage"]
+    assert passage["source_file"] == doc["source_file"] and passage["source_url"] == URL
+    assert f'href="{URL}"' in client.get(f"/similar/{ids['yunxi']}-0001").get_data(as_text=True)
 
 
 @pytest.mark.parametrize("raw", ["..", "../../etc/passwd", "..%2F..%2Fetc%2Fpasswd", "%2e%2e", "nope", "a%00b",
@@ -227,5 +230,12 @@ def test_ingesting_a_big_folder_again_fills_in_every_original(tmp_path, demo_dir
         kept = originals.find(data, doc)
         assert kept.file.read_bytes() == (folder / f"南屏县-{n:02d}.txt").read_bytes()
         assert kept.source_url == f"https://www.nanping.gov.cn/{n}.html"
-    assert len(list((data / originals.FOLDER / "files").iterdir())) == 1  # one file's bytes, kept once
+    files = list((data / originals.FOLDER / "files").iterdir())
+    assert len(files) == 1  # one file's bytes, kept once
+    docs = archive.backend.list_documents()
+    for doc in docs[:-1]:  # a deleted report's entry goes; the file stays while another report names it
+        originals.forget(data, doc)
+        assert originals.find(data, doc) is None and files[0].is_file()
+    originals.forget(data, docs[-1])
+    assert not files[0].exists()
     archive.close()
