@@ -60,12 +60,16 @@ def _folder(data_dir: Path) -> Path:
     return Path(data_dir) / FOLDER
 
 
-def _entry_path(data_dir: Path, content_hash: str) -> Path | None:
-    return _folder(data_dir) / "reports" / f"{content_hash}.json" if _HEX64.fullmatch(content_hash or "") else None
+def _matches(pattern: re.Pattern, value: object) -> bool:
+    return isinstance(value, str) and pattern.fullmatch(value) is not None
 
 
-def _file_path(data_dir: Path, sha256: str, suffix: str) -> Path | None:
-    if not (_HEX64.fullmatch(sha256 or "") and _SUFFIX.fullmatch(suffix or "")):
+def _entry_path(data_dir: Path, content_hash: object) -> Path | None:
+    return _folder(data_dir) / "reports" / f"{content_hash}.json" if _matches(_HEX64, content_hash) else None
+
+
+def _file_path(data_dir: Path, sha256: object, suffix: object) -> Path | None:
+    if not (_matches(_HEX64, sha256) and _matches(_SUFFIX, suffix)):
         return None
     return _folder(data_dir) / "files" / f"{sha256}{suffix}"
 
@@ -129,12 +133,18 @@ def find(data_dir: Path, doc: Document) -> Original | None:
 
 
 def forget(data_dir: Path, doc: Document) -> None:
-    """Remove a deleted report's entry, and its file unless another report's entry names the same file."""
+    """Remove a deleted report's entry, and its file unless another report's entry names the same file.
+
+    Logged, not raised, when the disk refuses: the report is already gone from the index."""
     entry = _entry_path(data_dir, doc.sha256)
     original = find(data_dir, doc)
     if entry is None or original is None:
         return
-    entry.unlink(missing_ok=True)
-    if original.file is not None and not any(original.file.stem in p.read_text(encoding="utf-8", errors="replace")
-                                             for p in entry.parent.glob("*.json")):
-        original.file.unlink(missing_ok=True)
+    try:
+        entry.unlink(missing_ok=True)
+        # An entry names its file by the file's sha256, a 64-digit hex string no other field holds.
+        if original.file is not None and not any(original.file.stem in p.read_text(encoding="utf-8", errors="replace")
+                                                 for p in entry.parent.glob("*.json")):
+            original.file.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("kept original of %s not removed: %s", doc.doc_id, exc.strerror or exc)

@@ -148,7 +148,9 @@ def test_a_tampered_entry_cannot_point_outside_the_store(setup, tmp_path):
     saved = entry.read_text(encoding="utf-8")
     try:
         for record in ({"sha256": "../../../../etc/passwd", "suffix": "", "name": "x"},
-                       {"sha256": "0" * 64, "suffix": "/../../../etc/passwd", "name": "x"}):
+                       {"sha256": "0" * 64, "suffix": "/../../../etc/passwd", "name": "x"},
+                       {"sha256": 12345, "suffix": [".txt"], "name": None},
+                       ["not", "an", "object"]):
             entry.write_text(json.dumps(record), encoding="utf-8")
             assert client.get(f"/api/v1/documents/{ids['donghu']}/original").status_code == 404
             assert client.get(f"/api/v1/documents/{ids['donghu']}").get_json()["source_file"] is None
