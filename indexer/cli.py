@@ -8,6 +8,7 @@ import logging
 import sys
 from pathlib import Path
 
+from archive import originals
 from archive.config import ConfigError, load_config
 from archive.errors import ArchiveError
 from archive.logs import configure_logging
@@ -53,7 +54,10 @@ def _warm(archive: Archive) -> None:
 
 
 def _delete(archive: Archive, args) -> int:
+    doc = archive.backend.get_document(args.doc_id)
     if archive.backend.delete_document(args.doc_id):
+        if doc is not None:
+            originals.forget(archive.config.data_dir, doc)  # its kept original file too
         log.info("已删除 %s", args.doc_id)
         _warm(archive)
         return 0

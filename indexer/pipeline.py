@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from archive import originals
 from archive.backends.base import IndexItem
 from archive.embedders import embedding_text
 from archive.errors import ArchiveError
@@ -161,6 +162,8 @@ class _Batch:
             existing = self.shas.get(sha) or self.archive.backend.find_by_sha256(sha)
             if existing == doc_id:
                 self.report.unchanged.append(doc_id)
+                # An archive from before originals were kept gets them now.
+                keep_original(self.archive, path, sha, source_name or path.name)
             elif existing is not None:
                 self.report.duplicates.append((name, existing))
             if existing is not None:
@@ -173,6 +176,7 @@ class _Batch:
         except (ReadError, OSError, ValueError) as exc:
             _failed(self.report, name, exc.reason if isinstance(exc, ReadError) else str(exc))
             return None
+        keep_original(self.archive, path, sha, doc.source_name)
         if not self.items:
             self.started = time.monotonic()
         self.items.append((doc, chunks, vectors, tokens))
@@ -191,6 +195,11 @@ class _Batch:
             self.report.indexed.append(doc.doc_id)
             self.report.passages += len(chunks)
         self.items, self.shas = [], {}
+
+
+def keep_original(archive: Archive, path: Path, sha: str, name: str) -> None:
+    """Keep the original file and its sidecar's source_url for downloads (archive/originals.py)."""
+    originals.keep(archive.config.data_dir, path, sha, name, read_sidecar(path).get("source_url"))
 
 
 def _failed(report: IngestReport, name: str, reason: str) -> None:
@@ -237,7 +246,10 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     report = IngestReport(failed=list(problems))
     if _jobs(archive, len(files)) > 1:
         # Unchanged files are skipped before any work is sent out (ingest_file checks again when storing).
-        unchanged = {p for p in files if archive.backend.find_by_sha256(content_hash(p)) == doc_id_for(p)}
+        hashes = {p: content_hash(p) for p in files}
+        unchanged = {p for p in files if archive.backend.find_by_sha256(hashes[p]) == doc_id_for(p)}
+        for path in unchanged:  # an archive from before originals were kept gets them now
+            keep_original(archive, path, hashes[path], path.name)
         report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
         files = [p for p in files if p not in unchanged]
     jobs = _jobs(archive, len(files))

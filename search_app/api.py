@@ -10,8 +10,9 @@ from flask import Blueprint, current_app, jsonify, request
 
 from archive.errors import ArchiveError, NotFound
 from archive.services import Archive
-from search_app import catalogue, compare, export, service
+from search_app import catalogue, compare, export, service, sources
 from search_app import figures as figure_tables
+from search_app import similar as similar_passages
 from search_app.attention import attention as attention_by_year
 from search_app.auth import require_write_token
 from search_app.measure_series import matrix_table, measure_series
@@ -70,7 +71,7 @@ def grid():
 @api.get("/api/v1/passages/<chunk_id>/similar")
 def similar(chunk_id: str):
     params = parse_params(request.args)
-    return jsonify(compare.similar(archive(), chunk_id, params.filters(), k=min(params.size, 50)))
+    return jsonify(similar_passages.similar(archive(), chunk_id, params.filters(), k=min(params.size, 50)))
 
 
 @api.get("/api/v1/export/<kind>.<fmt>")
@@ -116,6 +117,11 @@ def correct_document(doc_id: str):
 @api.get("/api/v1/documents/<doc_id>")
 def document(doc_id: str):
     return jsonify(service.document(archive(), doc_id, request.args.get("q", "")))
+
+
+@api.get("/api/v1/documents/<doc_id>/original")
+def original(doc_id: str):
+    return sources.download(archive(), doc_id)
 
 
 @api.post("/api/v1/documents")

@@ -15,6 +15,7 @@ from werkzeug.datastructures import MultiDict
 from archive.errors import BadRequest, NotFound, Unprocessable
 from archive.models import Document, Filters
 from archive.services import Archive
+from search_app import sources
 from search_app.params import SearchParams, parse_params
 
 SORTS = ("region", "year", "title", "indexed")
@@ -80,7 +81,8 @@ def documents(archive: Archive, cp: CatalogueParams) -> dict:
     docs = sorted(_selected(archive, cp.filters()), key=_sort_key(cp.sort, facts), reverse=cp.order == "desc")
     size, page = cp.search.size, cp.search.page
     return {"total": len(docs), "page": page, "size": size, "sort": cp.sort, "order": cp.order,
-            "documents": [_row(d, facts) for d in docs[(page - 1) * size: page * size]]}
+            "documents": [{**_row(d, facts), **sources.links(archive, d)}
+                          for d in docs[(page - 1) * size: page * size]]}
 
 
 def coverage(archive: Archive, cp: CatalogueParams) -> dict:

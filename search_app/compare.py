@@ -1,4 +1,5 @@
-"""Across years and regions: the region x year grid and similar passages (figure tables: search_app/figures.py).
+"""Across years and regions: the region x year grid (figure tables: search_app/figures.py; similar passages:
+search_app/similar.py).
 
 Each function takes the archive and search parameters and returns the JSON shape
 the API serves; the pages render the same dicts.
@@ -9,9 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-from archive.embedders import embedding_text
-from archive.errors import BadRequest, NotFound
-from archive.models import Chunk, Document, Filters
+from archive.errors import BadRequest
+from archive.models import Chunk, Document
 from archive.services import Archive
 from archive.text import fold
 from search_app.params import SearchParams
@@ -108,38 +108,3 @@ def _cell(region, year, chunk, docs, have, needles, q) -> dict:
     elif (region, year) in have:
         cell["state"] = "no_mention"
     return cell
-
-
-def similar(archive: Archive, chunk_id: str, filters: Filters, k: int = 8) -> dict:
-    """The passage's nearest neighbours in other reports, and in this region's other years."""
-    chunk = archive.backend.get_chunks_by_id([chunk_id]).get(chunk_id)
-    if chunk is None:
-        raise NotFound(f"没有编号为 {chunk_id[:80]} 的段落")
-    doc = archive.backend.get_document(chunk.doc_id)
-    vector = archive.embedder.embed_passages([embedding_text(chunk)])[0]  # cached since ingest
-    own = len(archive.backend.get_chunks(doc.doc_id))
-    region_filters = replace(filters, region=(doc.region,)) if doc.region else None
-    return {
-        "passage": {"chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title, "region": doc.region,
-                    "year": doc.year, "section": chunk.section, "text": chunk.text,
-                    "url": passage_url(doc.doc_id, chunk.anchor)},
-        "other_reports": _neighbours(archive, vector, filters, doc, k, own),
-        "same_region": _neighbours(archive, vector, region_filters, doc, k, own) if region_filters else [],
-    }
-
-
-def _neighbours(archive: Archive, vector, filters: Filters, doc: Document, k: int, own: int) -> list[dict]:
-    found = [s for s in archive.backend.vector_search(vector, filters, limit=k + own) if
-             not s.chunk_id.startswith(doc.doc_id + "-")][:k]
-    chunks = archive.backend.get_chunks_by_id([s.chunk_id for s in found])
-    docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
-    out = []
-    for s in found:
-        c = chunks.get(s.chunk_id)
-        d = docs.get(c.doc_id) if c else None
-        if c and d and d.doc_id != doc.doc_id:
-            out.append({"chunk_id": c.chunk_id, "doc_id": d.doc_id, "title": d.title, "region": d.region,
-                        "year": d.year, "doc_type": d.doc_type, "section": c.section,
-                        "snippet": snippet(c.text, [], "", width=140), "similarity": round(s.score, 4),
-                        "url": passage_url(d.doc_id, c.anchor)})
-    return out

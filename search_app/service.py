@@ -9,6 +9,7 @@ from urllib.parse import quote, urlencode
 from archive.errors import BadRequest, NotFound
 from archive.models import FACET_FIELDS, Chunk, Document
 from archive.services import Archive
+from search_app import sources
 from search_app.fusion import Fused
 from search_app.params import MAX_QUERY_CHARS, SearchParams
 from search_app.query import highlight_needles, parse_query
@@ -57,8 +58,9 @@ def hits(archive: Archive, result: ResultSet, window: Sequence[Fused]) -> list[d
     docs = archive.backend.get_documents({c.doc_id for c in chunks.values()})
     scores = result.scores() if params.explain else {}
     needles = highlight_needles(result.plan.parsed)
-    return [_hit(f, chunks[f.chunk_id], docs[chunks[f.chunk_id].doc_id], scores, params, needles,
-                 archive.config.rrf_k)
+    origins = {doc_id: sources.links(archive, doc) for doc_id, doc in docs.items()}
+    return [{**_hit(f, chunks[f.chunk_id], docs[chunks[f.chunk_id].doc_id], scores, params, needles,
+                    archive.config.rrf_k), **origins[chunks[f.chunk_id].doc_id]}
             for f in window if f.chunk_id in chunks and chunks[f.chunk_id].doc_id in docs]
 
 
@@ -107,6 +109,7 @@ def document(archive: Archive, doc_id: str, q: str = "") -> dict:
                              "depth": c.section.count(" > ")})
     return {
         **doc.to_dict(),
+        **sources.links(archive, doc),
         "sections": sections,
         "chunks": [{**c.to_dict(), "url": passage_url(doc_id, c.anchor, q),
                     "html": highlight(c.text, needles)} for c in chunks],

@@ -1,7 +1,7 @@
 """What a client sends beside an uploaded report, checked whole before anything touches disk.
 
 The `metadata` form field is a flat JSON object of the report's known fields: strings of
-bounded length without control characters, `year` a whole number. The file name the client
+bounded length without control characters, `year` a whole number, `source_url` a web address. The file name the client
 gives is only ever a label (`source_name`): control characters are taken out of it.
 Every violation is a BadRequest (400) that says in Chinese what is wrong.
 """
@@ -13,12 +13,13 @@ import unicodedata
 from decimal import Decimal
 
 from archive.errors import BadRequest
+from archive.originals import MAX_URL_CHARS, web_address
 
 MAX_METADATA_CHARS = 8 * 1024  # the form field, before parsing: seven short fields fit many times over
 MAX_NAME_CHARS = 200
 MAX_INT_DIGITS = 6  # a year has four; longer digit runs are refused before int() sees them
 FIELD_CHARS = {"title": 200, "region": 50, "doc_type": 20, "publisher": 100, "published": 40, "doc_number": 100,
-               "region_level": 20, "province": 50, "city": 50}
+               "region_level": 20, "province": 50, "city": 50, "source_url": MAX_URL_CHARS}
 INT_FIELDS = frozenset({"year", "covers"})
 # Unicode "other" categories a label never needs: controls (Cc), format and direction marks (Cf),
 # unassigned and private-use characters. Line and paragraph separators forge lines as newlines do.
@@ -77,6 +78,8 @@ def _check_field(key: str, value: object) -> None:
     bad = unsafe_chars(value)
     if bad:
         raise BadRequest(f"metadata 字段 {key} 含有控制字符 U+{ord(bad[0]):04X}")
+    if key == "source_url" and web_address(value) is None:  # it becomes a link on every page of the report
+        raise BadRequest("metadata 字段 source_url 必须是以 http:// 或 https:// 开头的网址")
 
 
 def parse_metadata(raw: str | None) -> dict | None:

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+from archive import originals
 from archive.errors import BackendUnavailable, BadRequest, Unprocessable, UnsupportedType
 from archive.services import Archive
 from search_app.upload_meta import clean_name, parse_metadata
@@ -198,7 +199,10 @@ def delete_upload(archive: Archive, doc_id: str) -> bool:
     import indexer
 
     with _LOCKS.hold(doc_id):
+        doc = archive.backend.get_document(doc_id)
         deleted = archive.backend.delete_document(doc_id)
+        if doc is not None:  # its kept original too (archive/originals.py)
+            originals.forget(archive.config.data_dir, doc)
         folder = _folder(archive)
         for path in folder.iterdir() if folder.is_dir() else ():
             if indexer.is_report_file(path) and not path.name.startswith(".") and indexer.doc_id_for(path) == doc_id:

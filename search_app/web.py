@@ -14,6 +14,7 @@ from archive.services import Archive
 from archive.text import normalise
 from search_app import catalogue, charts, compare, service
 from search_app import figures as figure_tables
+from search_app import similar as similar_passages
 from search_app.attention import attention
 from search_app.export_format import number_text
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
@@ -130,7 +131,7 @@ def grid():
 @web.get("/similar/<chunk_id>")
 def similar(chunk_id: str):
     """A passage's nearest neighbours in other reports and in its region's other years."""
-    data = compare.similar(archive(), chunk_id, parse_params(request.args).filters())
+    data = similar_passages.similar(archive(), chunk_id, parse_params(request.args).filters())
     return render_template("similar.html", data=data)
 
 

@@ -62,6 +62,9 @@ class Backend(Protocol):
 
     def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]: ...
 
+    def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors of these passages (float32, as indexed) by id; unknown ids are left out."""
+
     def find_by_sha256(self, sha256: str) -> str | None:
         """The id of a document with exactly this content, if any."""
 

@@ -638,6 +638,19 @@ class ElasticBackend:
             "size": min(MAX_WINDOW, len(chunk_ids) * 2), "_source": CHUNK_FIELDS, "docvalue_fields": HIT_FIELDS})
         return {h["_source"]["chunk_id"]: chunk_of(h["_source"]) for h in hits}
 
+    def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        """Stored vectors of live passages, from the field's doc values (vectors are not kept in _source)."""
+        ids = list(dict.fromkeys(chunk_ids))
+        found: dict[str, np.ndarray] = {}
+        step = MAX_WINDOW // 2  # room for two versions of each while an ingest replaces them
+        for start in range(0, len(ids), step):
+            part = ids[start:start + step]
+            hits = self._live_only(lambda hidden, part=part: {
+                "query": {"bool": {"filter": [{"terms": {"chunk_id": part}}, *live_clauses(hidden)]}},
+                "size": min(MAX_WINDOW, len(part) * 2), **HITS_ONLY, "docvalue_fields": [*HIT_FIELDS, "vector"]})
+            found.update({hit_field(h, "chunk_id"): np.asarray(h["fields"]["vector"][0], np.float32) for h in hits})
+        return found
+
     def get_chunks(self, doc_id: str) -> list[Chunk]:
         for _ in range(LIVE_TRIES):
             record = self._record(doc_id)

@@ -631,6 +631,16 @@ class EmbeddedBackend:
             f"WHERE chunk_id IN ({','.join('?' * len(ids))})", ids).fetchall())
         return {r["chunk_id"]: self._chunk(r) for r in rows}
 
+    def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
+        ids = list(dict.fromkeys(chunk_ids))
+        found: dict[str, np.ndarray] = {}
+        for start in range(0, len(ids), 500):  # under SQLite's limit on bound parameters
+            part = ids[start:start + 500]
+            rows = self._guard(lambda part=part: self.db.execute(
+                f"SELECT chunk_id, vec FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})", part).fetchall())
+            found.update({r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows})
+        return found
+
     def find_by_sha256(self, sha256: str) -> str | None:
         row = self.db.execute("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
         return row[0] if row else None

@@ -124,6 +124,7 @@ def test_every_api_route_is_documented(tmp_path):
     ("/api/v1/search", None, {}),
     ("/api/v1/documents/{doc_id}", "first", {"q": "行政复议"}),
     ("/api/v1/documents/{doc_id}", "first", {}),
+    ("/api/v1/documents/{doc_id}/original", "first", {}),
     ("/healthz", None, {}),
     ("/api/v1/documents", None, {}),
     ("/api/v1/documents", None, {"sort": "year", "order": "desc", "size": 2, "page": 2}),
