@@ -1,14 +1,19 @@
 """The evaluation harness's pure parts: metrics, judged-set parsing, the report table."""
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from search_app.eval import KINDS, Judged, format_report, load_qrels, ndcg, parse_qrels, recall, reciprocal_rank
+from evaluation.harness import KINDS, Judged, format_report, load_qrels, ndcg, parse_qrels, recall, reciprocal_rank
+from search_app.eval import DEPRECATION
 from search_app.params import SearchParams
 
 HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
 
 
 @pytest.mark.parametrize("gains, n_relevant, expected", [
@@ -85,3 +90,18 @@ def test_report_table():
     assert "| hybrid | 0.800 | 0.900 | 0.950 | 0 |" in text
     assert "| keyword (1) | 0.500 | 0.500 |" in text
     assert "keyword misses (1): p-1" in text and text.startswith("### seeds")
+
+
+@pytest.mark.parametrize("args, code, out", [
+    (["--help"], 0, "usage: python -m evaluation"),
+    (["no-such-set.jsonl"], 2, ""),  # an unreadable judged set stops the command before any index is opened
+])
+def test_the_command_and_its_old_name_answer_alike(tmp_path, args, code, out):
+    env = {**os.environ, "ARCHIVE_DATA_DIR": str(tmp_path / "data"), "ARCHIVE_EMBEDDER": "hash"}
+    runs = {module: subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
+                                   text=True, timeout=120, check=False)
+            for module in ("evaluation", "search_app.eval")}
+    new, old = runs["evaluation"], runs["search_app.eval"]
+    assert new.returncode == old.returncode == code and out in new.stdout
+    assert old.stdout == new.stdout and old.stderr == DEPRECATION + "\n" + new.stderr
+    assert DEPRECATION not in new.stderr and ("no-such-set.jsonl" in new.stderr or code == 0)
