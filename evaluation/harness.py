@@ -38,7 +38,7 @@ from pathlib import Path
 
 from archive.config import ConfigError, load_config
 from archive.errors import ArchiveError
-from archive.models import Chunk, Document, Filters
+from archive.models import Chunk, Document
 from archive.services import Archive
 from archive.text import fold
 from search_app.params import MODES, SearchParams
@@ -146,19 +146,12 @@ def _passages(archive: Archive) -> list[tuple[Document, Chunk, str]]:
     return rows
 
 
-def _allowed(doc: Document, f: Filters) -> bool:
-    return ((not f.region or doc.region in f.region) and (not f.doc_type or doc.doc_type in f.doc_type)
-            and (not f.year or doc.year in f.year)
-            and (f.year_from is None or (doc.year is not None and doc.year >= f.year_from))
-            and (f.year_to is None or (doc.year is not None and doc.year <= f.year_to)))
-
-
 def relevant_ids(judged: Judged, passages: Sequence[tuple[Document, Chunk, str]]) -> set[str]:
     """Passages (under the judgment's filters, typed or not) whose folded text holds a judged substring."""
     needles = [fold(r) for r in judged.relevant]
     filters = judged.params("hybrid").filters(parse_query(judged.query))
     return {chunk.chunk_id for doc, chunk, folded in passages
-            if _allowed(doc, filters) and any(n in folded for n in needles)}
+            if filters.matches(doc) and any(n in folded for n in needles)}
 
 
 def _mean(values: Sequence[float]) -> float:
