@@ -90,8 +90,8 @@ def quality(work: Path) -> dict:
     """`make eval` figures per embedder and judged set: {(embedder, set): evaluate(...)}."""
     from archive.config import load_config
     from archive.services import Archive
-    from indexer.pipeline import ingest_paths
     from evaluation.harness import evaluate, load_qrels
+    from indexer.pipeline import ingest_paths
 
     cache = ROOT / ".cache" / "embeddings.sqlite"
     results = {}
