@@ -10,6 +10,7 @@ RUN pip install --no-cache-dir -r requirements.txt
 COPY archive/ archive/
 COPY indexer/ indexer/
 COPY search_app/ search_app/
+COPY evaluation/ evaluation/
 COPY mappings/ mappings/
 COPY demo/ demo/
 RUN useradd --create-home archive && mkdir -p /data && chown archive /data

@@ -33,12 +33,12 @@ test: $(VENV)/.dev-installed test-tools
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.dev-installed
-	$(BIN)/ruff check archive indexer search_app tests bench
+	$(BIN)/ruff check archive indexer search_app evaluation tests bench
 
 QRELS ?= tests/eval/demo.jsonl
 ## make eval: nDCG@10, MRR@10, Recall@20 per mode on the index `make run` built (QRELS=... for another set)
 eval: $(VENV)/.installed
-	$(BIN)/python -m search_app.eval $(QRELS)
+	$(BIN)/python -m evaluation $(QRELS)
 
 ## make bench: speed and memory figures into bench/RESULTS.md (SIZES=10k,100k)
 SIZES ?= 10k

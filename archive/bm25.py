@@ -73,7 +73,8 @@ def weight(boost: float, doc_freq: int, doc_count: int) -> np.float32:
 
 
 def term_scores(tf: np.ndarray, lengths: np.ndarray, weight: np.float32, avgdl: np.float32) -> np.ndarray:
-    """Per-passage score of one term in one field; `lengths` as from stored_lengths, weight = boost * idf."""
+    """One term's per-passage score in one field: weight * tf / (tf + k1 * (1 - b + b * length / avgdl))."""
+    # `weight` is weight()'s boost * (k1 + 1) * idf (not boost * idf); `lengths` as from stored_lengths.
     norm_inverse = np.float32(1) / (K1 * ((np.float32(1) - B) + B * lengths / avgdl))
     weight = np.float32(weight)
     return weight - weight / (np.float32(1) + np.asarray(tf, np.float32) * norm_inverse)

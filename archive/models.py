@@ -81,7 +81,7 @@ class Chunk:
     position: int
     section: str  # heading path, e.g. "一、… > （三）…"; "" before the first heading
     text: str  # original text, for display
-    figures: tuple[dict, ...] = ()  # numeric facts found in the text (archive.figures.Figure.to_dict())
+    figures: tuple[dict, ...] = ()  # numeric facts found in the text (indexer.figures.Figure.to_dict())
 
     @property
     def anchor(self) -> str:

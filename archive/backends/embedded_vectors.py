@@ -1,6 +1,6 @@
 """The embedded backend's IVF probing: which index serves a generation, how it is built and kept.
 
-Exact search reads every vector: 8-12 ms at 100k passages, 84-100 ms at 1M (quiet machine). From
+Exact search reads every vector (its time at 100k and 1M passages: `archive/ivf.py`'s opening). From
 IVF_MIN_ROWS on, searches probe an IVF index (`archive/ivf.py`) once one exists for the current
 generation: at 1M 2.6x faster, recall@100 0.97; at 100k only 1.3x faster for recall 0.94, not
 worth it (bench/RESULTS.md). The index is kept with the generation's row arrays

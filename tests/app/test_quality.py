@@ -11,7 +11,9 @@ from pathlib import Path
 import pytest
 
 from archive.text import fold
-from search_app.eval import evaluate, load_qrels, main
+from evaluation.harness import evaluate, load_qrels, main
+from search_app.eval import DEPRECATION
+from search_app.eval import main as old_name
 from search_app.proximity import sentences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +85,7 @@ def test_no_metric_below_its_floor(reports, name, mode):
     assert not low, f"{name}/{mode} below the floor (got, floor): {low}; misses: {got['misses']}"
 
 
-def test_eval_cli_prints_the_table(ingested, config, tmp_path, monkeypatch, capsys):
+def test_eval_cli_prints_the_table(ingested, config, tmp_path, monkeypatch, capsys, caplog):
     qrels = tmp_path / "q.jsonl"
     qrels.write_text(json.dumps({"id": "review", "query": "行政复议 办案数", "relevant": ["办理复议案件406件"]},
                                 ensure_ascii=False) + "\n", encoding="utf-8")
@@ -95,6 +97,8 @@ def test_eval_cli_prints_the_table(ingested, config, tmp_path, monkeypatch, caps
     out = capsys.readouterr().out
     assert re.search(r"\| hybrid \| [01]\.\d{3} \| [01]\.\d{3} \| [01]\.\d{3} \| \d \|", out)
     assert "| keyword |" in out and "| semantic |" in out and "misses" in out
+    assert old_name([str(qrels)]) == 0 and capsys.readouterr().out == out  # the old command, the same figures
+    assert DEPRECATION in caplog.messages
 
 
 def test_eval_cli_refuses_an_empty_index(tmp_path, monkeypatch, capsys):

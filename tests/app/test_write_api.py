@@ -117,6 +117,15 @@ def test_metadata_too_large_for_a_form_field_is_a_413_that_says_so(write_client)
     assert stored(write_client) == []
 
 
+@pytest.mark.parametrize("extra_fields, refused", [(15, False), (16, True)])
+def test_a_form_of_more_parts_than_the_app_allows_is_a_413(write_client, extra_fields, refused):
+    # MAX_FORM_PARTS (16, set by the app factory; an upload has two parts), read by Flask's form parser.
+    form = {"file": (io.BytesIO(REPORT), "report.txt"), **{f"x{i}": "1" for i in range(extra_fields)}}
+    resp = write_client.post("/api/v1/documents", data=form, headers=AUTH, content_type="multipart/form-data")
+    assert resp.status_code == (413 if refused else 201)
+    assert len(stored(write_client)) == (0 if refused else 1)
+
+
 def test_metadata_sent_as_a_file_is_refused(write_client):
     form = {"file": (io.BytesIO(REPORT), "report.txt"), "metadata": (io.BytesIO(b'{"year": 2020}'), "m.json")}
     resp = write_client.post("/api/v1/documents", data=form, headers=AUTH, content_type="multipart/form-data")

@@ -1,14 +1,31 @@
 """The evaluation harness's pure parts: metrics, judged-set parsing, the report table."""
 
 import math
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from search_app.eval import KINDS, Judged, format_report, load_qrels, ndcg, parse_qrels, recall, reciprocal_rank
+from archive.models import Chunk, Document
+from archive.text import fold
+from evaluation.harness import (
+    KINDS,
+    Judged,
+    format_report,
+    load_qrels,
+    ndcg,
+    parse_qrels,
+    recall,
+    reciprocal_rank,
+    relevant_ids,
+)
+from search_app.eval import DEPRECATION
 from search_app.params import SearchParams
 
 HERE = Path(__file__).parent
+ROOT = HERE.parents[1]
 
 
 @pytest.mark.parametrize("gains, n_relevant, expected", [
@@ -85,3 +102,43 @@ def test_report_table():
     assert "| hybrid | 0.800 | 0.900 | 0.950 | 0 |" in text
     assert "| keyword (1) | 0.500 | 0.500 |" in text
     assert "keyword misses (1): p-1" in text and text.startswith("### seeds")
+
+
+@pytest.mark.parametrize("args, code, out", [
+    (["--help"], 0, "usage: python -m evaluation"),
+    (["no-such-set.jsonl"], 2, ""),  # an unreadable judged set stops the command before any index is opened
+])
+def test_the_command_and_its_old_name_answer_alike(tmp_path, args, code, out):
+    env = {**os.environ, "ARCHIVE_DATA_DIR": str(tmp_path / "data"), "ARCHIVE_EMBEDDER": "hash"}
+    runs = {module: subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env, capture_output=True,
+                                   text=True, timeout=120, check=False)
+            for module in ("evaluation", "search_app.eval")}
+    new, old = runs["evaluation"], runs["search_app.eval"]
+    assert new.returncode == old.returncode == code and out in new.stdout
+    assert old.stdout == new.stdout and old.stderr == DEPRECATION + "\n" + new.stderr
+    assert DEPRECATION not in new.stderr and ("no-such-set.jsonl" in new.stderr or code == 0)
+
+
+# Invented reports: a city's, one of a zone under it, another city's of a later year.
+_REPORTS = [
+    (Document("city", "安康市2021年法治政府建设情况报告", region="安康市", year=2021, region_level="city",
+              province="陕西省"), "全年办理行政复议案件86件。"),
+    (Document("zone", "恒口示范区2021年法治政府建设情况报告", region="恒口示范区", year=2021,
+              region_level="district", province="陕西省", city="安康市"), "示范区办理行政复议案件12件。"),
+    (Document("other", "汉中市2023年法治政府建设情况报告", region="汉中市", year=2023, region_level="city",
+              province="陕西省"), "办理行政复议案件40件。"),
+]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({}, {"city-0", "zone-0", "other-0"}),
+    ({"region": "安康市"}, {"city-0", "zone-0"}),  # a city's filter holds the zone under it, as search does
+    ({"region": "恒口示范区"}, {"zone-0"}),
+    ({"year": 2023}, {"other-0"}),
+    ({"year_from": 2022}, {"other-0"}),
+    ({"region": "汉中市", "year": 2021}, set()),
+])
+def test_relevant_passages_follow_the_filter_rule(filters, expected):
+    passages = [(doc, Chunk(f"{doc.doc_id}-0", doc.doc_id, 0, "", text), fold(text)) for doc, text in _REPORTS]
+    judged = Judged(id="q", query="复议案件", relevant=("行政复议案件",), filters=filters)
+    assert relevant_ids(judged, passages) == expected

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archive.figures import Figure, extract_figures, parse_number
+from indexer.figures import Figure, extract_figures, parse_number
 from tests.conftest import require
 
 SEEDS = Path(__file__).parents[2].parent / "shared" / "seeds"

@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from archive.figures import extract_figures
 from archive.measures import CATALOGUE, catalogue, convert, describe, family_of, measure_of
+from indexer.figures import extract_figures
 
 
 def measure(sentence: str, value: float) -> str | None:

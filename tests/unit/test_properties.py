@@ -211,7 +211,7 @@ figure_text = st.lists(st.one_of(st.sampled_from(FIGURE_TEXT), st.sampled_from(F
 @example("")
 @example("数字" * 5000 + "152件")
 def test_figures_never_raise_and_point_into_their_passage(passage):
-    from archive.figures import extract_figures
+    from indexer.figures import extract_figures
 
     for figure in extract_figures(passage):
         start, text = _figure_span(figure)

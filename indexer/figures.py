@@ -1,4 +1,8 @@
-"""Numeric facts in report passages: the number, its unit and the phrase it measures.
+"""Numeric facts in report passages, found at index time: the number, its unit and the phrase it measures.
+
+The write side owns this extraction: the pipeline stores each passage's figures as plain dicts
+(`Figure.to_dict()`, `Chunk.figures`), and the read side reads those dicts only, mapping them to
+measures and periods at request time (`archive/measures.py`, `archive/periods.py`, `search_app/figures.py`).
 
 `extract_figures` finds "收到行政复议申请36件", "办结率99. 77%", "１２３件", "6.5%-7%", "百分之九",
 "二十多万件" in a passage and returns one `Figure` each, with the sentence it came from.
