@@ -1,0 +1,148 @@
+"""End to end: every page at a phone's 375 px and a desktop's 1280 px in real headless Chromium.
+
+On each page and width: nothing overflows sideways, no visible table column is narrower than two
+characters, and axe-core (the copy the app serves itself, search_app/static/vendor/axe-core/) finds no
+serious or critical violation, colour contrast included. A screenshot of each is kept under
+test-output/screenshots/layout-<page>-<width>.png. Then the three layouts the issue asked for: the
+figures table as labelled stacked rows on a phone, the reading view's folded table of contents, and
+a grid whose region names stay on one line.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from urllib.parse import quote
+
+import pytest
+
+from tests.e2e.conftest import shot
+
+pytestmark = pytest.mark.browser
+
+QUERY = "行政复议"
+WIDTHS = {375: 800, 1280: 900}
+AXE = "/static/vendor/axe-core/axe.min.js"
+BLOCKING = ("serious", "critical")
+
+# Cells laid out as table cells (not stacked), visible, whose text box (the width less the padding) holds
+# fewer than two characters a line.
+NARROW_CELLS = """() => [...document.querySelectorAll('th, td')].map(c => {
+  const s = getComputedStyle(c), r = c.getBoundingClientRect();
+  const inner = r.width - parseFloat(s.paddingLeft) - parseFloat(s.paddingRight) - parseFloat(s.borderLeftWidth)
+                - parseFloat(s.borderRightWidth);
+  const shown = s.display === 'table-cell' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0;
+  const t = c.closest("table").className;  // half a pixel of rounding: two characters that just fit do fit
+  return shown && inner + .5 < parseFloat(s.fontSize) * 2 ? `${t}: ${inner.toFixed(1)}px ${c.innerText.slice(0, 12)}`
+                                                          : null;
+}).filter(Boolean)"""
+
+AXE_RUN = """async () => {
+  const result = await axe.run(document, {resultTypes: ['violations']});
+  return result.violations.map(v => ({id: v.id, impact: v.impact,
+                                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+}"""
+
+
+def _api(server: str, path: str) -> dict:
+    with urllib.request.urlopen(server + path, timeout=30) as response:
+        return json.load(response)
+
+
+@pytest.fixture(scope="module")
+def pages(server) -> dict[str, str]:
+    """Every kind of page, by name: the reading view and similar passages of the query's first hit."""
+    hit = _api(server, f"/api/v1/search?q={quote(QUERY)}&mode=keyword&size=1")["hits"][0]
+    q = quote(QUERY)
+    return {"home": "/", "search": f"/search?q={q}", "doc": f"/doc/{quote(hit['doc_id'])}?q={q}",
+            "figures": f"/figures?q={q}", "grid": f"/grid?q={q}", "similar": f"/similar/{quote(hit['chunk_id'])}",
+            "reports": "/reports", "help": "/help"}
+
+
+@pytest.fixture(scope="module", params=sorted(WIDTHS), ids=lambda w: f"{w}px")
+def width(request) -> int:
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def screen(browser, width):
+    """One browser context per width: a phone (mobile viewport, touch) or a desktop window."""
+    phone = width < 760
+    ctx = browser.new_context(viewport={"width": width, "height": WIDTHS[width]}, is_mobile=phone, has_touch=phone,
+                              locale="zh-CN")
+    ctx.set_default_timeout(30_000)
+    yield ctx
+    ctx.close()
+
+
+@pytest.fixture()
+def tab(screen):
+    page = screen.new_page()
+    yield page
+    page.close()
+
+
+def axe_violations(page, server: str) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it stands."""
+    page.add_script_tag(url=server + AXE)
+    return [v for v in page.evaluate(AXE_RUN) if v["impact"] in BLOCKING]
+
+
+@pytest.mark.parametrize("name", ["home", "search", "doc", "figures", "grid", "similar", "reports", "help"])
+def test_every_page_fits_the_screen_and_passes_axe(tab, server, pages, width, name):
+    response = tab.goto(server + pages[name])
+    assert response.status == 200, pages[name]
+    shot(tab, f"layout-{name}-{width}", full_page=name != "doc")
+    overflow = tab.evaluate("document.scrollingElement.scrollWidth") - tab.evaluate("innerWidth")
+    assert overflow <= 0 and tab.evaluate("innerWidth") == width, f"{name} is {overflow}px wider than the screen"
+    assert tab.evaluate(NARROW_CELLS) == [], f"{name}: table columns narrower than two characters"
+    violations = axe_violations(tab, server)
+    assert violations == [], f"{name} at {width}px: " + "; ".join(f"{v['id']} ({v['impact']}) {v['nodes']}"
+                                                                   for v in violations)
+
+
+def test_figures_rows_are_labelled_stacked_cards_on_a_phone(tab, server, pages, width):
+    tab.goto(server + pages["figures"])
+    table = tab.locator("table.figures-table")
+    row = table.locator("tbody tr").first
+    cells = row.locator("td")
+    heads = [t.strip() for t in table.locator("thead th").all_inner_texts()]
+    assert [cells.nth(i).get_attribute("data-label") for i in range(cells.count())] == heads
+    sentence = row.locator("td.sentence")
+    box = sentence.bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= width, "the source sentence is on screen"
+    display = cells.first.evaluate("el => getComputedStyle(el).display")
+    if width < 760:
+        assert display == "block"
+        label = sentence.evaluate("el => getComputedStyle(el, '::before').content")
+        assert label == '"原句"', "each stacked cell shows its column's name"
+        assert table.locator("thead").evaluate("el => el.getBoundingClientRect().height") <= 1
+    else:
+        assert display == "table-cell"
+
+
+def test_the_table_of_contents_folds_on_a_phone(tab, server, pages, width):
+    tab.goto(server + pages["doc"].split("?")[0])
+    toc = tab.locator("nav.toc details")
+    assert toc.count() == 1
+    first = tab.locator("section.passage").first
+    if width < 760:
+        assert toc.evaluate("el => el.open") is False
+        assert first.evaluate("el => el.getBoundingClientRect().top") < WIDTHS[width], "first passage on screen"
+        toc.locator("summary").click()
+        assert toc.evaluate("el => el.open") is True and tab.locator("nav.toc a").first.is_visible()
+    else:  # a side column: the whole list shown, whether or not the toggle was ever opened
+        assert tab.locator("nav.toc a").first.is_visible() and tab.locator("nav.toc a").last.is_visible()
+        assert toc.locator("ol").evaluate("el => el.getBoundingClientRect().height") > 40
+
+
+def test_grid_region_names_stay_on_one_line(tab, server, pages, width):
+    tab.goto(server + pages["grid"])
+    heads = tab.locator("table.grid-table tbody th[scope=row]")
+    assert heads.count() >= 3
+    lines = heads.evaluate_all("""els => els.map(el => {
+      const s = getComputedStyle(el), range = document.createRange();
+      range.selectNodeContents(el);
+      return [el.innerText, Math.round(range.getBoundingClientRect().height / parseFloat(s.lineHeight))];
+    })""")
+    assert all(n == 1 for _, n in lines), lines
