@@ -47,10 +47,13 @@ WRAPPED_WORDS = """() => [...document.querySelectorAll('th, td')].filter(c => {
   return range.getBoundingClientRect().height > 1.5 * parseFloat(s.lineHeight);  // more than one line
 }).map(c => `${c.closest('table').className}: ${c.innerText.trim()}`)"""
 
+# Violations, and the results axe could not decide ("incomplete") except colour contrast it cannot measure
+# (text inside the SVG charts, cells clipped by a scrolling table): an undecided ARIA rule is a finding too.
 AXE_RUN = """async () => {
-  const result = await axe.run(document, {resultTypes: ['violations']});
-  return result.violations.map(v => ({id: v.id, impact: v.impact,
-                                      nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+  const result = await axe.run(document);
+  const undecided = result.incomplete.filter(v => v.id !== 'color-contrast');
+  return [...result.violations, ...undecided].map(v => ({id: v.id, impact: v.impact,
+                                                         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
 }"""
 
 
@@ -173,7 +176,8 @@ def test_grid_region_names_stay_on_one_line(tab, server, pages, width):
     assert all(n == 1 for _, n in lines), lines
 
 
-# The text's colour against the first opaque background behind it, WCAG's formula; and what would fade it.
+# The text's colour (an SVG text's fill) against the first opaque background behind it, WCAG's formula; and
+# what would fade it.
 CONTRAST = """el => {
   const rgba = c => { const v = c.match(/[\\d.]+/g).map(Number); return v.length === 3 ? [...v, 1] : v; };
   const lum = c => c.slice(0, 3).map(v => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; })
@@ -185,8 +189,9 @@ CONTRAST = """el => {
     if (!back && rgba(s.backgroundColor)[3] > 0) back = rgba(s.backgroundColor);
   }
   back = back || [255, 255, 255, 1];
-  const fore = rgba(getComputedStyle(el).color), [a, b] = [lum(fore), lum(back)].sort((x, y) => y - x);
-  return {ratio: (a + 0.05) / (b + 0.05), opacity, alpha: fore[3] * back[3], text: el.innerText.slice(0, 20)};
+  const style = getComputedStyle(el), fore = rgba(el instanceof SVGElement ? style.fill : style.color);
+  const [a, b] = [lum(fore), lum(back)].sort((x, y) => y - x);
+  return {ratio: (a + 0.05) / (b + 0.05), opacity, alpha: fore[3] * back[3], text: el.textContent.slice(0, 20)};
 }"""
 
 
@@ -206,6 +211,8 @@ def _doc_missing_a_field(base: str) -> str | None:
     ("similar", ".source-passage .section-path"),
     ("grid", ".cell-no_report .cell-state"),
     ("figures", ".series-table .blank"),
+    ("figures", "svg.chart text"),               # the chart's axes and legend, which axe cannot measure
+    ("search", "svg.chart text"),                # the attention bars
 ])
 def test_quiet_text_keeps_a_contrast_of_four_and_a_half(tab, server, demo_server, pages, width, name, selector):
     if name == "unknown":
@@ -219,6 +226,6 @@ def test_quiet_text_keeps_a_contrast_of_four_and_a_half(tab, server, demo_server
     tab.goto(url)
     found = tab.locator(selector)
     assert found.count() >= 1, f"{selector} on {url}"
-    for measured in found.evaluate_all(f"els => els.slice(0, 5).map({CONTRAST})"):
+    for measured in found.evaluate_all(f"els => els.slice(0, 12).map({CONTRAST})"):
         assert measured["opacity"] == 1 and measured["alpha"] == 1, measured  # no fading tricks
         assert measured["ratio"] >= 4.5, measured
