@@ -49,6 +49,11 @@ WRAPPED_WORDS = """() => [...document.querySelectorAll('th, td')].filter(c => {
 
 # Violations, and the results axe could not decide ("incomplete") except colour contrast it cannot measure
 # (text inside the SVG charts, cells clipped by a scrolling table): an undecided ARIA rule is a finding too.
+# A visible "scrolls sideways" note whose table does not scroll (the note would be wrong).
+FALSE_HINTS = """() => [...document.querySelectorAll('.scroll-hint')].filter(h => h.getClientRects().length > 0)
+  .map(h => h.nextElementSibling).filter(box => !(box && box.scrollWidth > box.clientWidth))
+  .map(box => box ? box.querySelector('table').className : 'nothing after the note')"""
+
 AXE_RUN = """async () => {
   const result = await axe.run(document);
   const undecided = result.incomplete.filter(v => v.id !== 'color-contrast');
@@ -117,6 +122,7 @@ def test_every_page_fits_the_screen_and_passes_axe(tab, pages, width, name):
     assert overflow <= 0 and tab.evaluate("innerWidth") == width, f"{name} is {overflow}px wider than the screen"
     assert tab.evaluate(NARROW_CELLS) == [], f"{name}: table columns narrower than two characters"
     assert tab.evaluate(WRAPPED_WORDS) == [], f"{name}: short words broken over lines"
+    assert tab.evaluate(FALSE_HINTS) == [], f"{name}: a note says a table scrolls sideways but it does not"
     violations = axe_violations(tab)
     assert violations == [], f"{name} at {width}px: " + "; ".join(f"{v['id']} ({v['impact']}) {v['nodes']}"
                                                                    for v in violations)
@@ -174,6 +180,14 @@ def test_grid_region_names_stay_on_one_line(tab, server, pages, width):
       return [el.innerText, Math.round(range.getBoundingClientRect().height / parseFloat(s.lineHeight))];
     })""")
     assert all(n == 1 for _, n in lines), lines
+    hint = tab.locator(".scroll-hint")  # a phone is told the years go on to the right
+    assert hint.is_visible() is (width < 760)
+    if width < 760:
+        box = tab.locator(".scroll-hint + .table-scroll")
+        assert box.evaluate("el => el.scrollWidth > el.clientWidth")
+        box.evaluate("el => el.scrollLeft = el.scrollWidth")  # scrolled to the last year: the names stay put
+        assert heads.first.bounding_box()["x"] >= 0 and heads.first.bounding_box()["x"] < width / 2
+        assert heads.first.evaluate("el => el.innerText") == lines[0][0]
 
 
 # The text's colour (an SVG text's fill) against the first opaque background behind it, WCAG's formula; and
