@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.ci import require
+from tests.conftest import serving
 
 try:
     from playwright.sync_api import sync_playwright
@@ -59,3 +60,18 @@ def shot(page, name: str, full_page: bool = False) -> None:
 @pytest.fixture(scope="session")
 def server(browser, live_server) -> str:  # browser first: no index is built when it would skip
     return live_server
+
+
+@pytest.fixture(scope="session")
+def demo_server(browser, demo_dir, tmp_path_factory):
+    """A real `python -m search_app serve` over the demo reports (hash embedder: the page, not the ranking)."""
+    from archive.config import load_config
+    from archive.services import Archive
+    from indexer.pipeline import ingest_paths
+
+    data = tmp_path_factory.mktemp("demo-e2e")
+    archive = Archive(load_config({}, data_dir=data, embedder="hash"))
+    assert ingest_paths(archive, [demo_dir]).ok
+    archive.close()
+    with serving(data, "hash", data / "serve.log") as url:
+        yield url

@@ -2,7 +2,8 @@
 result on the demo reports, the answer card and the attention bars.
 
 The seed pages use the session's live server; target against result needs the demo reports
-(澄湖市's two 政府工作报告), served by a second real server over an index of its own.
+(澄湖市's two 政府工作报告), served by a second real server over an index of its own (the `demo_server`
+fixture of tests/e2e/conftest.py).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from urllib.parse import quote
 
 import pytest
 
-from tests.conftest import serving
 from tests.e2e.conftest import shot
 
 pytestmark = pytest.mark.browser
@@ -22,21 +22,6 @@ CHART_TEXT_SIZES = """() => [...document.querySelectorAll('svg.chart.trend text'
   const m = t.getScreenCTM();
   return parseFloat(getComputedStyle(t).fontSize) * Math.hypot(m.a, m.b);
 })"""
-
-
-@pytest.fixture(scope="session")
-def demo_server(browser, demo_dir, tmp_path_factory):
-    """A real `python -m search_app serve` over the demo reports (hash embedder: the page, not the ranking)."""
-    from archive.config import load_config
-    from archive.services import Archive
-    from indexer.pipeline import ingest_paths
-
-    data = tmp_path_factory.mktemp("demo-e2e")
-    archive = Archive(load_config({}, data_dir=data, embedder="hash"))
-    assert ingest_paths(archive, [demo_dir]).ok
-    archive.close()
-    with serving(data, "hash", data / "serve.log") as url:
-        yield url
 
 
 def test_measure_page_picks_a_measure_and_links_each_value_to_its_sentence(page, server):
