@@ -40,8 +40,35 @@ STOPWORDS = frozenset(
 
 def normalise(text: str) -> str:
     """NFKC, non-breaking and ideographic spaces to plain spaces, no spaces inside numbers."""
-    text = unicodedata.normalize("NFKC", _SPACES.sub(" ", text))
+    text = nfkc(_SPACES.sub(" ", text))
     return _SPACE_IN_NUMBER.sub(r"\1", text)
+
+
+@functools.cache
+def _nfkc_table() -> dict[int, str]:
+    """Characters of the BMP that NFKC replaces by their full compatibility decomposition, all of it
+    starters (full-width ，０％Ａ, ①, …): replacing them first leaves NFKC's result as it was, because
+    NFKC decomposes them into exactly that before reordering and composing."""
+    table: dict[int, str] = {}
+    for cp in range(0x80, 0x10000):
+        ch = chr(cp)
+        if 0xD800 <= cp < 0xE000:
+            continue
+        out = unicodedata.normalize("NFKC", ch)
+        if out != ch and out == unicodedata.normalize("NFKD", ch) and not any(map(unicodedata.combining, out)):
+            table[cp] = out
+    return table
+
+
+def nfkc(text: str) -> str:
+    """`unicodedata.normalize("NFKC", text)`, the same string, faster on Chinese text.
+
+    Report text is full of full-width punctuation, so NFKC's quick check fails on nearly every passage
+    and CPython then normalises character by character; mapping those characters by table first
+    leaves a text its quick check passes (measured: the largest cost of ingest before tokenising).
+    """
+    fast = text.translate(_nfkc_table())
+    return fast if unicodedata.is_normalized("NFKC", fast) else unicodedata.normalize("NFKC", fast)
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from archive.text import (
     USER_DICT,
     fold,
     fold_with_offsets,
+    nfkc,
     normalise,
     parse_synonyms,
     parse_userdict,
@@ -24,6 +25,33 @@ from archive.text import (
 ])
 def test_normalise(raw, expected):
     assert normalise(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("办结率９９．７７％，共１２３件。", "办结率99.77%,共123件。"),  # full width: the table's case
+    ("①项Ⅻ条㎡", "1项XII条m2"),
+    ("ｅ\u0301", "é"),  # a full-width letter made ASCII still composes with the accent after it
+    ("e\u0301", "é"),  # no table character at all: NFKC itself
+    ("\u1100\u1161", "가"),  # conjoining jamo compose
+    ("가나다", "가나다"),  # Hangul syllables stay whole (NFKC keeps them, NFKD would not)
+    ("ｶﾞ", "ガ"),  # half-width katakana and its voicing mark compose
+    ("行政復議（一）", "行政復議(一)"),
+    ("", ""),
+])
+def test_nfkc(raw, expected):
+    assert nfkc(raw) == expected
+
+
+def test_nfkc_is_unicodedata_nfkc_for_every_bmp_character_and_its_neighbours():
+    import unicodedata
+
+    marks = "\u0301\u0308\u3099\u309a\u0327\u1161\u11a8\uff9e"
+    for cp in range(0x20, 0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c, m = chr(cp), marks[cp % len(marks)]
+        for s in (c, c + m, m + c, "a" + c + "\u0301", c + c):
+            assert nfkc(s) == unicodedata.normalize("NFKC", s), ascii(s)
 
 
 @pytest.mark.parametrize("raw, expected", [
