@@ -163,6 +163,11 @@ def _jieba_words(text: str) -> list[str]:
     "行政复议\r\n办案数\n\t  2021\u3000年",  # line breaks, tabs, runs of spaces
     "ＡＢＣ类事项１２３件，行政復議",  # full-width and traditional: folded first
     "㐀㐁𠀀丽 ßæ Ωμέγα кириллица",  # characters outside jieba's Chinese range
+    "依法行政，建设法治政府。",  # plain blocks only: jieba-rs cuts the whole text at once
+    "依法行政，2023-08-14建设法治政府，严格执法。",  # plain run, jieba's block, plain run again
+    "依法行政㐀建设法治政府",  # a character of jieba-rs's blocks but not jieba's between plain blocks
+    "依法行政\x1c建设\u2028法治政府\x85执法",  # whitespace that is not ASCII's between plain blocks
+    "\r\n\r\r\n依法行政\n\r",
     "",
 ])
 def test_cut_for_search_is_jiebas(text):
