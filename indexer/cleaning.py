@@ -8,6 +8,7 @@ Metadata extraction reads the raw text, so nothing here needs to keep header fie
 
 from __future__ import annotations
 
+import functools
 import re
 
 _BULLET = re.compile(r"^[•·●○◆◇▪▫■□►▶◎※]+\s*")
@@ -71,6 +72,9 @@ _DOCUMENT_TAIL = re.compile(r"^(?:[((]|抄送|主送|附件|此件|注[::]|印�
 _HEADER_MAX_LINES = 40
 
 
+# Metadata extraction reads the cleaned text's last lines and the pipeline then cleans the same raw
+# text for the body: the second call is answered from here (a text's clean form never changes).
+@functools.lru_cache(maxsize=4)
 def clean(text: str) -> str:
     """The report's title and body without page furniture, with tidy whitespace."""
     lines = [_CONTROL.sub("", line).strip() for line in text.splitlines()]
