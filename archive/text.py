@@ -194,7 +194,7 @@ def cut_for_search(folded: str) -> list[str]:
     import jieba
 
     parts = jieba.re_han_default.split(folded)  # the blocks it matched at odd places
-    fast = _rjieba()
+    slow, fast = _jieba(), _rjieba()  # both load on first use: `serve`'s warm-up loads them before any query
     if not _SLOW_GAP.search(folded) and all(map(_FAST_BLOCK.fullmatch, parts[1::2])):
         return fast.cut_for_search(folded)
     words: list[str] = []
@@ -207,7 +207,7 @@ def cut_for_search(folded: str) -> list[str]:
             words += fast.cut_for_search("".join(run))
             run = []
         if i % 2:
-            words += _jieba().cut_for_search(part)
+            words += slow.cut_for_search(part)
         else:  # between blocks jieba gives each character alone, and "\r\n" whole
             for piece in jieba.re_skip_default.split(part):
                 words += [piece] if piece == "\r\n" else piece

@@ -193,3 +193,14 @@ def test_token_streams_equal_jiebas_on_seeds_demo_and_bench_corpus(seeds_dir, de
         assert texts, name
         for text in texts:
             assert cut_for_search(fold(normalise(text))) == _jieba_words(text), name
+
+
+def test_the_first_tokenize_loads_both_segmenters():
+    # `serve` warms up with one short word; a query that later needs jieba itself (a date, a long
+    # word's inner words) must not pay for loading its dictionary then.
+    import subprocess
+    import sys
+
+    code = "import archive.text as t; t.tokenize('预热'); print(t._tokenizer is not None, t._fast is not None)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"]
