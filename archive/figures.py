@@ -36,7 +36,7 @@ class Figure:
     value_high: float | None = None  # upper bound of a range ("6.5%-7%")
 
     def to_dict(self) -> dict:
-        # asdict's recursive deep copy cost a fifth of ingest before embedding; the fields are all scalars.
+        # asdict's recursive deep copy was a fifth of prepare_tokens under cProfile; the fields are all scalars.
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
 
     @classmethod
