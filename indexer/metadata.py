@@ -14,14 +14,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from archive.models import DOC_TYPES, DOC_TYPES_FILE, REGION_LEVELS
 from archive.regions import Region, canonical
-from archive.text import simplified
+from archive.text import nfkc, simplified
 from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
 from indexer.issuer import body_region, delivery_year, title_region
@@ -76,7 +75,7 @@ _ORG = re.compile(r"[\u4e00-\u9fff()]{2,40}(?:政府|委员会|办公室|管委�
 
 def _nfkc(text: str) -> str:
     # Traditional characters read as simplified: 廣西壯族自治區 is 广西壮族自治区 for every rule here.
-    return simplified(unicodedata.normalize("NFKC", text))
+    return simplified(nfkc(text))
 
 
 def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = None) -> Metadata:

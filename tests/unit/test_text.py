@@ -5,6 +5,7 @@ from archive.text import (
     USER_DICT,
     fold,
     fold_with_offsets,
+    nfkc,
     normalise,
     parse_synonyms,
     parse_userdict,
@@ -24,6 +25,33 @@ from archive.text import (
 ])
 def test_normalise(raw, expected):
     assert normalise(raw) == expected
+
+
+@pytest.mark.parametrize("raw, expected", [
+    ("办结率９９．７７％，共１２３件。", "办结率99.77%,共123件。"),  # full width: the table's case
+    ("①项Ⅻ条㎡", "1项XII条m2"),
+    ("ｅ\u0301", "é"),  # a full-width letter made ASCII still composes with the accent after it
+    ("e\u0301", "é"),  # no table character at all: NFKC itself
+    ("\u1100\u1161", "가"),  # conjoining jamo compose
+    ("가나다", "가나다"),  # Hangul syllables stay whole (NFKC keeps them, NFKD would not)
+    ("ｶﾞ", "ガ"),  # half-width katakana and its voicing mark compose
+    ("行政復議（一）", "行政復議(一)"),
+    ("", ""),
+])
+def test_nfkc(raw, expected):
+    assert nfkc(raw) == expected
+
+
+def test_nfkc_is_unicodedata_nfkc_for_every_bmp_character_and_its_neighbours():
+    import unicodedata
+
+    marks = "\u0301\u0308\u3099\u309a\u0327\u1161\u11a8\uff9e"
+    for cp in range(0x20, 0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c, m = chr(cp), marks[cp % len(marks)]
+        for s in (c, c + m, m + c, "a" + c + "\u0301", c + c):
+            assert nfkc(s) == unicodedata.normalize("NFKC", s), ascii(s)
 
 
 @pytest.mark.parametrize("raw, expected", [
@@ -135,6 +163,11 @@ def _jieba_words(text: str) -> list[str]:
     "行政复议\r\n办案数\n\t  2021\u3000年",  # line breaks, tabs, runs of spaces
     "ＡＢＣ类事项１２３件，行政復議",  # full-width and traditional: folded first
     "㐀㐁𠀀丽 ßæ Ωμέγα кириллица",  # characters outside jieba's Chinese range
+    "依法行政，建设法治政府。",  # plain blocks only: jieba-rs cuts the whole text at once
+    "依法行政，2023-08-14建设法治政府，严格执法。",  # plain run, jieba's block, plain run again
+    "依法行政㐀建设法治政府",  # a character of jieba-rs's blocks but not jieba's between plain blocks
+    "依法行政\x1c建设\u2028法治政府\x85执法",  # whitespace that is not ASCII's between plain blocks
+    "\r\n\r\r\n依法行政\n\r",
     "",
 ])
 def test_cut_for_search_is_jiebas(text):
@@ -160,3 +193,14 @@ def test_token_streams_equal_jiebas_on_seeds_demo_and_bench_corpus(seeds_dir, de
         assert texts, name
         for text in texts:
             assert cut_for_search(fold(normalise(text))) == _jieba_words(text), name
+
+
+def test_the_first_tokenize_loads_both_segmenters():
+    # `serve` warms up with one short word; a query that later needs jieba itself (a date, a long
+    # word's inner words) must not pay for loading its dictionary then.
+    import subprocess
+    import sys
+
+    code = "import archive.text as t; t.tokenize('预热'); print(t._tokenizer is not None, t._fast is not None)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == ["True", "True"]
