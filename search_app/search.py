@@ -35,7 +35,7 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 from dataclasses import dataclass, replace
 
-from archive.models import Chunk, FacetCounts, Filters, KeywordQuery, Scored
+from archive.models import FACET_FIELDS, Chunk, FacetCounts, Filters, KeywordQuery, Scored
 from archive.services import Archive
 from archive.text import fold
 from search_app.fusion import Fused, rrf
@@ -297,6 +297,39 @@ def facet_counts(archive: Archive, result: ResultSet) -> FacetCounts:
     if not result.items:
         return FacetCounts(0, {})
     return archive.backend.facets(None, p.filters, result.ids)
+
+
+def chosen_fields(filters: Filters) -> tuple[str, ...]:
+    """The facet fields a search filters on (from the URL or typed in the box)."""
+    return tuple(f for f in FACET_FIELDS if getattr(filters, f))
+
+
+def facet_options(archive: Archive, result: ResultSet) -> dict[str, list[tuple[str, int]]]:
+    """Per facet field the search filters on, its values' counts with that field's own filter left out
+    (the disjunctive-facet rule), so a chosen value's siblings stay in view with their counts.
+
+    A value's count is then the total of the same search with this field's filter replaced by it
+    (other fields' filters kept). Membership is fixed by the query before any filter (see above), so
+    the set under the wider filters is the unfiltered set under them: one more retrieval, unfiltered,
+    serves every chosen field.
+    """
+    p = result.plan
+    chosen = chosen_fields(p.filters)
+    if not chosen:
+        return {}
+    if not p.params.q:
+        wider_ids: list[str] | None = None  # the start page's overview: the filtered archive
+    else:
+        unfiltered = replace(p, filters=Filters(), params=replace(p.params, sort="relevance"))
+        wider_ids = retrieve(archive, unfiltered).ids if p.searches else []
+    out = {}
+    for name in chosen:
+        if wider_ids == []:
+            out[name] = []
+            continue
+        counts = archive.backend.facets(None, replace(p.filters, **{name: ()}), wider_ids or ())
+        out[name] = counts.fields.get(name, [])
+    return out
 
 
 def result_set(archive: Archive, params: SearchParams) -> ResultSet:
