@@ -311,25 +311,21 @@ def facet_options(archive: Archive, result: ResultSet) -> dict[str, list[tuple[s
     A value's count is then the total of the same search with this field's filter replaced by it
     (other fields' filters kept). Membership is fixed by the query before any filter (see above), so
     the set under the wider filters is the unfiltered set under them: one more retrieval, unfiltered,
-    serves every chosen field.
+    serves every chosen field. As with `facets`, a count can only fall short when that unfiltered set
+    is `capped` (more than RESULT_LIMIT passages).
     """
     p = result.plan
     chosen = chosen_fields(p.filters)
     if not chosen:
         return {}
-    if not p.params.q:
-        wider_ids: list[str] | None = None  # the start page's overview: the filtered archive
-    else:
-        unfiltered = replace(p, filters=Filters(), params=replace(p.params, sort="relevance"))
-        wider_ids = retrieve(archive, unfiltered).ids if p.searches else []
-    out = {}
-    for name in chosen:
-        if wider_ids == []:
-            out[name] = []
-            continue
-        counts = archive.backend.facets(None, replace(p.filters, **{name: ()}), wider_ids or ())
-        out[name] = counts.fields.get(name, [])
-    return out
+    # With an empty box there is no set, only the (filtered) archive: facet_counts' overview.
+    wider = retrieve(archive, replace(p, filters=Filters(), params=replace(p.params, sort="relevance"))) \
+        if p.params.q else result
+
+    def without(name: str) -> ResultSet:  # the wider set under every filter but this field's own
+        return replace(wider, plan=replace(wider.plan, filters=replace(p.filters, **{name: ()})))
+
+    return {name: facet_counts(archive, without(name)).fields.get(name, []) for name in chosen}
 
 
 def result_set(archive: Archive, params: SearchParams) -> ResultSet:
