@@ -42,6 +42,7 @@ from search_app.fusion import Fused, rrf
 from search_app.params import MAX_EMBED_CHARS, SearchParams
 from search_app.proximity import satisfies
 from search_app.query import ParsedQuery, parse_query, synonym_terms
+from search_app.query_vectors import query_vector
 from search_app.vocabulary import vocabulary
 
 # The most passages one result set holds: Elasticsearch's result window, and more than any page reaches.
@@ -221,7 +222,7 @@ class _Semantic:
 
 
 def _semantic(archive: Archive, p: Plan) -> _Semantic:
-    vector = archive.embedder.embed_query(p.parsed.semantic_text[:MAX_EMBED_CHARS])
+    vector = query_vector(archive.embedder, p.parsed.semantic_text[:MAX_EMBED_CHARS])
     ranked = archive.backend.vector_search(vector, p.filters, limit=p.semantic_depth)
     reference = ranked if p.filters.is_empty() else archive.backend.vector_search(
         vector, Filters(), limit=p.semantic_depth)
