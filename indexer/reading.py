@@ -89,10 +89,10 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawText:
     path = Path(path)
     suffix = path.suffix.lower()
     if is_sidecar(path):
-        raise ReadError(path, "sidecar metadata file (*.meta.json), not a report")
+        raise ReadError(path, "这是元数据附带文件（*.meta.json），不是报告")
     if suffix not in _FORMATS:
-        raise ReadError(path, f"unsupported file type {suffix or '(no extension)'!r}; "
-                              f"supported: {', '.join(SUPPORTED_SUFFIXES)}")
+        raise ReadError(path, f"不支持的文件类型 {suffix or '（无扩展名）'!r}；"
+                              f"支持 {', '.join(SUPPORTED_SUFFIXES)}")
     data = _read_bytes(path, max_bytes)
     fmt = _FORMATS[suffix]
     notes: tuple[str, ...] = ()
@@ -111,7 +111,7 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawText:
     except ConversionError as exc:
         raise ReadError(path, exc.reason) from exc
     if not text.strip():
-        raise ReadError(path, "no text found in the file")
+        raise ReadError(path, "文件中没有文字")
     log.debug("read %s as %s (%s), %d characters", path, fmt, encoding, len(text))
     return RawText(text=text, encoding=encoding, format=fmt, notes=notes)
 
@@ -120,14 +120,14 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
     try:
         size = path.stat().st_size
         if not path.is_file():
-            raise ReadError(path, "not a regular file")
+            raise ReadError(path, "不是普通文件")
         if size > max_bytes:
-            raise ReadError(path, f"file too large: {size} bytes (limit {max_bytes})")
+            raise ReadError(path, f"文件过大：{size} 字节（上限 {max_bytes}）")
         data = path.read_bytes()
     except OSError as exc:
-        raise ReadError(path, f"cannot open file: {exc.strerror or exc}") from exc
+        raise ReadError(path, f"无法打开文件：{exc.strerror or exc}") from exc
     if not data.strip():
-        raise ReadError(path, "empty file")
+        raise ReadError(path, "文件为空")
     return data
 
 
@@ -136,7 +136,7 @@ def _decode(path: Path, data: bytes, declared: str | None = None) -> tuple[str, 
     text, encoding = _decode_any(path, data, declared)
     controls = len(_CONTROL_CHARS.findall(text))
     if controls > 0.01 * len(text):
-        raise ReadError(path, f"cannot decode: binary content ({controls} control characters)")
+        raise ReadError(path, f"无法解码：内容为二进制（含 {controls} 个控制字符）")
     return text, encoding
 
 
@@ -165,7 +165,8 @@ def _strict(path: Path, data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        raise ReadError(path, f"cannot decode as {encoding}: {exc}") from exc
+        log.info("%s: %s", path.name, exc)  # the codec's own words, for whoever reads the log
+        raise ReadError(path, f"无法按 {encoding} 编码解码") from exc
 
 
 def _canonical(encoding: str) -> str:
@@ -183,7 +184,7 @@ def _detect(path: Path, data: bytes) -> str:
 
     matches = list(from_bytes(data))
     if not matches:
-        raise ReadError(path, "cannot decode: not text in any known encoding (binary file?)")
+        raise ReadError(path, "无法解码：不是任何已知编码的文字（可能是二进制文件）")
     best = matches[0]
     if best.encoding in _CJK_RIVALS:
         for m in matches[1:]:
@@ -201,7 +202,8 @@ def _html_to_text(path: Path, data: bytes) -> tuple[str, str]:
     try:
         return _html_text(html), encoding
     except Exception as exc:  # lxml/bs4 raise many types on broken markup; report them as one
-        raise ReadError(path, f"malformed HTML: {exc}") from exc
+        log.info("%s: %s", path.name, exc)
+        raise ReadError(path, "HTML 格式有误，无法读出正文") from exc
 
 
 def _html_text(html: str) -> str:
@@ -258,12 +260,13 @@ def _pdf_pages(path: Path, data: bytes) -> list[str]:
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted and not reader.decrypt(""):
-            raise ReadError(path, "encrypted PDF (password required)")
+            raise ReadError(path, "PDF 已加密（需要密码）")
         return [page.extract_text() or "" for page in reader.pages]
     except ReadError:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; report them as one
-        raise ReadError(path, f"malformed PDF: {exc}") from exc
+        log.info("%s: %s", path.name, exc)
+        raise ReadError(path, "PDF 文件已损坏或格式有误") from exc
 
 
 def _docx_to_text(path: Path, data: bytes) -> str:
@@ -276,7 +279,8 @@ def _docx_to_text(path: Path, data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
         return "\n".join(_docx_blocks(document))
     except Exception as exc:  # python-docx/zipfile/lxml raise many types; report them as one
-        raise ReadError(path, f"malformed DOCX: {exc}") from exc
+        log.info("%s: %s", path.name, exc)
+        raise ReadError(path, "DOCX 文件已损坏或格式有误") from exc
 
 
 def _docx_blocks(container) -> list[str]:
@@ -325,12 +329,11 @@ def _load_sidecar(sidecar: Path) -> dict:
     try:
         data = json.loads(sidecar.read_text(encoding="utf-8-sig"))
     except OSError as exc:
-        raise ReadError(sidecar, f"cannot open sidecar: {exc.strerror or exc}") from exc
+        raise ReadError(sidecar, f"无法打开元数据附带文件：{exc.strerror or exc}") from exc
     except UnicodeDecodeError as exc:
-        raise ReadError(sidecar, "sidecar is not UTF-8 text") from exc
+        raise ReadError(sidecar, "元数据附带文件不是 UTF-8 文字") from exc
     except json.JSONDecodeError as exc:
-        raise ReadError(sidecar, f"malformed JSON in sidecar: {exc.msg} "
-                                 f"(line {exc.lineno}, column {exc.colno})") from exc
+        raise ReadError(sidecar, f"元数据附带文件的 JSON 格式有误：第 {exc.lineno} 行第 {exc.colno} 列") from exc
     if not isinstance(data, dict):
-        raise ReadError(sidecar, "sidecar must hold a JSON object of field names and values")
+        raise ReadError(sidecar, "元数据附带文件应为 JSON 对象（字段名与取值）")
     return data

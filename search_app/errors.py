@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, render_template, request
+from flask import Flask, current_app, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
-from archive.errors import ArchiveError
+from archive.errors import ArchiveError, BadRequest
+from search_app.params import MAX_QUERY_CHARS, parse_params
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,20 @@ def _wants_json() -> bool:
 def _respond(status: int, code: str, message: str):
     if _wants_json():
         return error_body(code, message), status
-    return render_template("error.html", status=status, code=code, message=message), status
+    return render_template("error.html", status=status, code=code, message=message, **kept_query()), status
+
+
+def kept_query() -> dict:
+    """The failed request's query, for the error page's search box, and a link that searches it again
+    (None when the query itself is what parse_params refuses)."""
+    q = (request.args.get("q") or "").strip()
+    if not q:
+        return {"q": "", "retry_href": None, "max_query": MAX_QUERY_CHARS}
+    try:
+        parse_params({"q": q})
+    except BadRequest:
+        return {"q": q[:MAX_QUERY_CHARS], "retry_href": None, "max_query": MAX_QUERY_CHARS}
+    return {"q": q, "retry_href": url_for("web.search", q=q), "max_query": MAX_QUERY_CHARS}
 
 
 def _too_large() -> str:

@@ -15,6 +15,7 @@ from archive.models import Chunk, Document
 from archive.periods import Report, place
 from archive.services import Archive
 from search_app.compare import _matches, sentence_matches
+from search_app.labels import missing
 from search_app.params import SearchParams
 from search_app.query import highlight_needles
 from search_app.service import passage_url
@@ -132,5 +133,5 @@ def series(rows: list[dict], measure: str) -> dict[str, list[tuple[int, float, s
     for row in rows:
         if (row.get("measure") == measure and row["kind"] in ("result", "target") and row["period_from"] is not None
                 and row["period_from"] == row["period_to"] and row["measure_value"] is not None):
-            out[row["region"] or "未识别"].setdefault((row["period_from"], row["kind"]), row["measure_value"])
+            out[row["region"] or missing("region")].setdefault((row["period_from"], row["kind"]), row["measure_value"])
     return {region: sorted((y, v, k) for (y, k), v in points.items()) for region, points in sorted(out.items())}

@@ -11,6 +11,7 @@ from archive.measures import Measure, catalogue
 from archive.periods import covered_year
 from archive.services import Archive
 from search_app.figures import matching_figures, measure_counts, report_of, series
+from search_app.labels import missing
 from search_app.params import SearchParams
 
 KIND_ORDER = {"result": 0, "target": 1, "plan": 2}
@@ -57,7 +58,7 @@ def _matrix(archive: Archive, params: SearchParams, rows: list[dict]):
     by_cell: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
         if row["period"] is not None:
-            by_cell[(row["region"] or "未识别", row["period"])].append(row)
+            by_cell[(row["region"] or missing("region"), row["period"])].append(row)
     regions = sorted({r for r, _ in by_cell})
     periods = sorted({(p, rows_[0]["period_from"], rows_[0]["period_to"]) for (_, p), rows_ in by_cell.items()},
                      key=lambda t: (t[1], t[2]))
@@ -90,7 +91,7 @@ def targets_vs_results(rows: list[dict]) -> list[dict]:
     for row in rows:
         if row["period_from"] is None or row["period_from"] != row["period_to"] or row["measure_value"] is None:
             continue
-        key = (row["region"] or "未识别", row["period_from"])
+        key = (row["region"] or missing("region"), row["period_from"])
         {"target": targets, "result": results}.get(row["kind"], {}).setdefault(key, []).append(row)
     out = []
     for (region, year), aims in sorted(targets.items()):

@@ -251,6 +251,13 @@ def parse_query(raw: str, known: Vocabulary | None = None) -> ParsedQuery:
     )
 
 
+def syntax_forms() -> tuple[str, ...]:
+    """Every operator the parser reads, as a user writes it (the help page must explain each)."""
+    fields = _FIELD.pattern.split("(", 2)[2].split(")", 1)[0].split("|")  # (year|region|type|doc_type)
+    quotes = tuple(dict.fromkeys(c for c in _PHRASE.pattern if c in '"“”'))
+    return (*quotes, "-", *sorted(_OR_WORDS), *_OPERATORS, *(f"{name}:" for name in fields))
+
+
 def highlight_needles(parsed: ParsedQuery) -> list[str]:
     """Folded strings to mark in snippets, the reading view and the grid: the phrases, the query's
     words and their synonyms (never the fragments jieba adds), longest first; single characters

@@ -35,13 +35,14 @@ from collections.abc import Sequence
 from concurrent.futures import wait
 from dataclasses import dataclass, replace
 
-from archive.models import Chunk, FacetCounts, Filters, KeywordQuery, Scored
+from archive.models import FACET_FIELDS, Chunk, FacetCounts, Filters, KeywordQuery, Scored
 from archive.services import Archive
 from archive.text import fold
 from search_app.fusion import Fused, rrf
 from search_app.params import MAX_EMBED_CHARS, SearchParams
 from search_app.proximity import satisfies
 from search_app.query import ParsedQuery, parse_query, synonym_terms
+from search_app.query_vectors import query_vector
 from search_app.vocabulary import vocabulary
 
 # The most passages one result set holds: Elasticsearch's result window, and more than any page reaches.
@@ -221,7 +222,7 @@ class _Semantic:
 
 
 def _semantic(archive: Archive, p: Plan) -> _Semantic:
-    vector = archive.embedder.embed_query(p.parsed.semantic_text[:MAX_EMBED_CHARS])
+    vector = query_vector(archive.embedder, p.parsed.semantic_text[:MAX_EMBED_CHARS])
     ranked = archive.backend.vector_search(vector, p.filters, limit=p.semantic_depth)
     reference = ranked if p.filters.is_empty() else archive.backend.vector_search(
         vector, Filters(), limit=p.semantic_depth)
@@ -297,6 +298,35 @@ def facet_counts(archive: Archive, result: ResultSet) -> FacetCounts:
     if not result.items:
         return FacetCounts(0, {})
     return archive.backend.facets(None, p.filters, result.ids)
+
+
+def chosen_fields(filters: Filters) -> tuple[str, ...]:
+    """The facet fields a search filters on (from the URL or typed in the box)."""
+    return tuple(f for f in FACET_FIELDS if getattr(filters, f))
+
+
+def facet_options(archive: Archive, result: ResultSet) -> dict[str, list[tuple[str, int]]]:
+    """Per facet field the search filters on, its values' counts with that field's own filter left out
+    (the disjunctive-facet rule), so a chosen value's siblings stay in view with their counts.
+
+    A value's count is then the total of the same search with this field's filter replaced by it
+    (other fields' filters kept). Membership is fixed by the query before any filter (see above), so
+    the set under the wider filters is the unfiltered set under them: one more retrieval, unfiltered,
+    serves every chosen field. As with `facets`, a count can only fall short when that unfiltered set
+    is `capped` (more than RESULT_LIMIT passages).
+    """
+    p = result.plan
+    chosen = chosen_fields(p.filters)
+    if not chosen:
+        return {}
+    # With an empty box there is no set, only the (filtered) archive: facet_counts' overview.
+    wider = retrieve(archive, replace(p, filters=Filters(), params=replace(p.params, sort="relevance"))) \
+        if p.params.q else result
+
+    def without(name: str) -> ResultSet:  # the wider set under every filter but this field's own
+        return replace(wider, plan=replace(wider.plan, filters=replace(p.filters, **{name: ()})))
+
+    return {name: facet_counts(archive, without(name)).fields.get(name, []) for name in chosen}
 
 
 def result_set(archive: Archive, params: SearchParams) -> ResultSet:

@@ -13,7 +13,7 @@ from search_app import sources
 from search_app.fusion import Fused
 from search_app.params import MAX_QUERY_CHARS, SearchParams
 from search_app.query import highlight_needles, parse_query
-from search_app.search import ResultSet, facet_counts, keyword_query, page_of, result_set, understand
+from search_app.search import ResultSet, facet_counts, facet_options, keyword_query, page_of, result_set, understand
 from search_app.snippets import highlight, snippet
 
 __all__ = ["document", "hits", "keyword_query", "passage_url", "search", "understand"]  # their home: search.py
@@ -75,14 +75,21 @@ def search(archive: Archive, params: SearchParams) -> dict:
         "took_ms": round((time.perf_counter() - started) * 1000, 1),
         "hits": hits(archive, result, page_of(result, params.page, params.size)),
         "applied": [a.to_dict() for a in result.plan.parsed.applied],
-        "facets": {name: [{"value": v, "count": n} for v, n in facets.fields.get(name, [])]
-                   for name in FACET_FIELDS},
+        "facets": {name: facet_values(name, facets.fields.get(name, [])) for name in FACET_FIELDS},
+        "facet_options": {name: facet_values(name, pairs) for name, pairs in facet_options(archive, result).items()},
         "answer": _answer(archive, params),
         "result_set": {"keyword": len(result.keyword), "semantic": len(result.semantic),
                        "semantic_only": result.semantic_only, "capped": result.capped,
                        "similarity_floor": None if result.similarity_floor is None
                        else round(result.similarity_floor, 4)},
     }
+
+
+def facet_values(name: str, pairs: Sequence[tuple[str, int]]) -> list[dict]:
+    """One facet field's values as the API gives them: years newest first, other fields by count."""
+    if name == "year":  # a year's place is its order, not its count: 2024 comes before 2017 whatever they hold
+        pairs = sorted(pairs, key=lambda p: (p[0] in (None, ""), -int(p[0]) if str(p[0]).isdigit() else 0))
+    return [{"value": v, "count": n} for v, n in pairs]
 
 
 def _answer(archive: Archive, params: SearchParams) -> dict | None:

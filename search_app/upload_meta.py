@@ -59,9 +59,18 @@ def _decode(raw: str) -> object:
         # Floats stay Decimal (1e400 is no infinity) and are refused by the type check below.
         return json.loads(raw, parse_constant=_refuse_constant, parse_int=_bounded_int, parse_float=Decimal)
     except json.JSONDecodeError as exc:
-        raise BadRequest(f"metadata 不是合法的 JSON：第 {exc.lineno} 行第 {exc.colno} 列（{exc.msg}）") from None
+        raise BadRequest(f"metadata 不是合法的 JSON：第 {exc.lineno} 行第 {exc.colno} 列有误") from None
     except RecursionError:
         raise BadRequest("metadata 嵌套过深：应为一层的 JSON 对象") from None
+
+
+# JSON's kinds of value as a message names them (json.loads gives only these types, floats as Decimal).
+_KINDS = {bool: "真假值", int: "整数", Decimal: "小数", str: "字符串", list: "数组", dict: "对象"}
+
+
+def kind_of(value: object) -> str:
+    """A decoded JSON value's kind in Chinese, for messages: 2023 -> 整数, "2023" -> 字符串."""
+    return _KINDS.get(type(value), "其他值")
 
 
 def _check_field(key: str, value: object) -> None:
@@ -69,10 +78,10 @@ def _check_field(key: str, value: object) -> None:
         return  # null: the field is left for the indexer to find in the text
     if key in INT_FIELDS:
         if type(value) is not int:
-            raise BadRequest(f"metadata 字段 {key} 必须是整数，如 2023（收到 {type(value).__name__}）")
+            raise BadRequest(f"metadata 字段 {key} 必须是整数，如 2023（收到{kind_of(value)}）")
         return
     if not isinstance(value, str):
-        raise BadRequest(f"metadata 字段 {key} 必须是字符串（收到 {type(value).__name__}）")
+        raise BadRequest(f"metadata 字段 {key} 必须是字符串（收到{kind_of(value)}）")
     if len(value) > FIELD_CHARS[key]:
         raise BadRequest(f"metadata 字段 {key} 过长：最多 {FIELD_CHARS[key]} 个字符（收到 {len(value)}）")
     bad = unsafe_chars(value)

@@ -7,6 +7,7 @@ from dataclasses import replace
 from urllib.parse import urlencode
 
 from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from werkzeug.datastructures import MultiDict
 
 from archive.measures import catalogue as measure_catalogue
 from archive.models import DOC_TYPES, FACET_FIELDS
@@ -17,6 +18,7 @@ from search_app import figures as figure_tables
 from search_app import similar as similar_passages
 from search_app.attention import attention
 from search_app.export_format import number_text
+from search_app.labels import missing
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
 from search_app.search import result_set
@@ -49,8 +51,25 @@ def home():
 
 @web.get("/search")
 def search():
-    """Results for the URL's parameters (the same as /api/v1/search)."""
-    return _render_search(parse_params(request.args))
+    """Results for the URL's parameters (the same as /api/v1/search); a page past the last one
+    (page=9999) redirects to the last page, so the address says what is shown."""
+    params = parse_params(within_pages(request.args))
+    result = service.search(archive(), params)
+    last = last_page(result["total"], params.size)
+    if params.page > last:
+        return redirect(search_href(replace(params, page=last)))
+    return _render_search(params, result)
+
+
+def within_pages(args: MultiDict) -> MultiDict:
+    """The query string with a whole-number page past MAX_PAGE brought down to it (the page then
+    redirects to the last page with results); anything that is not a whole number stays for parse_params."""
+    raw = (args.getlist("page") or [""])[-1].strip()
+    if not (raw.isdigit() and int(raw) > MAX_PAGE):
+        return args
+    out = MultiDict(args)
+    out.setlist("page", [str(MAX_PAGE)])
+    return out
 
 
 @web.get("/doc/<doc_id>")
@@ -84,6 +103,12 @@ def figures():
     exports = [*_exports("figures", params), *_exports("measure", params, measure_qs)]
     return render_template("figures.html", params=params, data=data, series=picked, chart=svg,
                            measure_links=links, exports=exports, search_href=search_href(params))
+
+
+@web.app_template_filter("missing")
+def missing_label(field: str) -> str:
+    """What a page shows for a field the report does not state (无文号, 地区不详)."""
+    return missing(field)
 
 
 @web.app_template_filter("kind_name")
@@ -123,9 +148,11 @@ def grid():
     rollups = [{"label": label, "current": value == rollup,
                 "href": here + ("" if value == "region" else ("&" if "?" in here else "?") + f"rollup={value}")}
                for value, label in (("region", "按地区"), ("province", "按省份汇总"), ("city", "按城市汇总"))]
+    example = EXAMPLE_QUERIES[0].split()[0]
     return render_template("grid.html", params=params, data=data, rows=rows, rollups=rollups, rollup=rollup,
                            exports=_exports("grid", params, "" if rollup == "region" else f"&rollup={rollup}"),
-                           search_href=search_href(params))
+                           search_href=search_href(params), example=example,
+                           example_href=url_for("web.grid", q=example))
 
 
 @web.get("/similar/<chunk_id>")
@@ -190,11 +217,12 @@ def help_page():
     return render_template("help.html", examples=EXAMPLE_QUERIES)
 
 
-def _render_search(params: SearchParams):
-    result = service.search(archive(), params)
+def _render_search(params: SearchParams, result: dict | None = None):
+    result = result or service.search(archive(), params)
     return render_template(
         "search.html", params=params, result=result,
-        facets=facet_groups(params, result["facets"]), chips=chips(params, result.get("applied", ())),
+        facets=facet_groups(params, {**result["facets"], **result["facet_options"]}),
+        chips=chips(params, result.get("applied", ())),
         literal_href=literal_href(params, result.get("applied", ())), understood_href=understood_href(params),
         pager=pager(params, result["total"]),
         mode_links=option_links(params, "mode", MODE_LABELS),
@@ -237,7 +265,9 @@ def _typed(field: str, value: str):
 
 
 def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
-    """Each facet field with its values: count, whether selected, and the link that toggles it."""
+    """Each facet field with its values: count, whether selected, and the link that toggles it. For a
+    field already chosen, `facets` holds its counts without its own filter (service's facet_options),
+    so the other values stay and a click adds one (region=A&region=B: either)."""
     groups = []
     for field in FACET_FIELDS:
         values = []

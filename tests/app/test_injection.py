@@ -154,8 +154,8 @@ def test_hostile_queries_on_the_pages(app, client, doc_id, payload, marker):
                                  "year=abc", "year=2021.5", "year_from=%00", "mode=<script>", "sort=';--",
                                  "q=%ff%fe", "q=%ED%A0%80", "q=%C0%AF", "region=%00&year=1", "q&q&q="])
 def test_hostile_parameters(client, bad):
-    for path in ("/api/v1/search", "/search"):
-        check(client.get(f"{path}?{bad}"), "<script>")
+    for path in ("/api/v1/search", "/search"):  # the page sends a page past the last to the last page
+        check(client.get(f"{path}?{bad}", follow_redirects=True), "<script>")
 
 
 @pytest.mark.parametrize("raw_id", TRAVERSAL_IDS)

@@ -174,21 +174,21 @@ def test_docx_paragraphs_and_table_cells_in_document_order(tmp_path):
 @pytest.mark.parametrize(
     ("name", "data", "reason"),
     [
-        ("empty.txt", b"", "empty file"),
-        ("blank.txt", b" \r\n\t\n", "empty file"),
-        ("bom-only.txt", codecs.BOM_UTF8 + b"  \n", "no text"),
-        ("binary.txt", bytes(range(256)) * 4, "cannot decode"),
-        ("controls.txt", b"\x00\x01\x02abc" * 100, "binary content"),  # valid UTF-8, still not text
-        ("junk.pdf", b"%PDF-1.4\n\x00\x9c\xff garbage \x01" * 40, "malformed PDF"),
-        ("notapdf.pdf", b"this is not a pdf at all", "malformed PDF"),
+        ("empty.txt", b"", "文件为空"),
+        ("blank.txt", b" \r\n\t\n", "文件为空"),
+        ("bom-only.txt", codecs.BOM_UTF8 + b"  \n", "文件中没有文字"),
+        ("binary.txt", bytes(range(256)) * 4, "无法解码"),
+        ("controls.txt", b"\x00\x01\x02abc" * 100, "内容为二进制"),  # valid UTF-8, still not text
+        ("junk.pdf", b"%PDF-1.4\n\x00\x9c\xff garbage \x01" * 40, "PDF 文件已损坏"),
+        ("notapdf.pdf", b"this is not a pdf at all", "PDF 文件已损坏"),
         ("scanned.pdf", minimal_pdf(None), "没有文字层"),
-        ("junk.docx", b"PK\x03\x04 not really a zip archive", "malformed DOCX"),
-        ("text.docx", "正文".encode() * 20, "malformed DOCX"),
-        ("empty-body.html", b"<html><body><script>x()</script></body></html>", "no text"),
-        ("report.xyz", b"some text", "unsupported file type '.xyz'"),
-        ("sheet.xls", b"some text", "unsupported file type '.xls'"),
-        ("README", b"some text", "(no extension)"),
-        ("report.txt.meta.json", b"{}", "sidecar"),
+        ("junk.docx", b"PK\x03\x04 not really a zip archive", "DOCX 文件已损坏"),
+        ("text.docx", "正文".encode() * 20, "DOCX 文件已损坏"),
+        ("empty-body.html", b"<html><body><script>x()</script></body></html>", "文件中没有文字"),
+        ("report.xyz", b"some text", "不支持的文件类型 '.xyz'"),
+        ("sheet.xls", b"some text", "不支持的文件类型 '.xls'"),
+        ("README", b"some text", "（无扩展名）"),
+        ("report.txt.meta.json", b"{}", "元数据附带文件"),
     ],
 )
 def test_unreadable_files_raise_read_error(tmp_path, name, data, reason):
@@ -203,15 +203,15 @@ def test_unreadable_files_raise_read_error(tmp_path, name, data, reason):
 def test_file_over_the_size_limit_is_refused(tmp_path):
     path = write(tmp_path, "big.txt", CHINESE.encode("utf-8"))
     assert read_document(path, max_bytes=len(CHINESE.encode("utf-8"))).text == CHINESE
-    with pytest.raises(ReadError, match="file too large"):
+    with pytest.raises(ReadError, match="文件过大"):
         read_document(path, max_bytes=100)
 
 
 @pytest.mark.parametrize(
     ("make", "reason"),
     [
-        (lambda tmp: tmp / "missing.txt", "cannot open file"),
-        (lambda tmp: (tmp / "folder.txt").mkdir() or tmp / "folder.txt", "not a regular file"),
+        (lambda tmp: tmp / "missing.txt", "无法打开文件"),
+        (lambda tmp: (tmp / "folder.txt").mkdir() or tmp / "folder.txt", "不是普通文件"),
     ],
     ids=["missing", "directory"],
 )
@@ -258,10 +258,10 @@ def test_read_sidecar(tmp_path, files, expected):
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b'{"year": 2023,', "malformed JSON"),
-        (b"{'year': 2023}", "malformed JSON"),
-        (b'["not", "an", "object"]', "JSON object"),
-        ('{"title": "报告"}'.encode("gb18030"), "not UTF-8"),
+        (b'{"year": 2023,', "JSON 格式有误"),
+        (b"{'year': 2023}", "JSON 格式有误"),
+        (b'["not", "an", "object"]', "JSON 对象"),
+        ('{"title": "报告"}'.encode("gb18030"), "不是 UTF-8"),
     ],
 )
 def test_bad_sidecar_raises_read_error(tmp_path, content, reason):
