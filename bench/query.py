@@ -154,13 +154,11 @@ def time_parts(archive, tokens: list, vectors: np.ndarray | None, n_queries: int
     timed(f"query embedding alone ({archive.config.embedder})", emb.embed_query, qs)
     kqs = [KeywordQuery(terms=tuple(tokenize(q.replace("\"", "").split(" -")[0]))) for q in qs]
     timed("keyword retrieval alone (top 10)", lambda kq: backend.keyword_search(kq, Filters(), 10), kqs)
-    cache = getattr(backend, "_postings_cache", None)
-    if cache is not None:  # bench-only: the embedded backend's postings cache, emptied before each query
+    cache = getattr(backend, "postings", None)
+    if cache is not None:  # the embedded backend's postings cache, emptied before each query
 
         def cold(kq):
-            with backend._postings_lock:
-                cache.clear()
-                backend._postings_size = 0
+            cache.clear()
             return backend.keyword_search(kq, Filters(), 10)
 
         timed("keyword retrieval alone (top 10), postings cache empty", cold, kqs)

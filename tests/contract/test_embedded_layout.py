@@ -22,7 +22,7 @@ def test_an_index_without_the_current_layout_asks_for_reindex(make_backend, corp
     for item in corpus[:3]:
         backend.index_document(*item)
     # What an index written before layout 2 looks like: no layout in its meta table.
-    backend.db.execute("DELETE FROM meta WHERE key = 'layout'")
+    backend.connections.current().execute("DELETE FROM meta WHERE key = 'layout'")
     for call in (backend.check_compatible, lambda: backend.keyword_search(kq("行政复议"), Filters(), 3),
                  lambda: backend.index_document(*corpus[3])):
         with pytest.raises(IndexMismatch, match="reindex"):
@@ -64,7 +64,7 @@ def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, c
     for item in corpus:
         backend.index_document(*item)
     expected = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
-    with backend._reading():  # a search that has begun reading the old file...
+    with backend.connections.reading():  # a search that has begun reading the old file...
         backend._snapshot()
         swap = threading.Thread(target=backend.rebuild, args=(corpus,))
         swap.start()
@@ -77,7 +77,7 @@ def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, c
 def everything(backend) -> tuple:
     """Every read that uses the row arrays: keyword (filtered too), vectors and facets."""
     q = kq("行政复议 政务公开")
-    vector = backend.db.execute("SELECT vec FROM chunks ORDER BY id LIMIT 1").fetchone()[0]
+    vector = backend.connections.current().execute("SELECT vec FROM chunks ORDER BY id LIMIT 1").fetchone()[0]
     vector = np.frombuffer(vector, np.float32)
     some_year = Filters(year_from=2020, year_to=2022)
     return (
@@ -172,7 +172,7 @@ def test_a_small_postings_cache_changes_nothing_but_speed(make_backend, corpus):
     tiny = EmbeddedBackend(backend.directory, backend.dim, backend.model_id, postings_cache_bytes=64)
     try:
         assert everything(tiny) == everything(tiny) == expected
-        assert len(tiny._postings_cache) == 1  # evicted down to the last term read
+        assert len(tiny.postings) == 1  # evicted down to the last term read
     finally:
         tiny.close()
 
