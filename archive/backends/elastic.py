@@ -31,7 +31,7 @@ import numpy as np
 from elastic_transport import TlsError
 from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError, helpers
 
-from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
+from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
     FACET_SIZE,
@@ -289,23 +289,22 @@ class ElasticBackend:
 
     # -- writing ---------------------------------------------------------------
 
-    def _passage_actions(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                         tokens: Sequence[Sequence[str]], version: str) -> Iterator[dict]:
-        from archive.text import fold, tokenize
-
-        check_lengths(chunks, vectors, tokens)
+    def _passage_actions(self, item: IndexItem, version: str) -> Iterator[dict]:
+        check_item(item)
+        doc, tokens = item.doc, item.tokens
         # A passage's province and city are those it falls under (its own region for a provincial or a
         # city's report), so filters, facets and roll-ups find the report there; the record keeps the raw fields.
         shared = {"doc_id": doc.doc_id, "region": doc.region, "year": doc.year, "doc_type": doc.doc_type,
                   "province": doc.in_province, "city": doc.in_city, "kind": PASSAGE, "version": version}
-        title_tokens = " ".join(tokenize(doc.title))
-        for chunk, vec, toks in zip(chunks, vectors, tokens, strict=True):
+        title_tokens = " ".join(tokens.title)
+        for chunk, vec, section, toks, folded in zip(item.chunks, item.vectors, tokens.sections, tokens.bodies,
+                                                     tokens.folded, strict=True):
             yield {"_id": passage_id(chunk.chunk_id, version), "_routing": doc.doc_id, "_source": {
                 **shared, "chunk_id": chunk.chunk_id, "position": chunk.position,
-                "section": chunk.section, "text": chunk.text, "fold": fold(chunk.text),
+                "section": chunk.section, "text": chunk.text, "fold": folded,
                 "figures": list(chunk.figures),
                 "tokens": " ".join(toks), "title_tokens": title_tokens,
-                "section_tokens": " ".join(tokenize(chunk.section)),
+                "section_tokens": " ".join(section),
                 "vector": np.asarray(vec, np.float32).tolist()}}
 
     def _bulk(self, actions: Iterable[dict], index: str) -> None:
@@ -383,17 +382,13 @@ class ElasticBackend:
                 log.info("removing passages an interrupted write left of %s", record.doc_id)
                 self._sweep(record, record.finished())
 
-    def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                       tokens: Sequence[Sequence[str]]) -> None:
-        self.index_documents([(doc, chunks, vectors, tokens)])
-
     def index_documents(self, items: Sequence[IndexItem]) -> None:
-        for _doc, chunks, vectors, tokens in items:
-            check_lengths(chunks, vectors, tokens)
+        for item in items:
+            check_item(item)
         if not items:
             return
         self._writable()
-        for run in distinct_runs(items, key=lambda item: item[0].doc_id):
+        for run in distinct_runs(items, key=lambda item: item.doc.doc_id):
             self._write_versions(run)
 
     def _write_versions(self, items: Sequence[IndexItem]) -> None:
@@ -408,8 +403,8 @@ class ElasticBackend:
             # The record hides the new version before any passage of it is written: a writer (or node)
             # that dies from here on leaves the old version, or nothing, visible.
             staged.append((base, self._put_record(base, base.hiding([version])), version))
-        self._bulk((action for (doc, chunks, vectors, tokens), (_, _, version) in zip(items, staged, strict=True)
-                    for action in self._passage_actions(doc, chunks, vectors, tokens, version)), self.alias)
+        self._bulk((action for item, (_, _, version) in zip(items, staged, strict=True)
+                    for action in self._passage_actions(item, version)), self.alias)
         # Searchable before the switch: whoever reads the switched record by id finds all its passages.
         self._call("indices.refresh", index=self.alias)
         for (doc, *_), (base, announced, version) in zip(items, staged, strict=True):
@@ -447,12 +442,12 @@ class ElasticBackend:
 
         def actions() -> Iterator[dict]:
             nonlocal count
-            for doc, chunks, vectors, tokens in items:
+            for item in items:
                 count += 1
                 version = new_version()
-                yield {"_id": doc_record_id(doc.doc_id), "_routing": doc.doc_id,
-                       "_source": document_source(doc, version)}
-                yield from self._passage_actions(doc, chunks, vectors, tokens, version)
+                yield {"_id": doc_record_id(item.doc.doc_id), "_routing": item.doc.doc_id,
+                       "_source": document_source(item.doc, version)}
+                yield from self._passage_actions(item, version)
 
         try:
             self._bulk(actions(), new)
@@ -677,26 +672,23 @@ class ElasticBackend:
         hits = self._search(query=query, size=1, sort=[{"doc_id": "asc"}], _source=["doc_id"])["hits"]["hits"]
         return hits[0]["_source"]["doc_id"] if hits else None
 
-    def stats(self) -> dict:
+    def stats(self) -> IndexStats:
         index = self._live_index()
-        out = {"backend": self.name, "documents": 0, "passages": 0, "model_id": self.model_id, "dim": self.dim,
-               "schema_version": SCHEMA_VERSION, "url": self.url, "alias": self.alias, "index": index,
-               "size_bytes": 0}
+        details = {"url": self.url, "alias": self.alias, "index": index}
         if index is None:
-            return out
+            return IndexStats(self.name, 0, 0, self.model_id, self.dim, SCHEMA_VERSION, 0, details)
         meta = self._meta(index)
         res = self._live_search(lambda hidden: {
             "query": {"bool": {"filter": live_clauses(hidden)}}, "size": 0,
             "aggs": {"kind": {"terms": {"field": "kind"}}}})
         counts = {b["key"]: b["doc_count"] for b in res["aggregations"]["kind"]["buckets"]}
         store = self._call("indices.stats", index=index, metric="store")["indices"][index]["primaries"]["store"]
-        out.update(documents=counts.get(DOCUMENT, 0), passages=counts.get(PASSAGE, 0),
-                   model_id=meta.get("model_id"), dim=int(meta.get("dim") or 0),
-                   schema_version=int(meta.get("schema_version") or 0), size_bytes=store["size_in_bytes"])
-        return out
+        return IndexStats(self.name, counts.get(DOCUMENT, 0), counts.get(PASSAGE, 0), meta.get("model_id"),
+                          int(meta.get("dim") or 0), int(meta.get("schema_version") or 0), store["size_in_bytes"],
+                          details)
 
     def warm(self) -> None:
-        """Nothing to prepare: the node loads what a search needs itself, and keeps it."""
+        """Nothing to prepare (the Protocol's optional no-op): the node loads what a search needs, and keeps it."""
 
     def ping(self) -> None:
         health = self._call("cluster.health")

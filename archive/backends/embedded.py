@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from archive import bm25
-from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
+from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
 from archive.backends.embedded_db import Connections, PostingsCache
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
@@ -80,14 +80,11 @@ def fts_phrase(token: str) -> str:
 
 def match_expression(query: KeywordQuery) -> str | None:
     """FTS5 MATCH for a keyword query: any term (BM25 ranks), every phrase's tokens required."""
-    from archive.text import tokenize
-
     parts = []
     terms = sorted(set(query.terms))
     if terms:
         parts.append("(" + " OR ".join(fts_phrase(t) for t in terms) + ")")
-    for phrase in query.phrases:
-        toks = tokenize(phrase)
+    for toks in query.phrase_terms:
         if toks:
             parts.append("(" + " AND ".join(fts_phrase(t) for t in dict.fromkeys(toks)) + ")")
     return " AND ".join(parts) if parts else None
@@ -176,26 +173,19 @@ class EmbeddedBackend:
 
     # -- writing -----------------------------------------------------------
 
-    def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                       tokens: Sequence[Sequence[str]]) -> None:
-        self.check_compatible()
-        with self.connections.writing() as db:
-            self._insert(db, doc, chunks, vectors, tokens)
-
     def index_documents(self, items: Sequence[IndexItem]) -> None:
         # One commit for many: each commit writes every page it touched (the postings of a
         # document's terms are spread over the whole b-tree), and at 10k that was most of ingest.
-        for _doc, chunks, vectors, tokens in items:
-            check_lengths(chunks, vectors, tokens)
+        for item in items:
+            check_item(item)
         self.check_compatible()
         with self.connections.writing() as db:
             for item in items:
-                self._insert(db, *item)
+                self._insert(db, item)
 
-    def _insert(self, db, doc, chunks, vectors, tokens) -> None:
-        from archive.text import fold, heading_tokens
-
-        check_lengths(chunks, vectors, tokens)
+    def _insert(self, db: sqlite3.Connection, item: IndexItem) -> None:
+        check_item(item)
+        doc, tokens = item.doc, item.tokens
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
         doc_row = db.execute(
@@ -204,15 +194,15 @@ class EmbeddedBackend:
              doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time(),
              doc.region_level, doc.province, doc.city, doc.covers,
              json.dumps(d["notes"], ensure_ascii=False))).lastrowid
-        title_tokens = heading_tokens(doc.title)
+        title_tokens = tokens.title
         postings = _Postings()
-        for chunk, vec, toks in zip(chunks, vectors, tokens):
-            section_tokens = heading_tokens(chunk.section)
+        for chunk, vec, section_tokens, toks, folded in zip(item.chunks, item.vectors, tokens.sections,
+                                                            tokens.bodies, tokens.folded, strict=True):
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
                 "doc_type, vec, figures, n_title, n_section, n_body, province, city) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, fold(chunk.text),
+                (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, folded,
                  doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
                  json.dumps(list(chunk.figures), ensure_ascii=False),
                  len(title_tokens), len(section_tokens), len(toks), doc.in_province, doc.in_city))
@@ -239,8 +229,8 @@ class EmbeddedBackend:
         count = 0
         with self.connections.writing(new):
             self._write_meta(new)
-            for doc, chunks, vectors, tokens in items:
-                self._insert(new, doc, chunks, vectors, tokens)
+            for item in items:
+                self._insert(new, item)
                 count += 1
         stored = new.execute("SELECT count(*) FROM documents").fetchone()[0]
         new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -306,13 +296,11 @@ class EmbeddedBackend:
 
     def _keyword(self, snap: Snapshot, query: KeywordQuery, scored: bool) -> tuple | None:
         """(passages matching, their Lucene BM25 scores) over the snapshot's rows; None: nothing to match."""
-        from archive.text import tokenize
-
         match = match_expression(query)
         if match is None:
             return None
         terms = sorted(set(query.terms))
-        phrase_terms = sorted({t for p in query.phrases for t in tokenize(p)})
+        phrase_terms = sorted({t for toks in query.phrase_terms for t in toks})
         n = len(snap.ids)
         matched = np.zeros(n, bool)
         if query.phrases or query.excluded:
@@ -500,15 +488,12 @@ class EmbeddedBackend:
         row = self.connections.one("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,))
         return row[0] if row else None
 
-    def stats(self) -> dict:
+    def stats(self) -> IndexStats:
         meta = self._meta()
         docs, chunks = self.connections.one("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
-        return {
-            "backend": self.name, "documents": docs, "passages": chunks,
-            "model_id": meta.get("model_id"), "dim": int(meta.get("dim", 0)),
-            "schema_version": int(meta.get("schema_version", 0)),
-            "path": str(self.path), "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
-        }
+        return IndexStats(self.name, docs, chunks, meta.get("model_id"), int(meta.get("dim", 0)),
+                          int(meta.get("schema_version", 0)), self.path.stat().st_size if self.path.exists() else 0,
+                          {"path": str(self.path)})
 
     def ping(self) -> None:
         self.connections.rows("SELECT 1 FROM meta LIMIT 1")

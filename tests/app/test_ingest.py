@@ -64,7 +64,7 @@ def test_ingest_twice_changes_nothing(small_archive, seeds_dir):
     second = ingest_paths(small_archive, [seeds_dir])
     assert len(first.indexed) == 5 and second.indexed == [] and len(second.unchanged) == 5
     assert second.embedded == 0
-    assert small_archive.backend.stats()["passages"] == before["passages"]
+    assert small_archive.backend.stats().passages == before.passages
 
 
 def test_broken_file_is_reported_and_the_rest_indexed(small_archive, seeds_dir, tmp_path):
@@ -87,7 +87,7 @@ def test_changed_file_replaces_its_passages(small_archive, tmp_path):
     report = ingest_paths(small_archive, [path])
     chunks = small_archive.backend.get_chunks(doc_id_for(path))
     assert report.indexed == [doc_id_for(path)]
-    assert small_archive.backend.stats()["documents"] == 1
+    assert small_archive.backend.stats().documents == 1
     assert "15件" in "".join(c.text for c in chunks) and "12件" not in "".join(c.text for c in chunks)
 
 
@@ -96,7 +96,7 @@ def test_copy_of_a_file_is_one_document(small_archive, seeds_dir, tmp_path):
     shutil.copy(seeds_dir / "004_9350f1803efad272.txt", copy)
     ingest_paths(small_archive, [seeds_dir / "004_9350f1803efad272.txt"])
     report = ingest_paths(small_archive, [copy])
-    assert len(report.duplicates) == 1 and small_archive.backend.stats()["documents"] == 1
+    assert len(report.duplicates) == 1 and small_archive.backend.stats().documents == 1
 
 
 def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypatch):

@@ -87,7 +87,7 @@ def test_probed_search_finds_nearly_what_exact_search_finds(exact, probed):
 
 @pytest.mark.parametrize("which", ["one year", "biggest region over years", "a type since 2020", "no such region"])
 def test_filters_hold_on_the_probed_path(exact, probed, which):
-    region = probed.connections.current().execute("SELECT region FROM chunks GROUP BY region ORDER BY count(*) DESC").fetchone()[0]
+    region = probed.connections.one("SELECT region FROM chunks GROUP BY region ORDER BY count(*) DESC")[0]
     filters = {"one year": Filters(year=(2019,)),
                "biggest region over years": Filters(region=(region,), year_from=2016, year_to=2024),
                "a type since 2020": Filters(doc_type=("自查报告",), year_from=2020),

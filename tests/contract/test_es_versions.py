@@ -20,7 +20,7 @@ pytestmark = pytest.mark.es
 
 def test_two_writers_of_one_document_one_wins_whole(make_backend, corpus, monkeypatch):
     first = make_backend("elasticsearch")
-    first.index_document(*corpus[0])
+    first.index_documents([corpus[0]])
     second = make_backend("elasticsearch", like=first)
     mine, theirs = revised(corpus[0], 7), revised(corpus[0], 3)
     real, raced = ElasticBackend._bulk, []
@@ -28,16 +28,16 @@ def test_two_writers_of_one_document_one_wins_whole(make_backend, corpus, monkey
     def bulk(self, actions, index):
         if self is first and not raced:  # `first` has announced its version: `second` writes all of theirs
             raced.append(True)
-            second.index_document(*theirs)
+            second.index_documents([theirs])
         return real(self, actions, index)
 
     monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
     with pytest.raises(ConcurrentChange, match="another writer"):
-        first.index_document(*mine)
+        first.index_documents([mine])
     monkeypatch.undo()
     options = {corpus[0][0].doc_id: [version_of(corpus[0]), version_of(mine), version_of(theirs)]}
     assert check_reads(first, options, settled=True) == {corpus[0][0].doc_id: version_of(theirs)}
-    first.index_document(*mine)  # trying again works, and clears away both earlier writes
+    first.index_documents([mine])  # trying again works, and clears away both earlier writes
     assert check_reads(second, options, settled=True) == {corpus[0][0].doc_id: version_of(mine)}
     assert raw_passages(first) == sorted(version_of(mine)[1])
 
@@ -51,9 +51,10 @@ def legacy_index(backend: ElasticBackend, items) -> None:
         del body["mappings"]["properties"][name]
     backend.client.indices.create(index=f"{backend.alias}-v1", aliases={backend.alias: {}}, **body)
     operations = []
-    for doc, chunks, vectors, tokens in items:
+    for item in items:
+        doc = item.doc
         operations += [{"index": {"_id": f"{doc.doc_id}#doc"}}, {**doc.to_dict(), "kind": "document"}]
-        for action in backend._passage_actions(doc, chunks, vectors, tokens, "unused"):
+        for action in backend._passage_actions(item, "unused"):
             source = {k: v for k, v in action["_source"].items() if k != "version"}
             operations += [{"index": {"_id": source["chunk_id"]}}, source]
     backend.client.bulk(index=backend.alias, operations=operations, refresh=True)
@@ -68,12 +69,12 @@ def test_an_index_from_before_versions_is_read_and_reindexed_once(make_backend, 
         assert (backend.get_document(item[0].doc_id), backend.get_chunks(item[0].doc_id)) == (item[0], item[1])
     assert backend.get_chunks_by_id([c.chunk_id for c in chunks]) == {c.chunk_id: c for c in chunks}
     assert backend.keyword_search(KeywordQuery(tuple(tokenize("行政复议"))), Filters(), 5)
-    assert backend.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus)
-    for write in (lambda: backend.index_document(*corpus[2]), lambda: backend.delete_document(doc.doc_id)):
+    assert backend.stats().passages == sum(len(c) for _, c, _, _ in corpus)
+    for write in (lambda: backend.index_documents([corpus[2]]), lambda: backend.delete_document(doc.doc_id)):
         with pytest.raises(IndexMismatch, match="python -m indexer reindex"):
             write()
     assert backend.rebuild(iter(corpus)) == len(corpus)  # what `python -m indexer reindex` does
-    backend.index_document(*revised(corpus[0], 3))
+    backend.index_documents([revised(corpus[0], 3)])
     assert backend.delete_document(corpus[1][0].doc_id)
     options = {doc.doc_id: [version_of(revised(corpus[0], 3))], corpus[1][0].doc_id: [None],
                **{item[0].doc_id: [version_of(item)] for item in corpus[2:]}}
@@ -82,7 +83,7 @@ def test_an_index_from_before_versions_is_read_and_reindexed_once(make_backend, 
 
 def test_a_rebuild_loads_without_refreshes_then_refreshes_as_the_mapping_says(make_backend, corpus, monkeypatch):
     backend = make_backend("elasticsearch")
-    backend.index_document(*corpus[0])
+    backend.index_documents([corpus[0]])
     seen = []
     real = ElasticBackend._bulk
 
@@ -98,14 +99,14 @@ def test_a_rebuild_loads_without_refreshes_then_refreshes_as_the_mapping_says(ma
     live = backend._live_index()
     interval = backend.client.indices.get_settings(index=live)[live]["settings"]["index"]["refresh_interval"]
     assert interval == load_mapping(backend.dim, backend.model_id)["settings"]["index"]["refresh_interval"]
-    backend.index_document(*revised(corpus[1], 2))  # writes after the rebuild become visible as before
+    backend.index_documents([revised(corpus[1], 2)])  # writes after the rebuild become visible as before
     assert backend.get_chunks(corpus[1][0].doc_id) == list(revised(corpus[1], 2)[1])
 
 
 def test_passages_are_stored_without_their_vectors_and_still_found_by_them(make_backend, corpus):
     backend = make_backend("elasticsearch")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     res = backend.client.search(index=backend.alias, query={"term": {"kind": "passage"}}, size=100)
     sources = [h["_source"] for h in res["hits"]["hits"]]
     assert len(sources) == sum(len(chunks) for _, chunks, _, _ in corpus)
