@@ -13,7 +13,7 @@ import pytest
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.errors import BadRequest, IndexMismatch
-from archive.models import FACET_FIELDS, Filters, KeywordQuery
+from archive.models import FACET_FIELDS, Filters, KeywordQuery, Tokens
 from archive.text import document_tokens, fold, tokenize
 
 
@@ -140,9 +140,19 @@ def test_a_document_twice_in_one_batch_ends_as_its_second(fresh, corpus):
     assert fresh.stats().passages == 2 + len(corpus[1][1])
 
 
-def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus):
+def _short(item: IndexItem, part: str) -> IndexItem:
+    """The item with one of its per-passage parts missing its last entry."""
+    if part == "vectors":
+        return item._replace(vectors=item.vectors[:-1])
+    cut = {name: getattr(item.tokens, name)[:-1] if name == part else getattr(item.tokens, name)
+           for name in ("title", "sections", "bodies", "folded")}
+    return item._replace(tokens=Tokens(**cut))
+
+
+@pytest.mark.parametrize("part", ["vectors", "bodies", "sections", "folded"])
+def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus, part):
     with pytest.raises(ValueError, match="same length"):
-        fresh.index_documents([corpus[0], corpus[1]._replace(vectors=corpus[1].vectors[:-1])])
+        fresh.index_documents([corpus[0], _short(corpus[1], part)])
     assert fresh.stats().documents == 0
     assert fresh.get_document(corpus[0][0].doc_id) is None
 
