@@ -141,7 +141,7 @@ def drop(backend) -> None:
     """Remove a benchmark's Elasticsearch indices; the embedded one lives in a temporary directory."""
     if backend.name == "elasticsearch":
         for v in backend._versions():  # wildcard deletes are refused (action.destructive_requires_name)
-            backend._read("indices.delete", None, index=f"{backend.alias}-v{v}")
+            backend.transport.read("indices.delete", None, index=f"{backend.alias}-v{v}")
     backend.close()
 
 

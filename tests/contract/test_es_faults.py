@@ -106,9 +106,9 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
     A point (op, doc_id, after) is inside the first bulk request of `op` ("index" or "delete") on
     `doc_id`'s passages, once `after` of its actions went through. Once every point is reached (by
     writes running side by side), the node is killed; each write then goes on into the dead node."""
-    from archive.backends.elastic import ElasticBackend
+    from archive.backends.elastic_transport import Transport
 
-    real, lock, waiting = ElasticBackend._bulk, threading.Lock(), list(points)
+    real, lock, waiting = Transport.bulk, threading.Lock(), list(points)
 
     def kill() -> None:
         log.info("killing Elasticsearch at %s", points)
@@ -116,7 +116,7 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
 
     everyone_there = threading.Barrier(len(points), action=kill, timeout=120)
 
-    def bulk(self, actions, index):
+    def bulk(self, actions, index, **options):
         actions = list(actions)
         with lock:
             point = next((p for p in waiting if any(
@@ -124,12 +124,12 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
             if point is not None:
                 waiting.remove(point)
         if point is None:
-            return real(self, actions, index)
-        real(self, actions[:point[2]], index)
+            return real(self, actions, index, **options)
+        real(self, actions[:point[2]], index, **options)
         everyone_there.wait()
-        return real(self, actions[point[2]:], index)
+        return real(self, actions[point[2]:], index, **options)
 
-    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+    monkeypatch.setattr(Transport, "bulk", bulk)
 
 
 def side_by_side(write, items: list) -> list[BaseException | None]:

@@ -117,6 +117,7 @@ def _old_embedded(make_backend, items):
 
 def _old_elasticsearch(make_backend, items):
     from archive.backends.elastic import load_mapping
+    from archive.backends.elastic_writer import passage_actions
 
     backend = make_backend("elasticsearch")
     body = load_mapping(backend.dim, backend.model_id)
@@ -129,7 +130,7 @@ def _old_elasticsearch(make_backend, items):
         doc = item.doc
         record = {k: v for k, v in doc.to_dict().items() if k not in PLACE_FIELDS}
         operations += [{"index": {"_id": f"{doc.doc_id}#doc"}}, {**record, "kind": "document"}]
-        for action in backend._passage_actions(item, "unused"):
+        for action in passage_actions(item, "unused"):
             source = {k: v for k, v in action["_source"].items() if k not in ("version", "province", "city")}
             operations += [{"index": {"_id": source["chunk_id"]}}, source]
     backend.client.bulk(index=backend.alias, operations=operations, refresh=True)
@@ -142,10 +143,9 @@ def test_an_index_of_the_old_layout_asks_for_a_reindex_and_reads_with_the_new_fi
     old = _old_documents(corpus)
     backend = (_old_embedded if kind == "embedded" else _old_elasticsearch)(make_backend, old)
     vector = embedder.embed_query("行政复议")
-    uses = [lambda: backend.vector_search(vector, Filters(), 5), lambda: backend.index_documents([corpus[0]])]
-    if kind == "embedded":  # Elasticsearch answers keyword searches and counts from the old index
-        uses += [lambda: backend.facets(None, Filters()),
-                 lambda: backend.keyword_search(KeywordQuery(("行政",)), Filters(), 5)]
+    uses = [lambda: backend.vector_search(vector, Filters(), 5), lambda: backend.index_documents([corpus[0]]),
+            lambda: backend.facets(None, Filters()),
+            lambda: backend.keyword_search(KeywordQuery(("行政",)), Filters(), 5)]
     for use in uses:
         with pytest.raises(IndexMismatch, match="python -m indexer reindex"):
             use()
