@@ -234,6 +234,10 @@ class CachedEmbedder:
         return db
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:
+        return self.embed_counting(texts)[0]
+
+    def embed_counting(self, texts: list[str]) -> tuple[np.ndarray, int]:
+        """The passages' vectors, and how many of them were computed now (not found in the cache)."""
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
         found = self._lookup(set(keys))
         todo = sorted({k: t for k, t in zip(keys, texts) if k not in found}.items())
@@ -246,8 +250,8 @@ class CachedEmbedder:
         self.hits += len(texts) - len(todo)
         self.misses += len(todo)
         if not texts:
-            return np.zeros((0, self.dim), np.float32)
-        return np.stack([found[k] for k in keys]).astype(np.float32)
+            return np.zeros((0, self.dim), np.float32), 0
+        return np.stack([found[k] for k in keys]).astype(np.float32), len(todo)
 
     def _lookup(self, keys: set[str]) -> dict[str, np.ndarray]:
         found: dict[str, np.ndarray] = {}

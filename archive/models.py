@@ -128,6 +128,28 @@ class Filters:
 
 
 @dataclass(frozen=True)
+class Tokens:
+    """Every token an index stores for one document's passages, computed once (`archive.text.document_tokens`).
+
+    Per passage, in passage order: its section path's tokens, its body's tokens and its folded text
+    (what phrases and exclusions are matched in); once, the title's tokens. A backend stores these
+    and never tokenises or folds a document itself.
+    """
+
+    title: tuple[str, ...]
+    sections: tuple[tuple[str, ...], ...]
+    bodies: tuple[tuple[str, ...], ...]
+    folded: tuple[str, ...]
+
+    def __len__(self) -> int:
+        return len(self.bodies)
+
+    def is_whole(self) -> bool:
+        """Whether sections, bodies and folded texts come one per passage alike."""
+        return len(self.sections) == len(self.bodies) == len(self.folded)
+
+
+@dataclass(frozen=True)
 class KeywordQuery:
     """What a backend's keyword retriever needs, already tokenised and folded.
 
@@ -145,6 +167,13 @@ class KeywordQuery:
     phrases: tuple[str, ...] = ()  # folded character sequences that must occur verbatim
     excluded: tuple[str, ...] = ()  # folded character sequences that must not occur
     groups: tuple[tuple[tuple[str, ...], ...], ...] = ()  # words -> alternatives -> terms
+    # Per phrase, its tokens (`archive.text.tokenize`): a backend narrows to passages holding them
+    # and scores them once more, as Elasticsearch's `should` clause does.
+    phrase_terms: tuple[tuple[str, ...], ...] = ()
+
+    def __post_init__(self) -> None:
+        if len(self.phrase_terms) != len(self.phrases):
+            raise ValueError("a KeywordQuery carries the tokens of each of its phrases (phrase_terms)")
 
     @property
     def ranks_all_words_first(self) -> bool:

@@ -4,7 +4,8 @@
 numbers) and is what the figures and the chunker read. `fold` additionally maps
 traditional characters to simplified and lowercases, character by character, so
 offsets in folded text map back to the original for highlighting. `tokenize` is
-the one tokenizer used at index and at query time.
+the one tokenizer used at index and at query time; `document_tokens` applies it (and `fold`)
+to everything a backend stores of a document, once, so no backend tokenises.
 
 Two data files a user can extend without code (both are read once, on first use):
 `data/userdict.txt` (jieba's user dictionary: government and legal terms) and
@@ -19,8 +20,10 @@ import logging
 import re
 import threading
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Sequence
 from pathlib import Path
+
+from archive.models import Chunk, Tokens
 
 DATA_DIR = Path(__file__).parent / "data"
 USER_DICT = DATA_DIR / "userdict.txt"
@@ -288,6 +291,13 @@ def heading_tokens(text: str) -> tuple[str, ...]:
     return tuple(tokenize(text))
 
 
+def document_tokens(title: str, chunks: Sequence[Chunk], bodies: Sequence[Sequence[str]] | None = None) -> Tokens:
+    """Every token the index stores for a document's passages (`bodies`: the passages' tokens, if known)."""
+    bodies = [tokenize(c.text) for c in chunks] if bodies is None else bodies
+    return Tokens(heading_tokens(title), tuple(heading_tokens(c.section) for c in chunks),
+                  tuple(tuple(b) for b in bodies), tuple(fold(c.text) for c in chunks))
+
+
 def parse_synonyms(lines) -> dict[str, tuple[str, ...]]:
     """Synonym rules -> {folded term: folded terms a query with it also searches}.
 
@@ -328,5 +338,3 @@ def synonyms() -> dict[str, tuple[str, ...]]:
         log.warning("synonyms not loaded from %s: %s", SYNONYMS, exc)
         return {}
 
-
-Tokenizer = Callable[[str], list[str]]

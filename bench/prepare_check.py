@@ -1,10 +1,10 @@
 """What ingest makes of each file before embedding, dumped, so a speed-up can be shown to change nothing.
 
-Runs `indexer.pipeline.prepare_tokens` (read, metadata, clean, chunk, figures, tokens: what the ingest
+Runs `indexer.pipeline.prepare` (read, metadata, clean, chunk, figures, tokens: what the ingest
 workers do) on the seed reports, demo/ and the bench corpus written as files, one core, and writes one
 JSON line per file (document fields, chunk ids, sections, texts, figures, tokens) and the dump's
 sha256. Run it before and after a change and compare the two dumps (`--compare`); it also says how
-many MB of file per second `prepare_tokens` ran at (one core, wall and CPU time).
+many MB of file per second `prepare` ran at (one core, wall and CPU time).
 
     python -m bench.prepare_check --out /tmp/after.jsonl [--corpus /tmp/bench-files] [--compare /tmp/before.jsonl]
 """
@@ -35,14 +35,15 @@ def files_of(corpus: Path, size: str) -> dict[str, list[Path]]:
 
 def dump_line(path: Path, chunk_chars: int) -> str:
     """One file's prepared document, chunks and tokens as a JSON line (or the reason it was refused)."""
-    from indexer.pipeline import _prepare_or_reason
+    from indexer.pipeline import prepare
+    from indexer.reading import ReadError
 
-    prepared = _prepare_or_reason((path, chunk_chars))
-    if isinstance(prepared, str):
-        return json.dumps({"file": path.name, "refused": prepared}, ensure_ascii=False)
-    doc, chunks, tokens = prepared
+    try:
+        doc, chunks, tokens = prepare(path, chunk_chars)
+    except ReadError as exc:
+        return json.dumps({"file": path.name, "refused": exc.reason}, ensure_ascii=False)
     return json.dumps({"file": path.name, "doc": dataclasses.asdict(doc),
-                       "chunks": [dataclasses.asdict(c) for c in chunks], "tokens": tokens},
+                       "chunks": [dataclasses.asdict(c) for c in chunks], "tokens": dataclasses.asdict(tokens)},
                       ensure_ascii=False, default=str)
 
 
@@ -62,7 +63,7 @@ def run(out: Path, corpus: Path, size: str, chunk_chars: int = 500) -> str:
                 sha.update(line.encode("utf-8"))
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             mb = sum(p.stat().st_size for p in paths) / 1e6
-            report(f"{name}: {len(paths)} files, {mb:.2f} MB, prepare_tokens {mb / wall:.2f} MB/s wall, "
+            report(f"{name}: {len(paths)} files, {mb:.2f} MB, prepare {mb / wall:.2f} MB/s wall, "
                    f"{mb / cpu:.2f} MB per CPU-second")
     return sha.hexdigest()
 

@@ -65,39 +65,24 @@ def make_archive(name: str, data: Path, es_url: str | None, alias: str, embedder
     return Archive(load_config({}, **overrides))
 
 
-def build(backend, n: int, keep_tokens: bool, batch: int = 200) -> tuple[float, list, np.ndarray | None]:
+def build(backend, n: int, keep_tokens: bool) -> tuple[float, list, np.ndarray | None]:
     """Index about `n` generated passages; returns seconds, tokens (if kept) and vectors (if kept)."""
     tokens, vectors = [], []
     items = iter_items(n, DIM)
 
     def kept(stream):
-        for doc, chunks, vecs, toks in stream:
+        for item in stream:
             if keep_tokens:
-                tokens.extend(toks)
-                vectors.append(vecs)
-            yield doc, chunks, vecs, toks
+                tokens.extend(item.tokens.bodies)
+                vectors.append(item.vectors)
+            yield item
 
     t = time.perf_counter()
-    if backend.name == "embedded":
-        backend.check_compatible()
-        buf = []
-        for item in kept(items):
-            buf.append(item)
-            if len(buf) >= batch:
-                _flush(backend, buf)
-        _flush(backend, buf)
-    else:
-        backend.rebuild(kept(items))
+    backend.check_compatible()  # a bench index of another embedder is refused, never mixed
+    # Beside the live index and switched to at the end, as `python -m indexer reindex` builds it.
+    backend.rebuild(kept(items))
     secs = time.perf_counter() - t
     return secs, tokens, (np.concatenate(vectors) if vectors else None)
-
-
-def _flush(backend, buf: list) -> None:
-    if buf:
-        with backend._write() as db:  # bench-only: many documents per transaction
-            for doc, chunks, vecs, toks in buf:
-                backend._insert(db, doc, chunks, vecs, toks)
-        buf.clear()
 
 
 def cases(n_queries: int, seed: int = 1) -> list[tuple[str, dict]]:
@@ -154,13 +139,11 @@ def time_parts(archive, tokens: list, vectors: np.ndarray | None, n_queries: int
     timed(f"query embedding alone ({archive.config.embedder})", emb.embed_query, qs)
     kqs = [KeywordQuery(terms=tuple(tokenize(q.replace("\"", "").split(" -")[0]))) for q in qs]
     timed("keyword retrieval alone (top 10)", lambda kq: backend.keyword_search(kq, Filters(), 10), kqs)
-    cache = getattr(backend, "_postings_cache", None)
-    if cache is not None:  # bench-only: the embedded backend's postings cache, emptied before each query
+    cache = getattr(backend, "postings", None)
+    if cache is not None:  # the embedded backend's postings cache, emptied before each query
 
         def cold(kq):
-            with backend._postings_lock:
-                cache.clear()
-                backend._postings_size = 0
+            cache.clear()
             return backend.keyword_search(kq, Filters(), 10)
 
         timed("keyword retrieval alone (top 10), postings cache empty", cold, kqs)
@@ -218,7 +201,7 @@ def exact_share(backend, vectors: np.ndarray, v: np.ndarray, k: int = 100) -> fl
 
 def index_ready(backend, n: int) -> bool:
     try:
-        got = backend.stats().get("passages", 0)
+        got = backend.stats().passages
     except Exception:  # noqa: BLE001 - no index yet
         return False
     return got >= n
@@ -241,18 +224,18 @@ def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int
                 f.unlink()
         secs, tokens, vectors = build(backend, n, keep_tokens=n <= 100_000)
         stats = backend.stats()
-        size_bytes = stats["size_bytes"]
+        size_bytes = stats.size_bytes
         if name == "embedded":
             size_bytes = sum(f.stat().st_size for f in (data / "index").iterdir())
-        lines.append(f"- built: {stats['passages']:,} passages, {stats['documents']:,} documents in {secs:.0f} s "
+        lines.append(f"- built: {stats.passages:,} passages, {stats.documents:,} documents in {secs:.0f} s "
                      f"({stats['passages'] / secs:,.0f} passages/s incl. generating and jieba-tokenising the "
-                     f"corpus); on disk {mib(size_bytes)} = {size_bytes / stats['passages']:,.0f} bytes/passage")
+                     f"corpus); on disk {mib(size_bytes)} = {size_bytes / stats.passages:,.0f} bytes/passage")
     else:
         stats = backend.stats()
-        lines.append(f"- reused the index in {data if name == 'embedded' else alias}: {stats['passages']:,} passages")
+        lines.append(f"- reused the index in {data if name == 'embedded' else alias}: {stats.passages:,} passages")
         if n <= 100_000:
-            for _doc, _chunks, _vecs, toks in iter_items(n, DIM):
-                tokens.extend(toks)
+            for item in iter_items(n, DIM):
+                tokens.extend(item.tokens.bodies)
             vectors = None if name == "embedded" else np.concatenate([v for *_, v, _ in iter_items(n, DIM)])
     report(lines[-1])
     if build_only:

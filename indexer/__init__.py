@@ -33,13 +33,14 @@ def ingest_file(archive: Archive, path: Path, *, doc_id: str | None = None, sour
         return report
     doc_id = doc_id or pipeline.doc_id_for(path)
     name = source_name or path.name
-    if archive.backend.find_by_sha256(pipeline.content_hash(path)) is None:  # else: unchanged or duplicate
+    sha = pipeline.content_hash(path)
+    if archive.backend.find_by_sha256(sha) is None:  # else: unchanged or duplicate
         try:
-            doc, chunks = prepare_isolated(path, archive.config.chunk_chars, doc_id, name, limits)
+            prepared = prepare_isolated(path, archive.config.chunk_chars, doc_id, name, limits, sha)
         except ReadError as exc:
             pipeline._failed(report, name, exc.reason)
             return report
-        pipeline.ingest_prepared(archive, path, report, doc, chunks)
+        pipeline.ingest_prepared(archive, path, report, prepared)
     else:
         pipeline.ingest_file(archive, path, report, doc_id, name)
     return report

@@ -74,7 +74,7 @@ def _reindex(archive: Archive, args) -> int:
 
 
 def _stats(archive: Archive, args) -> int:
-    sys.stdout.write(json.dumps(archive.backend.stats(), ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.write(json.dumps(archive.backend.stats().to_dict(), ensure_ascii=False, indent=2) + "\n")
     return 0
 
 

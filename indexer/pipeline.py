@@ -1,4 +1,10 @@
-"""The write side in one place: files -> documents and passages -> tokens and vectors -> backend."""
+"""The write side in one place: files -> documents and passages -> tokens and vectors -> backend.
+
+`prepare` is everything about one file that needs no index and no model (read, clean, describe,
+cut, find figures, tokenise; what worker processes do); `_Batch` embeds prepared files and writes
+them together; `ingest_paths`, `ingest_file`, `ingest_prepared` and `reindex` are the entry points.
+A file's content hash is computed once per ingest and travels with it.
+"""
 
 from __future__ import annotations
 
@@ -9,17 +15,18 @@ import os
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from archive import originals
 from archive.backends.base import IndexItem
 from archive.embedders import embedding_text
 from archive.errors import ArchiveError
-from archive.models import Chunk, Document, chunk_id_for
+from archive.models import Chunk, Document, Tokens, chunk_id_for
 from archive.services import Archive
-from archive.text import tokenize
+from archive.text import document_tokens
 from indexer.chunking import chunk_text, repair_headings
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
@@ -80,6 +87,7 @@ def doc_id_for(path: Path) -> str:
 
 
 def content_hash(path: Path) -> str:
+    """What makes a document the same: the file's bytes and its sidecar's (read once per ingest)."""
     sha = hashlib.sha256(path.read_bytes())
     for side in sidecar_paths(path):
         if side.is_file():  # a changed sidecar changes the document
@@ -87,9 +95,18 @@ def content_hash(path: Path) -> str:
     return sha.hexdigest()
 
 
-def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
-            source_name: str | None = None) -> tuple[Document, list[Chunk]]:
-    """Read, clean, describe and cut one file; ReadError if it holds no usable report."""
+class Prepared(NamedTuple):
+    """One file made ready to embed and store."""
+
+    doc: Document
+    chunks: list[Chunk]
+    tokens: Tokens
+
+
+def prepare(path: Path, chunk_chars: int, doc_id: str | None = None, source_name: str | None = None,
+            sha256: str | None = None) -> Prepared:
+    """Read, clean, describe, cut and tokenise one file (`sha256`: its content hash, if known already);
+    ReadError if it holds no usable report."""
     raw = read_document(path)
     meta = extract_metadata(raw.text, source_name or path.name, read_sidecar(path))
     body = repair_headings(strip_title(clean(raw.text), meta.title))
@@ -100,13 +117,13 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None,
     doc = Document(
         doc_id=doc_id, title=meta.title, region=meta.region, year=meta.year, doc_type=meta.doc_type,
         publisher=meta.publisher, published=meta.published, doc_number=meta.doc_number,
-        source_name=source_name or path.name, sha256=content_hash(path), missing=tuple(meta.missing),
+        source_name=source_name or path.name, sha256=sha256 or content_hash(path), missing=tuple(meta.missing),
         region_level=meta.region_level, province=meta.province, city=meta.city, covers=meta.covers,
         notes=raw.notes,
     )
     chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text, figures_of(p.text))
               for i, p in enumerate(passages)]
-    return doc, chunks
+    return Prepared(doc, chunks, document_tokens(doc.title, chunks))
 
 
 def figures_of(text: str) -> tuple[dict, ...]:
@@ -116,26 +133,14 @@ def figures_of(text: str) -> tuple[dict, ...]:
     return tuple(f.to_dict() for f in extract_figures(text))
 
 
-def vectors_and_tokens(archive: Archive, chunks: list[Chunk]):
-    vectors = archive.embedder.embed_passages([embedding_text(c) for c in chunks])
-    return vectors, [tokenize(c.text) for c in chunks]
-
-
-Prepared = tuple[Document, list[Chunk], list[list[str]]]
-
-
-def prepare_tokens(path: Path, chunk_chars: int, doc_id: str | None = None,
-                   source_name: str | None = None) -> Prepared:
-    """Everything about one file that needs no index and no model: what worker processes do."""
-    doc, chunks = prepare(path, chunk_chars, doc_id, source_name)
-    return doc, chunks, [tokenize(c.text) for c in chunks]
-
-
-def _prepare_or_reason(args: tuple) -> Prepared | str:
+def _outcome(future: Future) -> Prepared | str:
+    """A worker's prepared file, or why the file cannot be used."""
     try:
-        return prepare_tokens(*args)
-    except (ReadError, OSError, ValueError) as exc:
-        return exc.reason if isinstance(exc, ReadError) else str(exc)
+        return future.result()
+    except ReadError as exc:
+        return exc.reason
+    except (OSError, ValueError) as exc:
+        return str(exc)
 
 
 class _Batch:
@@ -158,7 +163,7 @@ class _Batch:
         under, or None. Unchanged and duplicate files are noted, not queued."""
         try:
             doc_id = doc_id or doc_id_for(path)
-            sha = content_hash(path)
+            sha = prepared.doc.sha256 if prepared else content_hash(path)
             existing = self.shas.get(sha) or self.archive.backend.find_by_sha256(sha)
             if existing == doc_id:
                 self.report.unchanged.append(doc_id)
@@ -168,18 +173,17 @@ class _Batch:
                 self.report.duplicates.append((name, existing))
             if existing is not None:
                 return existing
-            doc, chunks, tokens = prepared or prepare_tokens(path, self.archive.config.chunk_chars, doc_id,
-                                                             source_name)
-            before = self.archive.embedder.misses
-            vectors = self.archive.embedder.embed_passages([embedding_text(c) for c in chunks])
-            self.report.embedded += self.archive.embedder.misses - before
+            doc, chunks, tokens = prepared or prepare(path, self.archive.config.chunk_chars, doc_id, source_name,
+                                                      sha)
+            vectors, embedded = self.archive.embedder.embed_counting([embedding_text(c) for c in chunks])
+            self.report.embedded += embedded
         except (ReadError, OSError, ValueError) as exc:
             _failed(self.report, name, exc.reason if isinstance(exc, ReadError) else str(exc))
             return None
         keep_original(self.archive, path, sha, doc.source_name)
         if not self.items:
             self.started = time.monotonic()
-        self.items.append((doc, chunks, vectors, tokens))
+        self.items.append(IndexItem(doc, chunks, vectors, tokens))
         self.shas[sha] = doc.doc_id
         if doc.missing:
             log.info("%s: 未识别 %s", name, ", ".join(doc.missing))
@@ -191,7 +195,7 @@ class _Batch:
         if not self.items:
             return
         self.archive.backend.index_documents(self.items)
-        for doc, chunks, _, _ in self.items:
+        for doc, chunks, *_ in self.items:
             self.report.indexed.append(doc.doc_id)
             self.report.passages += len(chunks)
         self.items, self.shas = [], {}
@@ -244,12 +248,14 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     started = time.perf_counter()
     files, problems = discover(paths)
     report = IngestReport(failed=list(problems))
+    shas: dict[Path, str] = {}
     if _jobs(archive, len(files)) > 1:
-        # Unchanged files are skipped before any work is sent out (ingest_file checks again when storing).
-        hashes = {p: content_hash(p) for p in files}
-        unchanged = {p for p in files if archive.backend.find_by_sha256(hashes[p]) == doc_id_for(p)}
+        # Unchanged files are skipped before any work is sent out (_Batch.add checks again when storing,
+        # with the hash computed here: the workers and the batch read no file twice).
+        shas = {p: content_hash(p) for p in files}
+        unchanged = {p for p in files if archive.backend.find_by_sha256(shas[p]) == doc_id_for(p)}
         for path in unchanged:  # an archive from before originals were kept gets them now
-            keep_original(archive, path, hashes[path], path.name)
+            keep_original(archive, path, shas[path], path.name)
         report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
         files = [p for p in files if p not in unchanged]
     jobs = _jobs(archive, len(files))
@@ -258,8 +264,8 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
         log.info("preparing %d files in %d worker processes", len(files), jobs)
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_leave_with_parent, initargs=(os.getpid(),))
-        work = [(p, archive.config.chunk_chars) for p in files]
-        results = zip(files, pool.map(_prepare_or_reason, work, chunksize=4))
+        futures = [pool.submit(prepare, p, archive.config.chunk_chars, sha256=shas[p]) for p in files]
+        results = zip(files, map(_outcome, futures))
     else:
         pool, results = None, ((p, None) for p in files)
     shown = Progress(len(files), "bar" if progress is True else progress or "none")
@@ -283,10 +289,10 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
 
 def _reindex_items(archive: Archive, docs: list[Document]) -> Iterator[IndexItem]:
     for doc in docs:
-        # Figures are found again: a better extractor improves old reports on reindex.
+        # Figures and tokens are found again: a better extractor or dictionary improves old reports.
         chunks = [replace(c, figures=figures_of(c.text)) for c in archive.backend.get_chunks(doc.doc_id)]
-        vectors, tokens = vectors_and_tokens(archive, chunks)
-        yield doc, chunks, vectors, tokens
+        vectors = archive.embedder.embed_passages([embedding_text(c) for c in chunks])
+        yield IndexItem(doc, chunks, vectors, document_tokens(doc.title, chunks))
 
 
 def reindex(archive: Archive) -> int:
@@ -298,11 +304,10 @@ def reindex(archive: Archive) -> int:
     return count
 
 
-def ingest_prepared(archive: Archive, path: Path, report: IngestReport, doc: Document,
-                    chunks: list[Chunk]) -> str | None:
-    """Store one file already read and cut (by `indexer.sandbox`, say) under `doc.doc_id`, as `ingest_file` does."""
+def ingest_prepared(archive: Archive, path: Path, report: IngestReport, prepared: Prepared) -> str | None:
+    """Store one file already prepared (by `indexer.sandbox`, say) under its doc id, as `ingest_file` does."""
     batch = _Batch(archive, report)
-    prepared = (doc, chunks, [tokenize(c.text) for c in chunks])
+    doc = prepared.doc
     stored = batch.add(path, doc.source_name, doc.doc_id, doc.source_name, prepared=prepared)
     batch.flush()
     return stored

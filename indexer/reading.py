@@ -63,6 +63,10 @@ class ReadError(ArchiveError):
         self.reason = reason
         super().__init__(f"{self.path}: {reason}")
 
+    def __reduce__(self):
+        # A worker process's ReadError reaches the ingest whole (the default pickles only the message).
+        return type(self), (self.path, self.reason)
+
 
 @dataclass(frozen=True)
 class RawText:

@@ -33,7 +33,8 @@ class Limits:
     memory_bytes: int = PARSE_MEMORY_BYTES
 
 
-def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, limits: Limits) -> None:
+def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, limits: Limits,
+           sha256: str | None) -> None:
     import resource
 
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # each BLAS thread reserves address space
@@ -45,9 +46,9 @@ def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, lim
         from indexer.limits import check_report
         from indexer.pipeline import prepare
 
-        doc, chunks = prepare(Path(path), chunk_chars, doc_id, source_name)
-        check_report(path, [c.text for c in chunks])
-        conn.send(("ok", doc, chunks))
+        prepared = prepare(Path(path), chunk_chars, doc_id, source_name, sha256)
+        check_report(path, [c.text for c in prepared.chunks])
+        conn.send(("ok", prepared))
     except ReadError as exc:
         conn.send(("failed", exc.reason))
     except MemoryError:
@@ -58,12 +59,13 @@ def _child(conn, path: str, chunk_chars: int, doc_id: str, source_name: str, lim
         conn.close()
 
 
-def prepare_isolated(path: Path, chunk_chars: int, doc_id: str, source_name: str, limits: Limits = Limits()):
-    """(Document, chunks) of one file, parsed in a bounded child process; ReadError when it cannot be."""
+def prepare_isolated(path: Path, chunk_chars: int, doc_id: str, source_name: str, limits: Limits = Limits(),
+                     sha256: str | None = None):
+    """`pipeline.prepare` of one file, run in a bounded child process; ReadError when it cannot be."""
     context = multiprocessing.get_context("spawn")
     receive, send = context.Pipe(duplex=False)
     child = context.Process(target=_child, args=(send, str(path), chunk_chars, doc_id, source_name,
-                                                 limits), daemon=True)
+                                                 limits, sha256), daemon=True)
     child.start()
     send.close()
     try:
@@ -81,4 +83,4 @@ def prepare_isolated(path: Path, chunk_chars: int, doc_id: str, source_name: str
     if answer[0] != "ok":
         raise ReadError(path, answer[1])
     log.debug("parsed %s in a child process (exit %s)", path, child.exitcode)
-    return answer[1], answer[2]
+    return answer[1]

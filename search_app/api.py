@@ -158,6 +158,6 @@ def healthz():
         return {"status": "unavailable", "backend": archive().config.backend,
                 "error": {"code": exc.code, "message": str(exc)}}, 503
     return {"status": "ok", "backend": archive().config.backend,
-            "documents": stats["documents"], "passages": stats["passages"], "model_id": stats["model_id"]}
+            "documents": stats.documents, "passages": stats.passages, "model_id": stats.model_id}
 
 

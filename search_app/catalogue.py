@@ -12,9 +12,12 @@ from dataclasses import dataclass, replace
 
 from werkzeug.datastructures import MultiDict
 
+from archive.backends.base import IndexItem
+from archive.embedders import embedding_text
 from archive.errors import BadRequest, NotFound, Unprocessable
 from archive.models import Document, Filters
 from archive.services import Archive
+from archive.text import document_tokens
 from search_app import sources
 from search_app.params import SearchParams, parse_params
 
@@ -123,7 +126,6 @@ def correct(archive: Archive, doc_id: str, body) -> dict:
     """Change a report's metadata; its passages are written again with it (same text and vectors).
     Returns the report's catalogue row."""
     from indexer.metadata import FIELDS, SIDECAR_FIELDS, checked_fields
-    from indexer.pipeline import vectors_and_tokens
 
     if not isinstance(body, dict) or not body:
         raise BadRequest('请求体必须是非空的 JSON 对象，如 {"region": "安康市", "year": 2023}')
@@ -149,6 +151,6 @@ def correct(archive: Archive, doc_id: str, body) -> dict:
     changed = replace(doc, **values, missing=tuple(missing))
     chunks = archive.backend.get_chunks(doc_id)
     # The embedding cache holds every passage's vector since ingest: nothing is embedded again.
-    vectors, tokens = vectors_and_tokens(archive, chunks)
-    archive.backend.index_document(changed, chunks, vectors, tokens)
+    vectors = archive.embedder.embed_passages([embedding_text(c) for c in chunks])
+    archive.backend.index_documents([IndexItem(changed, chunks, vectors, document_tokens(changed.title, chunks))])
     return _row(changed, {doc_id: (len(chunks), dt.datetime.now(dt.UTC).timestamp())})

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 
 from archive.models import FACET_FIELDS, Chunk, FacetCounts, Filters, KeywordQuery, Scored
 from archive.services import Archive
-from archive.text import fold
+from archive.text import fold, tokenize
 from search_app.fusion import Fused, rrf
 from search_app.params import MAX_EMBED_CHARS, SearchParams
 from search_app.proximity import satisfies
@@ -96,7 +96,8 @@ def keyword_query(parsed: ParsedQuery) -> KeywordQuery:
     groups = tuple(tuple(synonym_terms(a) for a in word) for word in parsed.words)
     return KeywordQuery(terms=tuple(dict.fromkeys((*parsed.terms, *parsed.expansions))),
                         phrases=parsed.required, excluded=parsed.excluded,
-                        groups=tuple(tuple(a for a in g if a) for g in groups))
+                        groups=tuple(tuple(a for a in g if a) for g in groups),
+                        phrase_terms=tuple(tuple(tokenize(p)) for p in parsed.required))
 
 
 def understand(archive: Archive, params: SearchParams) -> ParsedQuery:

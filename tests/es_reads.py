@@ -13,8 +13,9 @@ from dataclasses import replace
 
 import numpy as np
 
+from archive.backends.base import IndexItem
 from archive.models import Chunk, Document, Filters, KeywordQuery, chunk_id_for
-from archive.text import tokenize
+from archive.text import document_tokens, tokenize
 
 Version = tuple[Document, tuple[tuple[str, str], ...]]
 
@@ -35,7 +36,8 @@ def revised(item, count: int, doc_id: str | None = None):
                   for i, (p, t) in enumerate(zip(picks, texts))]
     new_doc = replace(doc, doc_id=doc_id, title=f"{doc.title}（修订）",
                       sha256=hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest())
-    return new_doc, new_chunks, np.stack([vectors[p] for p in picks]), [tokenize(t) for t in texts]
+    vectors = np.stack([vectors[p] for p in picks])
+    return IndexItem(new_doc, new_chunks, vectors, document_tokens(new_doc.title, new_chunks))
 
 
 def replacements(corpus) -> list:
@@ -101,7 +103,7 @@ def check_reads(backend, options: dict[str, list[Version | None]], settled: bool
             assert backend.get_document(doc_id) == (version[0] if version else None)
         assert {d.doc_id for d in backend.list_documents()} == {d for d, v in seen.items() if v}
         stats = backend.stats()
-        assert (stats["documents"], stats["passages"]) == (sum(v is not None for v in seen.values()), len(visible))
+        assert (stats.documents, stats.passages) == (sum(v is not None for v in seen.values()), len(visible))
     return seen
 
 

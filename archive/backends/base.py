@@ -1,26 +1,59 @@
-"""The interface every index backend implements; the contract tests hold both to it."""
+"""The interface every index backend implements, and the data it takes and gives: the whole contract.
+
+The contract tests (tests/contract) hold both backends to it. A backend gets everything already
+computed: passages with their vectors and tokens (`IndexItem`), queries already tokenised
+(`KeywordQuery`), filters as data (`Filters.matches` states their rule); it never tokenises.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
+from dataclasses import asdict, dataclass, field
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
+from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored, Tokens
 
 # 2: passages carry their figures; 3: documents carry region level, province, city, covers and notes, and
 # passages the province and city they fall under (an older index is refused until `python -m indexer reindex`)
 SCHEMA_VERSION = 3
 
-# (document, its passages, their vectors, their tokens): one unit of indexing.
-IndexItem = tuple[Document, Sequence[Chunk], np.ndarray, Sequence[Sequence[str]]]
+
+class IndexItem(NamedTuple):
+    """One unit of indexing: a document, its passages, their vectors and their tokens, in passage order."""
+
+    doc: Document
+    chunks: Sequence[Chunk]
+    vectors: np.ndarray
+    tokens: Tokens
 
 
-def check_lengths(chunks: Sequence, vectors: np.ndarray, tokens: Sequence) -> None:
-    """An item's passages, vectors and tokens come in threes; a backend refuses anything else."""
-    if not (len(chunks) == len(vectors) == len(tokens)):
+def check_item(item: IndexItem) -> None:
+    """An item's passages, vectors and tokens come one for one; a backend refuses anything else."""
+    chunks, vectors, tokens = item.chunks, item.vectors, item.tokens
+    if not (len(chunks) == len(vectors) == len(tokens)) or not tokens.is_whole():
         raise ValueError("chunks, vectors and tokens must have the same length")
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds: the facts both backends report, and each one's own in `details`."""
+
+    backend: str
+    documents: int
+    passages: int
+    model_id: str | None
+    dim: int
+    schema_version: int
+    size_bytes: int
+    details: dict = field(default_factory=dict)  # embedded: path; elasticsearch: url, alias, index
+
+    def to_dict(self) -> dict:
+        """The JSON of `python -m indexer stats`: the common fields with the details beside them."""
+        out = asdict(self)
+        details = out.pop("details")
+        return {**out, **details}
 
 
 class Backend(Protocol):
@@ -28,16 +61,16 @@ class Backend(Protocol):
 
     name: str
 
-    def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                       tokens: Sequence[Sequence[str]]) -> None:
-        """Add or replace a document and all its passages atomically (old passages disappear)."""
-
     def index_documents(self, items: Sequence[IndexItem]) -> None:
-        """index_document for several documents, in as few commits as the backend can; each stays whole.
-        Items are checked first: one that is malformed (ValueError) writes none of them."""
+        """Add or replace documents, each with all its passages atomically (old passages disappear), in as
+        few commits as the backend can. Items are checked first: one that is malformed (ValueError)
+        writes none of them."""
 
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document and its passages; False if it was not there."""
+
+    def check_compatible(self) -> None:
+        """Raise IndexMismatch unless the index was built with this embedder and schema (an empty one is)."""
 
     def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
                        offset: int = 0) -> list[Scored]:
@@ -79,11 +112,14 @@ class Backend(Protocol):
         Searches keep answering from the old index until the switch. Returns the document count.
         """
 
-    def stats(self) -> dict:
-        """Counts (documents, passages), embedder id and dims, schema version, backend details."""
+    def stats(self) -> IndexStats:
+        """Counts (documents, passages), embedder id and dims, schema version, size, backend details."""
 
     def warm(self) -> None:
-        """Prepare, after a write, what the next process's first search would otherwise wait for."""
+        """Optional: prepare, after a write, what the next process's first search would otherwise wait for.
+
+        A backend with nothing to prepare (Elasticsearch: the node keeps what it loads) does nothing.
+        """
 
     def ping(self) -> None:
         """Raise BackendUnavailable unless the index can answer."""

@@ -53,9 +53,7 @@ def term_clauses(terms: Iterable[str]) -> list[dict]:
 
 def keyword_bool(query: KeywordQuery) -> dict:
     """Terms scored (at least one must match); phrases and exclusions as folded character sequences."""
-    from archive.text import tokenize
-
-    phrase_terms = [t for p in query.phrases for t in tokenize(p)]
+    phrase_terms = [t for toks in query.phrase_terms for t in toks]
     must = [{"bool": {"should": term_clauses(query.terms), "minimum_should_match": 1}}] if query.terms else []
     return {"bool": {
         "must": must,

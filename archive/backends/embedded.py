@@ -1,5 +1,10 @@
 """Embedded backend: one SQLite file (WAL) with FTS5 over jieba tokens, vectors searched with numpy.
 
+A facade over named parts; this module owns the schema, writing documents and their postings, and
+the searches. `embedded_db.py` is the one door to the file (connections, pinned reads, writes, errors)
+and the postings cache; `embedded_rows.py` the per-generation row arrays (filters, facets, lengths);
+`embedded_vectors.py` the IVF index in use.
+
 Keyword search reads its own postings and scores them with Lucene's BM25 (`archive/bm25.py`),
 so both backends rank alike; FTS5 only narrows phrases and exclusions. Vector search is exact
 (one matrix product) below IVF_MIN_ROWS passages; above, it probes an IVF index
@@ -17,18 +22,17 @@ import sqlite3
 import string
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from archive import bm25
-from archive.backends.base import SCHEMA_VERSION, IndexItem, check_lengths
+from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
+from archive.backends.embedded_db import Connections, PostingsCache
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
-from archive.errors import BackendUnavailable, IndexMismatch
+from archive.errors import IndexMismatch
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
 log = logging.getLogger(__name__)
@@ -44,17 +48,6 @@ _TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
-WRITE_CACHE_KIB = 64 * 1024
-WAL_CHECKPOINT_PAGES = 8_000  # about 32 MB of WAL between checkpoints (SQLite's default: 1,000)
-# Space: a deleted or replaced report frees pages that SQLite keeps in the file. With incremental
-# auto-vacuum (set when the file is created; a reindex converts an older index) a write that
-# leaves more than a quarter of the file free gives it back. The WAL grows until a checkpoint and
-# then keeps its largest size unless limited: a write that leaves it over half the database's size
-# checkpoints (PASSIVE: never waits for readers), and the next write cuts the file back (limit 0).
-RECLAIM_FREE_FRACTION = 0.25
-RECLAIM_MIN_PAGES = 256
-WAL_CHECKPOINT_FRACTION = 0.5
-WAL_CHECKPOINT_MIN_BYTES = 256 * 1024
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS documents (
@@ -80,10 +73,6 @@ CREATE INDEX IF NOT EXISTS postings_doc ON postings (doc);
 """.format(_TOKENIZE.replace('"', '""'))
 
 
-def _page_size(db: sqlite3.Connection) -> int:
-    return db.execute("PRAGMA page_size").fetchone()[0]
-
-
 def fts_phrase(token: str) -> str:
     """One token as an FTS5 string literal: user text never reaches MATCH unquoted."""
     return '"' + token.replace('"', '""') + '"'
@@ -91,14 +80,11 @@ def fts_phrase(token: str) -> str:
 
 def match_expression(query: KeywordQuery) -> str | None:
     """FTS5 MATCH for a keyword query: any term (BM25 ranks), every phrase's tokens required."""
-    from archive.text import tokenize
-
     parts = []
     terms = sorted(set(query.terms))
     if terms:
         parts.append("(" + " OR ".join(fts_phrase(t) for t in terms) + ")")
-    for phrase in query.phrases:
-        toks = tokenize(phrase)
+    for toks in query.phrase_terms:
         if toks:
             parts.append("(" + " AND ".join(fts_phrase(t) for t in dict.fromkeys(toks)) + ")")
     return " AND ".join(parts) if parts else None
@@ -149,64 +135,20 @@ class EmbeddedBackend:
     def __init__(self, directory: Path, dim: int, model_id: str,
                  postings_cache_bytes: int = POSTINGS_CACHE_BYTES, ivf_min_rows: int = IVF_MIN_ROWS) -> None:
         self.directory = Path(directory)
-        self.postings_cache_bytes = postings_cache_bytes
-        self._probing = Probing(ivf_min_rows)
         self.path = self.directory / DB_NAME
         self.dim = dim
         self.model_id = model_id
-        self._local = threading.local()
-        self._matrix_lock = threading.Lock()
-        self._connect_lock = threading.Lock()
+        self.connections = Connections(self.path, SCHEMA, self._write_meta)  # every read and write
+        self.postings = PostingsCache(postings_cache_bytes)  # (generation, term) -> rows, BM25 score there
+        # Lock 2 of the backend (1 opens connections, 3 guards the postings cache): the state of one
+        # generation, built once however many threads ask. It guards the snapshot, the vector matrix
+        # and the IVF index in use (`Probing` shares it).
+        self._generation_lock = threading.Lock()
+        self._probing = Probing(ivf_min_rows, self._generation_lock)
         self._matrix: tuple[str, np.ndarray] | None = None  # (generation, vectors)
         self._snap: Snapshot | None = None
-        self._postings_lock = threading.Lock()
-        # (generation, term) -> (row positions, BM25 score there), least recently used first
-        self._postings_cache: OrderedDict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = OrderedDict()
-        self._postings_size = 0
 
-    # -- connections -------------------------------------------------------
-
-    def _connect(self, path: Path) -> sqlite3.Connection:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
-            db.execute("PRAGMA auto_vacuum=INCREMENTAL")  # takes effect only in a file without tables yet
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("PRAGMA journal_size_limit=0")  # a WAL reset after a checkpoint truncates the file
-            db.executescript(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
-            raise BackendUnavailable(f"cannot open the index at {path}: {exc}") from exc
-        db.row_factory = sqlite3.Row
-        return db
-
-    @property
-    def db(self) -> sqlite3.Connection:
-        pinned = getattr(self._local, "pinned", None)
-        if pinned is not None:
-            return pinned  # inside a read: the same connection, even if a reindex swapped the file meanwhile
-        db = getattr(self._local, "db", None)
-        # A reindex replaces the file: a connection to the old inode must be reopened.
-        inode = self.path.stat().st_ino if self.path.exists() else None
-        if db is not None and inode != getattr(self._local, "inode", None):
-            db.close()
-            db = None
-        if db is None:
-            # One thread at a time: two first connections to a new file both switch it to WAL and
-            # write its meta, and the loser got "database is locked" at once (a hybrid search opens
-            # one per thread).
-            with self._connect_lock:
-                db = self._connect(self.path)
-                self._ensure_meta(db)
-            self._local.db = db
-            self._local.inode = self.path.stat().st_ino
-        return db
-
-    def _ensure_meta(self, db: sqlite3.Connection) -> None:
-        meta = dict(db.execute("SELECT key, value FROM meta").fetchall())
-        if not meta:
-            with self._write(db):
-                self._write_meta(db)
+    # -- the index's facts -------------------------------------------------
 
     def _write_meta(self, db: sqlite3.Connection) -> None:
         db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", [
@@ -215,7 +157,7 @@ class EmbeddedBackend:
         ])
 
     def _meta(self) -> dict[str, str]:
-        return dict(self.db.execute("SELECT key, value FROM meta").fetchall())
+        return {r[0]: r[1] for r in self.connections.rows("SELECT key, value FROM meta")}
 
     def check_compatible(self) -> None:
         """Refuse to mix vectors: the index must have been built with the configured embedder."""
@@ -229,59 +171,21 @@ class EmbeddedBackend:
             raise IndexMismatch(f"the index at {self.path} was written by an older version of the archive "
                                 f"(layout {meta.get('layout', 1)}, now {LAYOUT}): run `python -m indexer reindex`")
 
-    @contextmanager
-    def _write(self, db: sqlite3.Connection | None = None) -> Iterator[sqlite3.Connection]:
-        db = db or self.db
-        # A writer keeps the b-tree pages of the postings it touches (spread over all terms) cached
-        # between commits, and checkpoints less often: with 16 documents a commit, 993 -> 1,737
-        # passages/s on the 10k corpus. Readers keep SQLite's small default cache.
-        db.execute(f"PRAGMA cache_size=-{WRITE_CACHE_KIB}")
-        db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(time.time_ns()),))
-        db.execute("COMMIT")
-        self._reclaim(db)
-
-    @staticmethod
-    def _reclaim(db: sqlite3.Connection) -> None:
-        """After a commit: free pages back to the file system, and a checkpoint when the WAL is large."""
-        free = db.execute("PRAGMA freelist_count").fetchone()[0]
-        pages = db.execute("PRAGMA page_count").fetchone()[0]
-        if free >= RECLAIM_MIN_PAGES and free >= RECLAIM_FREE_FRACTION * pages \
-                and db.execute("PRAGMA auto_vacuum").fetchone()[0] == 2:  # 2: incremental
-            db.execute("PRAGMA incremental_vacuum").fetchall()  # one step per row: fetch them all
-        wal = Path(db.execute("PRAGMA database_list").fetchone()[2] + "-wal")  # this db's: a rebuild writes another
-        wal_bytes = wal.stat().st_size if wal.exists() else 0
-        if wal_bytes > max(WAL_CHECKPOINT_MIN_BYTES, WAL_CHECKPOINT_FRACTION * pages * _page_size(db)):
-            db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-
     # -- writing -----------------------------------------------------------
-
-    def index_document(self, doc: Document, chunks: Sequence[Chunk], vectors: np.ndarray,
-                       tokens: Sequence[Sequence[str]]) -> None:
-        self.check_compatible()
-        with self._write() as db:
-            self._insert(db, doc, chunks, vectors, tokens)
 
     def index_documents(self, items: Sequence[IndexItem]) -> None:
         # One commit for many: each commit writes every page it touched (the postings of a
         # document's terms are spread over the whole b-tree), and at 10k that was most of ingest.
-        for _doc, chunks, vectors, tokens in items:
-            check_lengths(chunks, vectors, tokens)
+        for item in items:
+            check_item(item)
         self.check_compatible()
-        with self._write() as db:
+        with self.connections.writing() as db:
             for item in items:
-                self._insert(db, *item)
+                self._insert(db, item)
 
-    def _insert(self, db, doc, chunks, vectors, tokens) -> None:
-        from archive.text import fold, heading_tokens
-
-        check_lengths(chunks, vectors, tokens)
+    def _insert(self, db: sqlite3.Connection, item: IndexItem) -> None:
+        check_item(item)
+        doc, tokens = item.doc, item.tokens
         self._delete(db, doc.doc_id)
         d = doc.to_dict()
         doc_row = db.execute(
@@ -290,15 +194,15 @@ class EmbeddedBackend:
              doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time(),
              doc.region_level, doc.province, doc.city, doc.covers,
              json.dumps(d["notes"], ensure_ascii=False))).lastrowid
-        title_tokens = heading_tokens(doc.title)
+        title_tokens = tokens.title
         postings = _Postings()
-        for chunk, vec, toks in zip(chunks, vectors, tokens):
-            section_tokens = heading_tokens(chunk.section)
+        for chunk, vec, section_tokens, toks, folded in zip(item.chunks, item.vectors, tokens.sections,
+                                                            tokens.bodies, tokens.folded, strict=True):
             cur = db.execute(
                 "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
                 "doc_type, vec, figures, n_title, n_section, n_body, province, city) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, fold(chunk.text),
+                (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, folded,
                  doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
                  json.dumps(list(chunk.figures), ensure_ascii=False),
                  len(title_tokens), len(section_tokens), len(toks), doc.in_province, doc.in_city))
@@ -314,19 +218,19 @@ class EmbeddedBackend:
         return db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
 
     def delete_document(self, doc_id: str) -> bool:
-        with self._write() as db:
+        with self.connections.writing() as db:
             return self._delete(db, doc_id)
 
     def rebuild(self, items: Iterable[IndexItem]) -> int:
         tmp = self.directory / (DB_NAME + ".rebuild")
         for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
             leftover.unlink(missing_ok=True)
-        new = self._connect(tmp)
+        new = self.connections.open(tmp)
         count = 0
-        with self._write(new):
+        with self.connections.writing(new):
             self._write_meta(new)
-            for doc, chunks, vectors, tokens in items:
-                self._insert(new, doc, chunks, vectors, tokens)
+            for item in items:
+                self._insert(new, item)
                 count += 1
         stored = new.execute("SELECT count(*) FROM documents").fetchone()[0]
         new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -342,18 +246,12 @@ class EmbeddedBackend:
 
     # -- reading -----------------------------------------------------------
 
-    def _guard(self, fn, *args):
-        try:
-            return fn(*args)
-        except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"the index cannot be read: {exc}") from exc
-
     def keyword_search(self, query: KeywordQuery, filters: Filters, limit: int,
                        offset: int = 0) -> list[Scored]:
         if limit <= 0:
             return []
         self.check_compatible()
-        with self._reading():
+        with self.connections.reading():
             snap = self._snapshot()
             found = self._keyword(snap, query, scored=True)
             if found is None:
@@ -392,19 +290,17 @@ class EmbeddedBackend:
         if not len(positions):
             return []
         ids = [int(i) for i in snap.ids[positions]]
-        names = dict(self.db.execute(f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(ids))})",
-                                     ids).fetchall())
+        names = dict(map(tuple, self.connections.rows(
+            f"SELECT id, chunk_id FROM chunks WHERE id IN ({','.join('?' * len(ids))})", ids)))
         return [Scored(names[i], float(s)) for i, s in zip(ids, scores)]
 
     def _keyword(self, snap: Snapshot, query: KeywordQuery, scored: bool) -> tuple | None:
         """(passages matching, their Lucene BM25 scores) over the snapshot's rows; None: nothing to match."""
-        from archive.text import tokenize
-
         match = match_expression(query)
         if match is None:
             return None
         terms = sorted(set(query.terms))
-        phrase_terms = sorted({t for p in query.phrases for t in tokenize(p)})
+        phrase_terms = sorted({t for toks in query.phrase_terms for t in toks})
         n = len(snap.ids)
         matched = np.zeros(n, bool)
         if query.phrases or query.excluded:
@@ -424,31 +320,31 @@ class EmbeddedBackend:
         # Phrases and exclusions are character sequences: FTS5 narrows, instr() decides. That reads
         # the text of every candidate (seconds at 1M for a common phrase), and facets ask again.
         key = (snap.generation, "\0" + json.dumps([query.terms, query.phrases, query.excluded], ensure_ascii=False))
-        cached = self._recall(key)
+        cached = self.postings.recall(key)
         if cached is not None:
             return cached[0]
         subs, sub_params = _substring_sql(query)
-        found = self.db.execute(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
-                                f"WHERE fts MATCH ? AND {subs}", [match, *sub_params]).fetchall()
+        found = self.connections.rows(f"SELECT c.id FROM fts JOIN chunks c ON c.id = fts.rowid "
+                                      f"WHERE fts MATCH ? AND {subs}", [match, *sub_params])
         at = snap.positions(np.array([r[0] for r in found], np.int64)).astype(np.int32)
-        self._remember(key, (at, np.zeros(0, np.float32)))
+        self.postings.remember(key, (at, np.zeros(0, np.float32)))
         return at
 
     def _term(self, snap: Snapshot, term: str) -> tuple[np.ndarray, np.ndarray]:
         """(row positions, the term's BM25 score there over all fields), cached for the snapshot's generation."""
         key = (snap.generation, term)
-        cached = self._recall(key)
+        cached = self.postings.recall(key)
         if cached is not None:
             return cached
         # One blob for all the term's documents: stepping through ~70k rows in Python cost twice as much.
-        data = self.db.execute("SELECT CAST(group_concat(data, x'') AS BLOB) FROM postings WHERE term = ?",
-                               (term,)).fetchone()[0] or b""
+        data = self.connections.one("SELECT CAST(group_concat(data, x'') AS BLOB) FROM postings WHERE term = ?",
+                                    (term,))[0] or b""
         table = np.frombuffer(data, np.int32).reshape(-1, 1 + len(FIELDS))
         at = snap.locate(table[:, 0])
         held = at >= 0
         rows = at[held]
         value = (rows.astype(np.int32), self._contribution(snap, rows, table[held, 1:]))
-        self._remember(key, value)
+        self.postings.remember(key, value)
         return value
 
     @staticmethod
@@ -464,77 +360,37 @@ class EmbeddedBackend:
                                              snap.avgdl[field])
         return out
 
-    def _recall(self, key: tuple[str, str]) -> tuple[np.ndarray, np.ndarray] | None:
-        with self._postings_lock:
-            cached = self._postings_cache.get(key)
-            if cached is not None:
-                self._postings_cache.move_to_end(key)
-            return cached
-
-    def _remember(self, key: tuple[str, str], value: tuple[np.ndarray, np.ndarray]) -> None:
-        size = value[0].nbytes + value[1].nbytes
-        with self._postings_lock:
-            if self._postings_cache and next(iter(self._postings_cache))[0] != key[0]:
-                self._postings_cache.clear()  # written to since: every older entry is stale
-                self._postings_size = 0
-            if key not in self._postings_cache:
-                self._postings_cache[key] = value
-                self._postings_size += size
-            while self._postings_size > self.postings_cache_bytes and len(self._postings_cache) > 1:
-                _, (old_rows, old_scores) = self._postings_cache.popitem(last=False)
-                self._postings_size -= old_rows.nbytes + old_scores.nbytes
-
     @property
     def _ivf(self):
         """(generation, IVF index) in use, if any: for tests and the bench."""
         return self._probing.current
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction on one connection: the snapshot, postings and rows all come from the same state."""
-        if getattr(self._local, "pinned", None) is not None:
-            yield self._local.pinned
-            return
-        db = self.db
-        own = not db.in_transaction
-        self._local.pinned = db
-        try:
-            if own:
-                db.execute("BEGIN")
-            yield db
-        except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"the index cannot be read: {exc}") from exc
-        finally:
-            self._local.pinned = None
-            if own and db.in_transaction:
-                db.execute("COMMIT")
-
     def _snapshot(self) -> Snapshot:
+        """The row arrays of the generation this request reads (call inside `connections.reading()`)."""
         generation = self._meta().get("generation", "")
-        with self._matrix_lock:
+        with self._generation_lock:
             if self._snap is None or self._snap.generation != generation:
                 t = time.perf_counter()
-                snap = Snapshot.open(self.directory, generation, self.db)
+                db = self.connections.current()  # the request's pinned connection
+                snap = Snapshot.open(self.directory, generation, db)
                 if snap is None:
-                    snap = Snapshot.from_db(self.db, generation)
+                    snap = Snapshot.from_db(db, generation)
                     snap.save(self.directory)
                 log.info("row arrays of %d passages ready in %.2f s", len(snap.ids), time.perf_counter() - t)
+                # The postings cache needs no clearing: its entries are keyed by generation.
                 self._snap, self._matrix = snap, None
-                self._probing.forget()
-                with self._postings_lock:
-                    self._postings_cache.clear()
-                    self._postings_size = 0
+                self._probing.current = None
             return self._snap
 
     def _vectors(self) -> np.ndarray:
         """Every passage's vector in snapshot order: mapped from the saved file, else read and saved."""
-        with self._reading():
+        with self.connections.reading() as db:
             snap = self._snapshot()
-            with self._matrix_lock:
+            with self._generation_lock:
                 if self._matrix is None or self._matrix[0] != snap.generation:
                     mat = snap.array("vectors")
                     if mat is None or mat.shape != (len(snap.ids), self.dim) or mat.dtype != np.float32:
-                        rows = self.db.execute("SELECT vec FROM chunks ORDER BY id").fetchall()
+                        rows = db.execute("SELECT vec FROM chunks ORDER BY id").fetchall()
                         mat = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.float32).reshape(len(rows), -1) \
                             if rows else np.zeros((0, self.dim), np.float32)
                         snap.keep("vectors", mat)
@@ -544,12 +400,12 @@ class EmbeddedBackend:
     def warm(self) -> None:
         """Build (and keep beside the index) what the first search would otherwise wait for."""
         self.check_compatible()
-        with self._reading():
+        with self.connections.reading():
             self._probing.index(self._snapshot(), self._vectors(), wait=True)
 
     def vector_search(self, vector: np.ndarray, filters: Filters, limit: int) -> list[Scored]:
         self.check_compatible()
-        with self._reading():
+        with self.connections.reading():
             snap = self._snapshot()
             mat = self._vectors()
             if not len(mat) or limit <= 0:
@@ -570,7 +426,7 @@ class EmbeddedBackend:
                extra_ids: Iterable[str] = ()) -> FacetCounts:
         extra = list(dict.fromkeys(extra_ids))
         self.check_compatible()  # an older layout lacks the province and city columns the counts read
-        with self._reading() as db:
+        with self.connections.reading() as db:
             snap = self._snapshot()
             found = self._keyword(snap, query, scored=False) if query is not None else None
             selected = found[0] if found is not None else np.zeros(len(snap.ids), bool)
@@ -589,26 +445,24 @@ class EmbeddedBackend:
         return Document.from_dict(d)
 
     def get_document(self, doc_id: str) -> Document | None:
-        row = self._guard(lambda: self.db.execute("SELECT * FROM documents WHERE doc_id = ?", (doc_id,)).fetchone())
+        row = self.connections.one("SELECT * FROM documents WHERE doc_id = ?", (doc_id,))
         return self._doc(row) if row else None
 
     def get_documents(self, doc_ids: Iterable[str]) -> dict[str, Document]:
         ids = list(dict.fromkeys(doc_ids))
         if not ids:
             return {}
-        rows = self._guard(lambda: self.db.execute(
-            f"SELECT * FROM documents WHERE doc_id IN ({','.join('?' * len(ids))})", ids).fetchall())
+        rows = self.connections.rows(f"SELECT * FROM documents WHERE doc_id IN ({','.join('?' * len(ids))})", ids)
         return {r["doc_id"]: self._doc(r) for r in rows}
 
     def list_documents(self) -> list[Document]:
-        rows = self._guard(lambda: self.db.execute(
-            "SELECT * FROM documents ORDER BY region, year, doc_id").fetchall())
+        rows = self.connections.rows("SELECT * FROM documents ORDER BY region, year, doc_id")
         return [self._doc(r) for r in rows]
 
     def document_facts(self) -> dict[str, tuple[int, float]]:
-        rows = self._guard(lambda: self.db.execute(
+        rows = self.connections.rows(
             "SELECT d.doc_id, count(c.id), d.indexed_at FROM documents d LEFT JOIN chunks c ON c.doc_id = d.doc_id "
-            "GROUP BY d.doc_id").fetchall())
+            "GROUP BY d.doc_id")
         return {r[0]: (int(r[1]), float(r[2])) for r in rows}
 
     @staticmethod
@@ -617,18 +471,17 @@ class EmbeddedBackend:
                      tuple(json.loads(row["figures"])))
 
     def get_chunks(self, doc_id: str) -> list[Chunk]:
-        rows = self._guard(lambda: self.db.execute(
+        rows = self.connections.rows(
             "SELECT chunk_id, doc_id, position, section, text, figures FROM chunks WHERE doc_id = ? ORDER BY position",
-            (doc_id,)).fetchall())
+            (doc_id,))
         return [self._chunk(r) for r in rows]
 
     def get_chunks_by_id(self, chunk_ids: Sequence[str]) -> dict[str, Chunk]:
         ids = list(dict.fromkeys(chunk_ids))
         if not ids:
             return {}
-        rows = self._guard(lambda: self.db.execute(
-            "SELECT chunk_id, doc_id, position, section, text, figures FROM chunks "
-            f"WHERE chunk_id IN ({','.join('?' * len(ids))})", ids).fetchall())
+        rows = self.connections.rows("SELECT chunk_id, doc_id, position, section, text, figures FROM chunks "
+                                     f"WHERE chunk_id IN ({','.join('?' * len(ids))})", ids)
         return {r["chunk_id"]: self._chunk(r) for r in rows}
 
     def get_vectors(self, chunk_ids: Sequence[str]) -> dict[str, np.ndarray]:
@@ -636,34 +489,27 @@ class EmbeddedBackend:
         found: dict[str, np.ndarray] = {}
         for start in range(0, len(ids), 500):  # under SQLite's limit on bound parameters
             part = ids[start:start + 500]
-            rows = self._guard(lambda part=part: self.db.execute(
-                f"SELECT chunk_id, vec FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})", part).fetchall())
+            rows = self.connections.rows(
+                f"SELECT chunk_id, vec FROM chunks WHERE chunk_id IN ({','.join('?' * len(part))})", part)
             found.update({r[0]: np.frombuffer(r[1], dtype=np.float32).copy() for r in rows})
         return found
 
     def find_by_sha256(self, sha256: str) -> str | None:
-        row = self.db.execute("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,)).fetchone()
+        row = self.connections.one("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,))
         return row[0] if row else None
 
-    def stats(self) -> dict:
+    def stats(self) -> IndexStats:
         meta = self._meta()
-        docs, chunks = self._guard(lambda: self.db.execute(
-            "SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)").fetchone())
-        return {
-            "backend": self.name, "documents": docs, "passages": chunks,
-            "model_id": meta.get("model_id"), "dim": int(meta.get("dim", 0)),
-            "schema_version": int(meta.get("schema_version", 0)),
-            "path": str(self.path), "size_bytes": self.path.stat().st_size if self.path.exists() else 0,
-        }
+        docs, chunks = self.connections.one("SELECT (SELECT count(*) FROM documents), (SELECT count(*) FROM chunks)")
+        return IndexStats(self.name, docs, chunks, meta.get("model_id"), int(meta.get("dim", 0)),
+                          int(meta.get("schema_version", 0)), self.path.stat().st_size if self.path.exists() else 0,
+                          {"path": str(self.path)})
 
     def ping(self) -> None:
-        self._guard(lambda: self.db.execute("SELECT 1 FROM meta LIMIT 1").fetchall())
+        self.connections.rows("SELECT 1 FROM meta LIMIT 1")
 
     def close(self) -> None:
-        db = getattr(self._local, "db", None)
-        if db is not None:
-            db.close()
-            self._local.db = None
-        with self._matrix_lock:
+        self.connections.close()
+        with self._generation_lock:
             self._matrix = None
             self._snap = None

@@ -57,15 +57,13 @@ class Probed:
 class Probing:
     """The IVF index of the current generation: kept, built now, or being built in the background."""
 
-    def __init__(self, min_rows: int = IVF_MIN_ROWS) -> None:
+    def __init__(self, min_rows: int = IVF_MIN_ROWS, lock: threading.Lock | None = None) -> None:
         self.min_rows = min_rows
-        self._lock = threading.Lock()
-        self.current: tuple[str, Probed] | None = None
+        # The backend's generation lock (never held while calling in here): the index in use changes
+        # with the generation, under the same lock as the snapshot it was built for.
+        self._lock = lock or threading.Lock()
+        self.current: tuple[str, Probed] | None = None  # set to None with the lock held
         self._building: str | None = None  # the generation a build was started for
-
-    def forget(self) -> None:
-        with self._lock:
-            self.current = None
 
     def index(self, snap: Snapshot, mat: np.ndarray, wait: bool = False) -> Probed | None:
         """The index for this generation; None (search exactly) below min_rows or while it is built."""

@@ -1,9 +1,11 @@
 """Ingesting the seed reports: metadata per file, clean passages, idempotence, broken files."""
 
+import json
 import shutil
 
 import pytest
 
+from archive.backends.base import SCHEMA_VERSION
 from archive.services import Archive
 from indexer.pipeline import discover, doc_id_for, ingest_paths
 
@@ -64,7 +66,7 @@ def test_ingest_twice_changes_nothing(small_archive, seeds_dir):
     second = ingest_paths(small_archive, [seeds_dir])
     assert len(first.indexed) == 5 and second.indexed == [] and len(second.unchanged) == 5
     assert second.embedded == 0
-    assert small_archive.backend.stats()["passages"] == before["passages"]
+    assert small_archive.backend.stats().passages == before.passages
 
 
 def test_broken_file_is_reported_and_the_rest_indexed(small_archive, seeds_dir, tmp_path):
@@ -87,7 +89,7 @@ def test_changed_file_replaces_its_passages(small_archive, tmp_path):
     report = ingest_paths(small_archive, [path])
     chunks = small_archive.backend.get_chunks(doc_id_for(path))
     assert report.indexed == [doc_id_for(path)]
-    assert small_archive.backend.stats()["documents"] == 1
+    assert small_archive.backend.stats().documents == 1
     assert "15件" in "".join(c.text for c in chunks) and "12件" not in "".join(c.text for c in chunks)
 
 
@@ -96,15 +98,22 @@ def test_copy_of_a_file_is_one_document(small_archive, seeds_dir, tmp_path):
     shutil.copy(seeds_dir / "004_9350f1803efad272.txt", copy)
     ingest_paths(small_archive, [seeds_dir / "004_9350f1803efad272.txt"])
     report = ingest_paths(small_archive, [copy])
-    assert len(report.duplicates) == 1 and small_archive.backend.stats()["documents"] == 1
+    assert len(report.duplicates) == 1 and small_archive.backend.stats().documents == 1
 
 
-def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypatch):
+def test_delete_and_cli_exit_codes(small_archive, seeds_dir, tmp_path, monkeypatch, capsys):
     from indexer.cli import main
 
     monkeypatch.setenv("ARCHIVE_DATA_DIR", str(tmp_path / "cli-data"))
     monkeypatch.setenv("ARCHIVE_EMBEDDER", "hash")
     assert main(["ingest", "--no-progress", str(seeds_dir / "003_27b7b1199d3db883.txt")]) == 0
+    capsys.readouterr()
+    assert main(["stats"]) == 0  # the stats JSON: the common fields with the backend's own beside them
+    shown = json.loads(capsys.readouterr().out)
+    assert {k: shown[k] for k in ("backend", "documents", "schema_version")} == {
+        "backend": "embedded", "documents": 1, "schema_version": SCHEMA_VERSION}
+    assert shown["passages"] > 0 and shown["size_bytes"] > 0 and shown["model_id"].startswith("hash")
+    assert shown["path"] == str(tmp_path / "cli-data" / "index" / "archive.sqlite") and "details" not in shown
     assert main(["ingest", "--no-progress", str(tmp_path / "missing.txt")]) == 1
     doc_id = doc_id_for(seeds_dir / "003_27b7b1199d3db883.txt")
     assert main(["delete", doc_id]) == 0

@@ -183,5 +183,5 @@ def test_parsing_in_the_child_gives_the_same_document(tmp_path):
 
     path = tmp_path / "yunxi.txt"
     path.write_text(REPORT, encoding="utf-8")
-    doc, chunks = prepare_isolated(path, 500, "doc", "yunxi.txt")
-    assert (doc, chunks) == prepare(path, 500, "doc", "yunxi.txt")
+    prepared = prepare_isolated(path, 500, "doc", "yunxi.txt")
+    assert prepared == prepare(path, 500, "doc", "yunxi.txt")

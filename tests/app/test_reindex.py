@@ -49,14 +49,14 @@ def test_searches_keep_answering_during_reindex(archive):
     searcher = threading.Thread(target=search_loop)
     searcher.start()
     try:
-        assert reindex(archive) == before["documents"]
+        assert reindex(archive) == before.documents
     finally:
         done.set()
         searcher.join(timeout=30)
     assert errors == []
     assert totals and set(totals) == {expected}
     after = archive.backend.stats()
-    assert (after["documents"], after["passages"]) == (before["documents"], before["passages"])
+    assert (after.documents, after.passages) == (before.documents, before.passages)
     if archive.config.backend == "elasticsearch":
         live = archive.backend.client.indices.get_alias(name=archive.config.es_index)
         assert list(live) == [f"{archive.config.es_index}-v2"]
@@ -70,5 +70,5 @@ def test_reindex_command(config, ingested, seeds_dir, tmp_path, monkeypatch):
     assert indexer_main(["ingest", "--no-progress", str(seeds_dir)]) == 0
     assert indexer_main(["reindex"]) == 0
     archive = Archive(replace(config, data_dir=data))
-    assert archive.backend.stats()["documents"] == 5
+    assert archive.backend.stats().documents == 5
     assert service.search(archive, SearchParams(q="行政复议", mode="keyword"))["total"] > 0

@@ -107,7 +107,8 @@ PLACES = {
 
 def build_items(embedder):
     """The corpus as IndexItems: (Document, chunks, vectors, tokens)."""
-    from archive.text import tokenize
+    from archive.backends.base import IndexItem
+    from archive.text import document_tokens
 
     items = []
     for doc_id, title, region, year, doc_type, passages in CORPUS:
@@ -121,7 +122,7 @@ def build_items(embedder):
         chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, section, text)
                   for i, (section, text) in enumerate(passages)]
         vectors = embedder.embed_passages([c.text for c in chunks])
-        items.append((doc, chunks, vectors, [tokenize(c.text) for c in chunks]))
+        items.append(IndexItem(doc, chunks, vectors, document_tokens(title, chunks)))
     return items
 
 
@@ -189,7 +190,7 @@ def loaded_backends(make_backend, corpus):
         if kind not in cache:
             backend = make_backend(kind)
             for item in corpus:
-                backend.index_document(*item)
+                backend.index_documents([item])
             cache[kind] = backend
         return cache[kind]
 

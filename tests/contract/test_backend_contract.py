@@ -11,20 +11,28 @@ from collections import Counter
 
 import pytest
 
-from archive.backends.base import SCHEMA_VERSION
+from archive.backends.base import SCHEMA_VERSION, IndexItem
 from archive.errors import BadRequest, IndexMismatch
-from archive.models import FACET_FIELDS, Filters, KeywordQuery
-from archive.text import fold, tokenize
+from archive.models import FACET_FIELDS, Filters, KeywordQuery, Tokens
+from archive.text import document_tokens, fold, tokenize
 
 
 def load(backend, items):
     for item in items:
-        backend.index_document(*item)
+        backend.index_documents([item])
     return backend
 
 
 def kq(text: str = "", phrases=(), excluded=()) -> KeywordQuery:
-    return KeywordQuery(tuple(tokenize(text)), tuple(fold(p) for p in phrases), tuple(fold(e) for e in excluded))
+    phrases = tuple(fold(p) for p in phrases)
+    return KeywordQuery(tuple(tokenize(text)), phrases, tuple(fold(e) for e in excluded),
+                        phrase_terms=tuple(tuple(tokenize(p)) for p in phrases))
+
+
+def first_passages(item: IndexItem, n: int) -> IndexItem:
+    """The item cut to its first n passages, tokens and all."""
+    doc, chunks, vectors, tokens = item
+    return IndexItem(doc, chunks[:n], vectors[:n], document_tokens(doc.title, chunks[:n], tokens.bodies[:n]))
 
 
 def ids(scored) -> list[str]:
@@ -72,10 +80,15 @@ def test_documents_and_chunks_read_back(loaded, corpus):
 
 def test_stats(loaded, corpus, embedder):
     stats = loaded.stats()
-    assert (stats["documents"], stats["passages"]) == (len(corpus), sum(len(c) for _, c, _, _ in corpus))
-    assert (stats["model_id"], stats["dim"], stats["schema_version"]) == (embedder.model_id, embedder.dim,
+    assert (stats.documents, stats.passages) == (len(corpus), sum(len(c) for _, c, _, _ in corpus))
+    assert (stats.model_id, stats.dim, stats.schema_version) == (embedder.model_id, embedder.dim,
                                                                        SCHEMA_VERSION)
-    assert stats["backend"] == loaded.name and stats["size_bytes"] > 0
+    assert stats.backend == loaded.name and stats.size_bytes > 0
+    # `python -m indexer stats` shows the common fields and each backend's own beside them
+    shown = stats.to_dict()
+    assert shown["passages"] == stats.passages and "details" not in shown
+    assert set(stats.details) == ({"path"} if loaded.name == "embedded" else {"url", "alias", "index"})
+    assert {k: shown[k] for k in stats.details} == stats.details
     loaded.ping()
     loaded.check_compatible()
 
@@ -89,22 +102,22 @@ def test_indexing_the_same_document_twice_changes_nothing(fresh, corpus):
 
     load(fresh, corpus)
     before = state()
-    fresh.index_document(*corpus[1])
+    fresh.index_documents([corpus[1]])
     after = state()
-    assert (before[0]["documents"], before[0]["passages"]) == (after[0]["documents"], after[0]["passages"])
+    assert (before[0].documents, before[0].passages) == (after[0].documents, after[0].passages)
     assert before[1:] == after[1:]
 
 
 def test_replacing_with_fewer_passages_removes_the_rest(fresh, corpus):
     load(fresh, corpus)
     doc, chunks, vectors, tokens = corpus[0]
-    fresh.index_document(doc, chunks[:2], vectors[:2], tokens[:2])
+    fresh.index_documents([first_passages(corpus[0], 2)])
     gone = [c.chunk_id for c in chunks[2:]]
     assert fresh.get_chunks(doc.doc_id) == list(chunks[:2])
     assert fresh.get_chunks_by_id(gone) == {}
     assert not set(gone) & set(ids(fresh.keyword_search(kq("执法案卷 评查 出庭"), Filters(), 40)))
     assert not set(gone) & set(ids(fresh.vector_search(vectors[3], Filters(), 40)))
-    assert fresh.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus) - 3
+    assert fresh.stats().passages == sum(len(c) for _, c, _, _ in corpus) - 3
 
 
 def test_documents_written_together_read_as_written_one_by_one(fresh, make_backend, corpus):
@@ -113,7 +126,7 @@ def test_documents_written_together_read_as_written_one_by_one(fresh, make_backe
     fresh.index_documents(corpus[5:])
     fresh.index_documents(corpus[2:4])  # again: replaced, not doubled
     for backend in (fresh, alone):
-        assert backend.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus)
+        assert backend.stats().passages == sum(len(c) for _, c, _, _ in corpus)
     assert [fresh.get_chunks(d.doc_id) for d, *_ in corpus] == [alone.get_chunks(d.doc_id) for d, *_ in corpus]
     query = kq("行政复议 案件")
     assert set(ids(fresh.keyword_search(query, Filters(), 40))) == set(ids(alone.keyword_search(query, Filters(), 40)))
@@ -121,17 +134,26 @@ def test_documents_written_together_read_as_written_one_by_one(fresh, make_backe
 
 def test_a_document_twice_in_one_batch_ends_as_its_second(fresh, corpus):
     doc, chunks, vectors, tokens = corpus[0]
-    fresh.index_documents([corpus[0], corpus[1], (doc, chunks[:2], vectors[:2], tokens[:2])])
+    fresh.index_documents([corpus[0], corpus[1], first_passages(corpus[0], 2)])
     assert fresh.get_chunks(doc.doc_id) == list(chunks[:2])
     assert fresh.get_chunks(corpus[1][0].doc_id) == list(corpus[1][1])
-    assert fresh.stats()["passages"] == 2 + len(corpus[1][1])
+    assert fresh.stats().passages == 2 + len(corpus[1][1])
 
 
-def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus):
-    doc, chunks, vectors, tokens = corpus[1]
+def _short(item: IndexItem, part: str) -> IndexItem:
+    """The item with one of its per-passage parts missing its last entry."""
+    if part == "vectors":
+        return item._replace(vectors=item.vectors[:-1])
+    cut = {name: getattr(item.tokens, name)[:-1] if name == part else getattr(item.tokens, name)
+           for name in ("title", "sections", "bodies", "folded")}
+    return item._replace(tokens=Tokens(**cut))
+
+
+@pytest.mark.parametrize("part", ["vectors", "bodies", "sections", "folded"])
+def test_a_malformed_document_in_a_batch_writes_none_of_it(fresh, corpus, part):
     with pytest.raises(ValueError, match="same length"):
-        fresh.index_documents([corpus[0], (doc, chunks, vectors[:-1], tokens)])
-    assert fresh.stats()["documents"] == 0
+        fresh.index_documents([corpus[0], _short(corpus[1], part)])
+    assert fresh.stats().documents == 0
     assert fresh.get_document(corpus[0][0].doc_id) is None
 
 
@@ -144,7 +166,7 @@ def test_delete_document(fresh, corpus):
     assert "2019" not in dict(fresh.facets(kq("依法行政"), Filters()).fields["year"])
     assert fresh.delete_document("by-2019") is False
     left = sum(len(c) for _, c, _, _ in corpus) - 5
-    assert (fresh.stats()["documents"], fresh.stats()["passages"]) == (len(corpus) - 1, left)
+    assert (fresh.stats().documents, fresh.stats().passages) == (len(corpus) - 1, left)
 
 
 # -- filters, facets, paging ------------------------------------------------------
@@ -273,7 +295,7 @@ def tied_document(embedder, doc_id: str, text: str, count: int):
     doc = Document(doc_id, f"{doc_id}年度报告", "云岭县", 2024, "年度报告", sha256=doc_id)
     chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, "一、总体情况", text) for i in reversed(range(count))]
     vectors = embedder.embed_passages([c.text for c in chunks])
-    return doc, chunks, vectors, [tokenize(c.text) for c in chunks]
+    return IndexItem(doc, chunks, vectors, document_tokens(doc.title, chunks))
 
 
 @pytest.mark.parametrize(("offset", "limit"), [(0, 30), (0, 5), (1, 2), (2, 4), (7, 7), (3, 20)])
@@ -316,7 +338,7 @@ def test_rebuild_switches_while_searches_continue(fresh, corpus, embedder):
                 errors.append(exc)
             time.sleep(0.01)
 
-    before = fresh.stats().get("index")
+    before = fresh.stats().details.get("index")
     thread = threading.Thread(target=search_loop)
     thread.start()
     try:
@@ -328,9 +350,9 @@ def test_rebuild_switches_while_searches_continue(fresh, corpus, embedder):
     assert errors == []
     assert len(results) > 10 and min(results) == 5
     stats = fresh.stats()
-    assert (stats["documents"], stats["passages"]) == (len(corpus), sum(len(c) for _, c, _, _ in corpus))
+    assert (stats.documents, stats.passages) == (len(corpus), sum(len(c) for _, c, _, _ in corpus))
     if fresh.name == "elasticsearch":
-        assert (before, stats["index"]) == (f"{fresh.alias}-v1", f"{fresh.alias}-v2")
+        assert (before, stats.details["index"]) == (f"{fresh.alias}-v1", f"{fresh.alias}-v2")
         assert list(fresh.client.indices.get_alias(name=fresh.alias)) == [f"{fresh.alias}-v2"]
         assert not fresh.client.indices.exists(index=f"{fresh.alias}-v1")
 
@@ -341,6 +363,6 @@ def test_another_embedder_is_refused(fresh, corpus, make_backend):
     with pytest.raises(IndexMismatch, match="another-model"):
         other.check_compatible()
     with pytest.raises(IndexMismatch):
-        other.index_document(*corpus[1])
+        other.index_documents([corpus[1]])
     fresh.check_compatible()
-    assert fresh.stats()["documents"] == 1
+    assert fresh.stats().documents == 1

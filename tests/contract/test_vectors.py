@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from archive.backends.base import IndexItem
 from archive.models import Filters
+from archive.text import document_tokens
 
 
 def indexed_vectors(corpus) -> dict[str, np.ndarray]:
@@ -43,10 +45,12 @@ def test_a_stored_vector_finds_its_own_passage_first(loaded):
 
 
 def test_vectors_of_replaced_passages_are_gone(fresh, corpus):
-    doc, chunks, vectors, tokens = corpus[0]
-    fresh.index_document(doc, chunks, vectors, tokens)
+    first = corpus[0]
+    doc, chunks, vectors = first.doc, first.chunks, first.vectors
+    fresh.index_documents([first])
     kept = 2
-    fresh.index_document(doc, chunks[:kept], vectors[:kept][::-1].copy(), tokens[:kept])
+    fresh.index_documents([IndexItem(doc, chunks[:kept], vectors[:kept][::-1].copy(),
+                                     document_tokens(doc.title, chunks[:kept]))])
     got = fresh.get_vectors([c.chunk_id for c in chunks])
     assert sorted(got) == [c.chunk_id for c in chunks[:kept]]
     # The second write's vectors (swapped), not the first's.

@@ -451,7 +451,7 @@ def test_held_out_reports_are_read_right_under_meaningless_names(tmp_path, name)
 
     hidden = tmp_path / (hashlib.sha1(name.encode()).hexdigest()[:10] + Path(name).suffix)
     shutil.copy(FIXTURES / name, hidden)
-    doc, chunks = prepare(hidden, chunk_chars=500)
+    doc, chunks, _ = prepare(hidden, chunk_chars=500)
     got = dict(zip(HELD_OUT["fields"], [getattr(doc, f) for f in HELD_OUT["fields"]], strict=True))
     assert got == dict(zip(HELD_OUT["fields"], HELD_OUT["reports"][name], strict=True))
     assert doc.title and doc.title not in {c.text for c in chunks}
@@ -463,7 +463,7 @@ def test_held_out_reports_are_read_right_under_meaningless_names(tmp_path, name)
 def test_a_report_on_one_line_is_cut_by_its_headings():
     from indexer.pipeline import prepare
 
-    doc, chunks = prepare(FIXTURES / "0007.txt", chunk_chars=500)
+    doc, chunks, _ = prepare(FIXTURES / "0007.txt", chunk_chars=500)
     roots = list(dict.fromkeys(c.section.split(" > ")[0] for c in chunks if c.section))
     assert roots == ["一、2023年工作回顾", "二、2024年工作安排"]
     assert any(c.section == "一、2023年工作回顾 > （二）改革开放不断深化" for c in chunks)

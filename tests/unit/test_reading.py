@@ -368,7 +368,7 @@ def test_an_all_scanned_pdf_is_ingested_with_its_metadata_and_ocr_note(tmp_path)
     from indexer.pipeline import prepare
 
     lines = ["太原市2021年法治政府建设年度报告", "2021年，全市深入推进依法行政。"]
-    doc, chunks = prepare(write(tmp_path, "scan.pdf", scanned_page(lines)), chunk_chars=500)
+    doc, chunks, _ = prepare(write(tmp_path, "scan.pdf", scanned_page(lines)), chunk_chars=500)
     assert (doc.region, doc.region_level, doc.province, doc.year, doc.doc_type) == (
         "太原市", "city", "山西省", 2021, "年度报告")
     assert doc.notes == ("OCR（Tesseract chi_sim）识别：第 1 页",)
@@ -404,7 +404,7 @@ def test_a_traditional_report_in_any_encoding_gets_its_title_region_and_year(tmp
             "二、下一步工作\n繼續推進嚴格規範公正文明執法。\n")
     path = tmp_path / "report.txt"
     path.write_bytes(text.encode(encoding))
-    doc, chunks = prepare(path, 500)
+    doc, chunks, _ = prepare(path, 500)
     expected = ("云溪市2021年法治政府建设年度报告", "云溪市", 2021, "年度报告")
     assert (doc.title, doc.region, doc.year, doc.doc_type) == expected
     assert "行政複議申請152件" in chunks[0].text  # the passages keep the characters as written

@@ -45,7 +45,8 @@ def test_plan_merges_typed_and_url_filters(params, filters):
 @pytest.mark.parametrize("q, keyword", [
     # synonyms ranked with the typed words; a word is held when one of its alternatives is
     ("复议", KeywordQuery(terms=("复议", "行政复议"), groups=((("复议",), ("行政复议",)),))),
-    ('"复议决定" 撤销', KeywordQuery(terms=("撤销",), phrases=("复议决定",), groups=((("撤销",),),))),
+    ('"复议决定" 撤销', KeywordQuery(terms=("撤销",), phrases=("复议决定",), groups=((("撤销",),),),
+                                 phrase_terms=(("复议", "议决", "决定", "复议决定"),))),
     ("营商环境 -疫情", KeywordQuery(terms=("营商", "环境", "营商环境"), excluded=("疫情",),
                                 groups=((("营商环境",),),))),
 ])
