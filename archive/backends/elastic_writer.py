@@ -143,7 +143,7 @@ class VersionedWriter:
 
         The steps of every document together: one mget of the records, one bulk announcing the new
         versions, the passages' bulks, a refresh, one bulk switching the records, the sweep, a
-        refresh (a request or two per document was most of an ingest's time). A document another
+        refresh, where each document cost three to six requests of its own before. A document another
         writer changed meanwhile is left to it; the others are written, then ConcurrentChange says which."""
         versions = [new_version() for _ in items]
         bases = self.reader.records_of([doc.doc_id for doc, *_ in items])
