@@ -121,22 +121,48 @@ class Transport:
                 return
             after = hits[-1]["sort"]
 
-    def bulk(self, actions: Iterable[dict], index: str, require_alias: bool = False) -> None:
-        """Stream actions in batches, retrying 429s with backoff; raise IndexingFailed listing every refusal."""
-        failures: dict[str, str] = {}
+    def _stream(self, actions: Iterable[dict], index: str, require_alias: bool) -> Iterator[tuple[bool, str, dict]]:
+        """(ok, op, answer) of each action, sent BULK_CHUNK at a time, 429s retried with backoff."""
         client = self.client.options(request_timeout=max(self.timeout, BULK_TIMEOUT))
         # Writing to an alias must never auto-create a stray index named like it.
         extra = {"require_alias": True} if require_alias else {}
         with self.guarded():
             for ok, item in helpers.streaming_bulk(client, actions, index=index, chunk_size=BULK_CHUNK, **extra,
                                                    raise_on_error=False, max_retries=3, initial_backoff=1,
-                                                   max_backoff=8, yield_ok=False):
+                                                   max_backoff=8, yield_ok=True):
                 op, info = next(iter(item.items()))
-                if not ok and not (op == "delete" and info.get("status") == 404):
-                    failures[str(info.get("_id"))] = str(info.get("error") or info.get("status"))
-                    log.error("Elasticsearch refused %s %s: %s", op, info.get("_id"), failures[str(info.get("_id"))])
+                yield ok, op, info
+
+    def bulk(self, actions: Iterable[dict], index: str, require_alias: bool = False) -> None:
+        """Stream actions in batches; a delete of nothing is no failure. See `bulk_each` for the others."""
+        self.bulk_each(actions, index, require_alias, conflicts=False)
+
+    def bulk_each(self, actions: Iterable[dict], index: str, require_alias: bool = False,
+                  conflicts: bool = True) -> dict[str, dict]:
+        """Each action's answer by `_id`; with `conflicts`, version conflicts (409) are answers too.
+
+        Any other refusal fails the call, after every action was tried, as one request would: a shard
+        that cannot answer (5xx, 429 after retries) as BackendUnavailable (one line, whatever the
+        count), anything else as IndexingFailed listing each refused id (each logged)."""
+        answers: dict[str, dict] = {}
+        failures: dict[str, str] = {}
+        unavailable: list[str] = []
+        for ok, op, info in self._stream(actions, index, require_alias):
+            status, key = int(info.get("status") or 0), str(info.get("_id"))
+            if ok or (conflicts and status == 409) or (op == "delete" and status == 404):
+                if conflicts:
+                    answers[key] = info
+            elif status >= 500 or status == 429:
+                unavailable.append(f"{op} {key}: {status} {info.get('error')}")
+            else:
+                failures[key] = str(info.get("error") or status)
+                log.error("Elasticsearch refused %s %s: %s", op, key, failures[key])
+        if unavailable:
+            raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: {len(unavailable)} "
+                                     f"write(s) refused, the first {unavailable[0]}")
         if failures:
             raise IndexingFailed(failures)
+        return answers
 
     def close(self) -> None:
         """Close the client; the next call makes a new one."""

@@ -15,7 +15,7 @@ import numpy as np
 from archive.backends.base import IndexItem, check_item
 from archive.backends.elastic_queries import document_source, passages_where
 from archive.backends.elastic_reader import LiveReader
-from archive.backends.elastic_transport import Refused, Transport
+from archive.backends.elastic_transport import Transport
 from archive.backends.elastic_versions import (
     PASSAGE,
     PLACEHOLDER,
@@ -70,43 +70,56 @@ class VersionedWriter:
     def _bulk(self, actions: Iterable[dict]) -> None:
         self.transport.bulk(actions, self.alias, require_alias=True)
 
-    def put_record(self, base: Record, source: dict | None) -> Record:
-        """Replace `base` by `source` (or delete it, for None) unless another writer changed it since it was read."""
-        where = {"index": self.alias, "id": doc_record_id(base.doc_id), "routing": base.doc_id, **base.guard()}
-        try:
-            if source is None:
-                self.transport.call("delete", **where)
-                return Record(base.doc_id)
-            res = self.transport.call("index", document=source, require_alias=True, **where)
-        except Refused as exc:
-            if exc.error_type != "version_conflict_engine_exception":
-                raise
-            raise ConcurrentChange(f"document {base.doc_id} was changed by another writer while this one "
-                                   "wrote it; run the ingest again") from exc
-        return Record(base.doc_id, source, res["_seq_no"], res["_primary_term"])
+    def put_records(self, changes: Sequence[tuple[Record, dict | None]]) -> list[Record | ConcurrentChange]:
+        """Replace each `base` by its `source` (or delete it, for None) in one bulk, each unless another
+        writer changed it since it was read; what each became, or the ConcurrentChange it met."""
+        def action(base: Record, source: dict | None) -> dict:
+            guard = base.guard()
+            op = guard.pop("op_type", "index") if source is not None else "delete"
+            body = {} if source is None else {"_source": source}
+            return {"_op_type": op, "_id": doc_record_id(base.doc_id), "_routing": base.doc_id, **guard, **body}
 
-    def _passage_ids(self, doc_id: str, versions: Iterable[str]) -> list[str]:
-        query = passages_where(Filters(), {"term": {"doc_id": doc_id}}, {"terms": {"version": sorted(versions)}})
-        return [h["_id"] for h in self.reader.scan(query, [{"chunk_id": "asc"}, {"version": "asc"}], False)]
+        answers = self.transport.bulk_each((action(base, source) for base, source in changes), self.alias,
+                                           require_alias=True)
+        out: list[Record | ConcurrentChange] = []
+        for base, source in changes:
+            info = answers[doc_record_id(base.doc_id)]
+            if info.get("status") == 409:
+                out.append(ConcurrentChange(f"document {base.doc_id} was changed by another writer while this "
+                                            "one wrote it; run the ingest again"))
+            elif source is None:
+                out.append(Record(base.doc_id))
+            else:
+                out.append(Record(base.doc_id, source, info["_seq_no"], info["_primary_term"]))
+        return out
 
-    def sweep(self, record: Record, versions: set[str]) -> None:
-        """Delete the passages of hidden `versions`, then stop hiding those no writer can add to.
+    def _stale_passages(self, doc_ids: set[str], versions: set[str]) -> Iterator[dict]:
+        """Delete actions for the passages of these versions of these documents (a version is one document's)."""
+        query = passages_where(Filters(), {"terms": {"doc_id": sorted(doc_ids)}},
+                               {"terms": {"version": sorted(versions)}})
+        for hit in self.reader.scan(query, [{"chunk_id": "asc"}, {"version": "asc"}], ["doc_id"]):
+            yield {"_op_type": "delete", "_id": hit["_id"], "_routing": hit["_source"]["doc_id"]}
 
-        Only versions whose writers are finished, or that `record` was written after (their writers
-        can no longer make them live), may be swept; the caller refreshed since they were written."""
-        if not versions:
+    def sweep(self, sweeps: Sequence[tuple[Record, set[str]]]) -> None:
+        """Delete the passages of each record's hidden `versions`, then stop hiding those no writer can add to.
+
+        Only versions whose writers are finished, or that the record was written after (their writers
+        can no longer make them live), may be swept; the caller refreshed since they were written.
+        One scan, one bulk of deletes and one bulk of records for all of them."""
+        sweeps = [(record, versions) for record, versions in sweeps if versions]
+        if not sweeps:
             return
-        ids = self._passage_ids(record.doc_id, versions)
-        self._bulk({"_op_type": "delete", "_id": i, "_routing": record.doc_id} for i in ids)
-        done = record.finished() & versions
-        if not done:
-            return
-        settled = record.unhiding(done)
-        empty = not record.is_document and not settled["hidden"]  # a placeholder with nothing left to hide
-        try:
-            self.put_record(record, None if empty else settled)
-        except ConcurrentChange:  # harmless: the versions stay hidden until the next sweep
-            log.info("%s changed during its clean-up; the next write finishes it", record.doc_id)
+        self._bulk(self._stale_passages({r.doc_id for r, _ in sweeps}, set().union(*(v for _, v in sweeps))))
+        settled = []
+        for record, versions in sweeps:
+            done = record.finished() & versions
+            if done:
+                source = record.unhiding(done)
+                empty = not record.is_document and not source["hidden"]  # a placeholder with nothing to hide
+                settled.append((record, None if empty else source))
+        for (record, _), outcome in zip(settled, self.put_records(settled), strict=True):
+            if isinstance(outcome, ConcurrentChange):  # harmless: the versions stay hidden until the next sweep
+                log.info("%s changed during its clean-up; the next write finishes it", record.doc_id)
 
     def sweep_leftovers(self) -> None:
         """Finish the clean-up of writes that died after making their version live (or were abandoned)."""
@@ -115,37 +128,42 @@ class VersionedWriter:
         if not hits:
             return
         self._refresh()
-        for hit in hits:
-            record = self.reader.record(hit["_source"]["doc_id"])
-            if record.finished():
-                log.info("removing passages an interrupted write left of %s", record.doc_id)
-                self.sweep(record, record.finished())
+        records = self.reader.records_of([hit["_source"]["doc_id"] for hit in hits]).values()
+        unfinished = [r for r in records if r.finished()]
+        for record in unfinished:
+            log.info("removing passages an interrupted write left of %s", record.doc_id)
+        # Only the finished versions: one still being written by a running ingest must stay.
+        self.sweep([(r, r.finished()) for r in unfinished])
 
     def write(self, items: Sequence[IndexItem]) -> None:
         """Each document (no two alike) as a new version made live by one write of its record.
 
-        The steps of every document in turn, but one bulk and two refreshes for them all: a refresh
-        each was most of a document's 135 ms."""
-        staged = []
-        for doc, *_ in items:
-            version = new_version()
-            base = self.reader.record(doc.doc_id)
-            # The record hides the new version before any passage of it is written: a writer (or node)
-            # that dies from here on leaves the old version, or nothing, visible.
-            staged.append((base, self.put_record(base, base.hiding([version])), version))
-        self._bulk(action for item, (_, _, version) in zip(items, staged, strict=True)
-                   for action in passage_actions(item, version))
+        The steps of every document together: one mget of the records, one bulk announcing the new
+        versions, the passages' bulks, a refresh, one bulk switching the records, the sweep, a
+        refresh, where each document cost three to six requests of its own before. A document another
+        writer changed meanwhile is left to it; the others are written, then ConcurrentChange says which."""
+        versions = [new_version() for _ in items]
+        bases = self.reader.records_of([doc.doc_id for doc, *_ in items])
+        # The records hide the new versions before any passage of them is written: a writer (or node)
+        # that dies from here on leaves the old version, or nothing, visible.
+        announced = self.put_records([(bases[doc.doc_id], bases[doc.doc_id].hiding([version]))
+                                      for (doc, *_), version in zip(items, versions, strict=True)])
+        staged = [(item, version, bases[item[0].doc_id], ann)
+                  for item, version, ann in zip(items, versions, announced, strict=True) if isinstance(ann, Record)]
+        self._bulk(action for item, version, _, _ in staged for action in passage_actions(item, version))
         # Searchable before the switch: whoever reads the switched record by id finds all its passages.
         self._refresh()
-        for (doc, *_), (base, announced, version) in zip(items, staged, strict=True):
-            # One write switches readers to the new version and hides the old one. Versions hidden
-            # before can no longer go live either (their writers' conditional writes now fail): all
-            # may be deleted.
-            retired = announced.retired | ({base.live} if base.live else set())
-            live = self.put_record(announced, document_source(doc, version,
-                                                              (announced.hidden | retired) - {version}, retired))
-            self.sweep(live, live.hidden)
+        switches = []
+        for (doc, *_), version, base, ann in staged:
+            # One write switches readers to the new version and hides the old one (and any hidden before).
+            retired = ann.retired | ({base.live} if base.live else set())
+            switches.append((ann, document_source(doc, version, (ann.hidden | retired) - {version}, retired)))
+        lives = self.put_records(switches)
+        self.sweep([(live, live.hidden) for live in lives if isinstance(live, Record)])
         self._refresh()  # searches from now on see the new versions
+        conflicts = [c for c in [*announced, *lives] if isinstance(c, ConcurrentChange)]
+        if conflicts:
+            raise conflicts[0] if len(conflicts) == 1 else ConcurrentChange("; ".join(map(str, conflicts)))
 
     def delete(self, doc_id: str) -> bool:
         """Hide a whole document with one write of its record, then delete its passages."""
@@ -153,8 +171,10 @@ class VersionedWriter:
         if not base.is_document:  # absent, or the placeholder of an ingest that never finished
             return False
         retired = base.retired | ({base.live} - {None})
-        gone = self.put_record(base, with_hidden({"kind": PLACEHOLDER, "doc_id": doc_id}, base.hidden | retired,
-                                                 retired))
-        self.sweep(gone, gone.hidden)
+        (gone,) = self.put_records([(base, with_hidden({"kind": PLACEHOLDER, "doc_id": doc_id},
+                                                        base.hidden | retired, retired))])
+        if isinstance(gone, ConcurrentChange):
+            raise gone
+        self.sweep([(gone, gone.hidden)])
         self._refresh()
         return True
