@@ -70,8 +70,17 @@ def neutralise(value):
     return value
 
 
+def coded(value, column: str):
+    """A coded value as a file shows it: "keyword,semantic" in the 命中方式 column reads 关键词、语义."""
+    words = table()["values"].get(column)
+    if not words or not isinstance(value, str):
+        return value
+    return "、".join(words.get(part, part) for part in value.split(",") if part)
+
+
 def csv_cell(value, column: str) -> str:
-    """One CSV cell: empty for None, figures without ".0", ratios as 12.5%, text never a formula."""
+    """One CSV cell: empty for None, figures without ".0", ratios as 12.5%, codes in words, text never a formula."""
+    value = coded(value, column)
     if value is None:
         return ""
     if is_number(value):

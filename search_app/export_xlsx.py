@@ -6,7 +6,7 @@ import io
 
 import xlsxwriter
 
-from search_app.export_format import FORMULA_STARTS, header, is_number, is_ratio, kind_name
+from search_app.export_format import FORMULA_STARTS, coded, header, is_number, is_ratio, kind_name
 
 # Column widths (in characters) for long text; other columns get a width from their header.
 WIDE = {"text": 60, "sentence": 60, "snippet": 50, "title": 36, "url": 40, "section": 24}
@@ -28,7 +28,7 @@ def as_xlsx(kind: str, rows: list[dict], columns: list[str]) -> bytes:
         sheet.set_column(col, col, WIDE.get(name, max(8, 2 * len(title) + 2)))
     for r, row in enumerate(rows, start=1):
         for col, name in enumerate(columns):
-            _write(sheet, r, col, row.get(name), percent if is_ratio(name) else None, as_text)
+            _write(sheet, r, col, coded(row.get(name), name), percent if is_ratio(name) else None, as_text)
     sheet.freeze_panes(1, 0)
     if rows:
         sheet.autofilter(0, 0, len(rows), len(columns) - 1)

@@ -17,7 +17,7 @@ from search_app import catalogue, charts, compare, service
 from search_app import figures as figure_tables
 from search_app import similar as similar_passages
 from search_app.attention import attention
-from search_app.export_format import number_text
+from search_app.export_format import number_text, table
 from search_app.labels import missing
 from search_app.measure_series import KIND_NAMES, STATE_NAMES, measure_series
 from search_app.params import DEFAULT_SIZE, MAX_PAGE, MAX_QUERY_CHARS, SearchParams, parse_params
@@ -28,7 +28,6 @@ web = Blueprint("web", __name__)
 FIELD_LABELS = {"year": "年份", "region": "地区", "doc_type": "类型", "province": "省份", "city": "城市"}
 MODE_LABELS = {"hybrid": "混合", "keyword": "关键词", "semantic": "语义"}
 SORT_LABELS = {"relevance": "相关度", "date": "时间"}
-MATCHED_LABELS = {"keyword": "关键词", "semantic": "语义"}
 EXAMPLE_QUERIES = ("行政复议 办案数", '"行政执法" year:2021', "法治政府 region:太原市", "普法 -疫情")
 
 @web.app_template_filter("num")
@@ -234,7 +233,7 @@ def _render_search(params: SearchParams, result: dict | None = None):
         clear_href=url_for("web.search") + _qs(clear_filters(params).query_string()),
         empty=empty_help(params) if params.q and not result["total"] else {},
         overview_total=sum(v["count"] for v in result["facets"].get("doc_type", [])),
-        labels={"field": FIELD_LABELS, "matched": MATCHED_LABELS, "mode": MODE_LABELS},
+        labels={"field": FIELD_LABELS, "matched": table()["values"]["matched"], "mode": MODE_LABELS},
         examples=EXAMPLE_QUERIES, max_query=MAX_QUERY_CHARS, default_size=DEFAULT_SIZE,
     )
 

@@ -335,7 +335,7 @@ class ElasticBackend:
         step = MAX_WINDOW // 2  # room for two versions of each while an ingest replaces them
         for start in range(0, len(ids), step):
             part = ids[start:start + step]
-            hits = self._live_only(lambda hidden, part=part: {
+            hits = self.reader.live_only(lambda hidden, part=part: {
                 "query": {"bool": {"filter": [{"terms": {"chunk_id": part}}, *live_clauses(hidden)]}},
                 "size": min(MAX_WINDOW, len(part) * 2), **HITS_ONLY, "docvalue_fields": [*HIT_FIELDS, "vector"]})
             found.update({hit_field(h, "chunk_id"): np.asarray(h["fields"]["vector"][0], np.float32) for h in hits})

@@ -215,3 +215,14 @@ def test_hostile_queries_make_safe_file_names(client, q):
     assert 0 < len(stem) <= 40 and "复议" in stem
     assert name.endswith(".csv") and KIND_NAMES["figures"] in name
     assert value.count("filename=") == 1 and value.count("filename*=") == 1
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_how_a_hit_matched_reads_in_words_in_files_and_stays_coded_in_json(client, fmt):
+    params = {"q": "行政复议", "mode": "hybrid"}
+    rows = (read_csv if fmt == "csv" else read_xlsx)(get(client, f"/api/v1/export/search.{fmt}", **params))
+    column = rows[0].index("命中方式")
+    shown = {cell for row in rows[1:] for cell in (row[column] or "").split("、")}
+    assert shown and shown <= {"关键词", "语义"}
+    coded = get(client, "/api/v1/export/search.json", **params).get_json()["rows"]
+    assert {part for r in coded for part in r["matched"].split(",")} <= {"keyword", "semantic"}

@@ -70,7 +70,10 @@ def test_percent_text(ratio, expected):
     ("@SUM(A1)", "text", "'@SUM(A1)"),
     ("\t制表", "text", "'\t制表"),
     ("行政复议", "text", "行政复议"),
-    ("keyword,semantic", "matched", "keyword,semantic"),
+    ("keyword,semantic", "matched", "关键词、语义"),
+    ("semantic", "matched", "语义"),
+    ("", "matched", ""),
+    ("keyword,semantic", "text", "keyword,semantic"),  # only the coded column is translated
     (True, "text", "True"),  # a bool is text, not the figure 1
 ])
 def test_csv_cell(value, column, expected):
