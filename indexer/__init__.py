@@ -1,7 +1,8 @@
 """The write side: read report files, clean them, extract metadata, chunk and index them.
 
-Other packages (the upload API) call it through `ingest_file`, `check_metadata` and `doc_id_for`
-here, never the pipeline's internals; modules load only when one of them is called.
+Other packages (the upload API, the catalogue's corrections) call it through `ingest_file`,
+`check_metadata`, `checked_metadata`, `metadata_fields` and `doc_id_for` here, never its internals;
+modules load only when one of them is called.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from typing import TYPE_CHECKING
 from indexer.reading import SIDECAR_SUFFIX, SUPPORTED_SUFFIXES, is_report_file
 from indexer.sandbox import Limits
 
-__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "Limits", "check_metadata", "doc_id_for", "ingest_file",
-           "is_report_file"]
+__all__ = ["SIDECAR_SUFFIX", "SUPPORTED_SUFFIXES", "Limits", "check_metadata", "checked_metadata", "doc_id_for",
+           "ingest_file", "is_report_file", "metadata_fields"]
 
 if TYPE_CHECKING:
     from archive.services import Archive
@@ -58,3 +59,18 @@ def check_metadata(values: dict) -> None:
     from indexer.metadata import extract_metadata
 
     extract_metadata("", "metadata.txt", values)
+
+
+def metadata_fields() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The fields a report's metadata has (listed as missing when not found), and every field a person may set
+    (a sidecar, a correction through the API): the first and the place fields above the region."""
+    from indexer.metadata import FIELDS, SIDECAR_FIELDS
+
+    return FIELDS, SIDECAR_FIELDS
+
+
+def checked_metadata(values: dict) -> dict:
+    """Metadata values a person gives, checked and converted as a sidecar's are: ValueError in Chinese."""
+    from indexer.metadata import checked_fields
+
+    return checked_fields(values)

@@ -125,15 +125,16 @@ def _coverage_row(group: list[Document], years: list[int]) -> dict:
 def correct(archive: Archive, doc_id: str, body) -> dict:
     """Change a report's metadata; its passages are written again with it (same text and vectors).
     Returns the report's catalogue row."""
-    from indexer.metadata import FIELDS, SIDECAR_FIELDS, checked_fields
+    import indexer
 
+    FIELDS, SIDECAR_FIELDS = indexer.metadata_fields()  # noqa: N806 (the indexer's constants, by their names)
     if not isinstance(body, dict) or not body:
         raise BadRequest('请求体必须是非空的 JSON 对象，如 {"region": "安康市", "year": 2023}')
     unknown = sorted(set(body) - set(SIDECAR_FIELDS))
     if unknown:
         raise BadRequest(f"不能修改的字段：{'、'.join(unknown)[:200]}；可修改：{'、'.join(SIDECAR_FIELDS)}")
     try:
-        values = checked_fields(body)
+        values = indexer.checked_metadata(body)
     except ValueError as exc:
         raise Unprocessable(str(exc)) from None
     if "title" in values and not values["title"]:
