@@ -376,3 +376,12 @@ def test_page_numbers(current, last, expected):
 ])
 def test_last_page(total, size, expected):
     assert last_page(total, size) == expected
+
+
+@pytest.mark.parametrize("url", ["/", "/search?q=行政复议", "/search?q=没有这种词语呀呀", "/figures?q=行政复议",
+                                 "/grid?q=行政复议", "/grid", "/reports", "/help", "doc", "similar"])
+def test_every_page_has_one_main_heading(client, hit, url):
+    """One <h1> a page: what a screen reader's heading list starts from (axe: page-has-heading-one)."""
+    url = {"doc": hit["url"].split("#")[0], "similar": f"/similar/{hit['chunk_id']}"}.get(url, url)
+    page = get_page(client, url.split("?")[0], **dict(p.split("=") for p in url.partition("?")[2].split("&") if p))
+    assert len(re.findall(r"<h1[\s>]", page.html)) == 1, url
