@@ -8,9 +8,11 @@ import shutil
 
 import pytest
 
+from archive.backends.base import IndexItem
 from archive.config import load_config
 from archive.models import Chunk, Document, Filters, chunk_id_for
 from archive.services import Archive
+from archive.text import document_tokens
 from search_app import create_app
 from search_app.similar import closeness, similar
 from tests.conftest import CACHE
@@ -107,8 +109,9 @@ def test_own_report_is_left_out_by_its_field_not_its_id_form(tmp_path):
     for doc_id, (region, passages) in texts.items():
         chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, "", t) for i, t in enumerate(passages)]
         vectors = archive.embedder.embed_passages(passages)
-        items.append((Document(doc_id, f"{region}报告", region, 2023, sha256=doc_id), chunks, vectors,
-                      [list(t) for t in passages]))
+        title = f"{region}报告"
+        items.append(IndexItem(Document(doc_id, title, region, 2023, sha256=doc_id), chunks, vectors,
+                               document_tokens(title, chunks)))
     archive.backend.index_documents(items)
     data = similar(archive, "qa-0000", Filters())
     assert [h["chunk_id"] for h in data["other_reports"]][:1] == ["qa-0001-0000"]
