@@ -106,8 +106,13 @@ def file_name(query: str, kind: str, fmt: str, day: date) -> str:
     return "_".join(p for p in parts if p) + "." + fmt
 
 
+def attachment_header(name: str, fallback: str) -> str:
+    """The one attachment header of every download: an ASCII `filename` (safe, already cleaned) for old
+    clients and `curl -OJ`, the real name as RFC 5987 `filename*` (RFC 6266)."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def content_disposition(query: str, kind: str, fmt: str, day: date) -> str:
-    """An attachment header: an ASCII `filename` for old clients, the Chinese name as RFC 5987 `filename*`."""
-    fallback = f"{kind}_{day.isoformat()}.{fmt}"  # kind and fmt are the route's known ASCII names
-    return (f'attachment; filename="{fallback}"; '
-            f"filename*=UTF-8''{quote(file_name(query, kind, fmt, day), safe='')}")
+    """An export's attachment header, named for its query, kind and day."""
+    # kind and fmt are the route's known ASCII names: the fallback needs no cleaning
+    return attachment_header(file_name(query, kind, fmt, day), f"{kind}_{day.isoformat()}.{fmt}")

@@ -21,6 +21,7 @@ from archive.errors import NotFound
 from archive.models import Document
 from archive.services import Archive
 from archive.text import DATA_DIR
+from search_app.export_format import attachment_header
 
 MEDIA_TYPES = DATA_DIR / "media_types.json"
 _UNSAFE_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
@@ -45,7 +46,7 @@ def attachment(name: str) -> str:
     plain = _UNSAFE_ASCII.sub("_", unicodedata.normalize("NFKD", stem).encode("ascii", "ignore").decode()).strip("._")
     ascii_suffix = _UNSAFE_ASCII.sub("", suffix)
     fallback = (plain or "report") + (f".{ascii_suffix}" if ascii_suffix else "")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+    return attachment_header(name, fallback)
 
 
 def original_url(doc_id: str) -> str:
