@@ -87,19 +87,19 @@ def parse_qrels(lines: Iterable[str], source: str = "<qrels>") -> list[Judged]:
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
-            raise ValueError(f"{where}: not JSON ({exc.msg})") from None
+            raise ValueError(f"{where}：不是 JSON（{exc.msg}）") from None
         if not isinstance(row, dict) or not str(row.get("query", "")).strip():
-            raise ValueError(f"{where}: needs a non-empty \"query\"")
+            raise ValueError(f"{where}：缺少非空的 \"query\"（查询词）")
         relevant = row.get("relevant")
         if not isinstance(relevant, list) or not relevant or not all(isinstance(r, str) and r for r in relevant):
-            raise ValueError(f"{where}: \"relevant\" must be a non-empty list of substrings")
+            raise ValueError(f"{where}：\"relevant\" 须是非空的字符串列表（相关段落所含的文字）")
         filters = row.get("filters") or {}
         unknown = set(filters) - set(_FILTER_FIELDS)
         if unknown:
-            raise ValueError(f"{where}: unknown filter {sorted(unknown)[0]!r} (known: {', '.join(_FILTER_FIELDS)})")
+            raise ValueError(f"{where}：未知的筛选字段 {sorted(unknown)[0]!r}（可用：{'、'.join(_FILTER_FIELDS)}）")
         qid = str(row.get("id") or f"{source}:{number}")
         if qid in seen:
-            raise ValueError(f"{where}: duplicate id {qid!r}")
+            raise ValueError(f"{where}：编号 {qid!r} 重复")
         seen.add(qid)
         judged.append(Judged(id=qid, query=row["query"], relevant=tuple(relevant), filters=dict(filters),
                              kind=str(row.get("kind") or "keyword")))
@@ -231,19 +231,19 @@ def format_report(report: dict, title: str = "") -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m evaluation",
-        description="nDCG@10, MRR@10 and Recall@20 per search mode over judged queries, on the configured index")
-    parser.add_argument("qrels", nargs="+", type=Path, help="judged queries, JSON Lines")
-    parser.add_argument("--mode", action="append", choices=MODES, help="only these modes (default: all)")
-    parser.add_argument("--json", action="store_true", help="print the whole report as JSON")
+        description="在已配置的索引上，按检索方式计算已标注查询的 nDCG@10、MRR@10 和 Recall@20")
+    parser.add_argument("qrels", nargs="+", type=Path, help="已标注的查询（JSON Lines 文件）")
+    parser.add_argument("--mode", action="append", choices=MODES, help="只评这些检索方式（默认：全部）")
+    parser.add_argument("--json", action="store_true", help="以 JSON 输出完整报告")
     args = parser.parse_args(argv)
     try:
         qrels = {path: load_qrels(path) for path in args.qrels}
         archive = Archive(load_config())
         if not archive.backend.list_documents():
-            parser.exit(2, "the index is empty: ingest reports first (make ingest, or python -m indexer ingest PATH)\n")
+            parser.exit(2, "索引为空：请先导入报告（make ingest，或 python -m indexer ingest 路径）\n")
         reports = {str(path): evaluate(archive, judged, args.mode or MODES) for path, judged in qrels.items()}
     except (OSError, ValueError, ConfigError, ArchiveError) as exc:
-        parser.exit(2, f"eval: {exc}\n")
+        parser.exit(2, f"评测失败：{exc}\n")
     if args.json:
         print(json.dumps(reports, ensure_ascii=False, indent=2))
     else:

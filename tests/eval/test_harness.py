@@ -59,12 +59,12 @@ def test_recall(gains, n_relevant, expected):
 
 
 @pytest.mark.parametrize("line, fragment", [
-    ("{not json", "not JSON"),
+    ("{not json", "不是 JSON"),
     ('{"relevant": ["x"]}', "query"),
     ('{"query": "复议"}', "relevant"),
     ('{"query": "复议", "relevant": []}', "relevant"),
     ('{"query": "复议", "relevant": [""]}', "relevant"),
-    ('{"query": "复议", "relevant": ["x"], "filters": {"colour": "red"}}', "unknown filter"),
+    ('{"query": "复议", "relevant": ["x"], "filters": {"colour": "red"}}', "未知的筛选字段"),
 ])
 def test_bad_qrels_lines_name_the_line(line, fragment):
     with pytest.raises(ValueError) as info:
@@ -73,7 +73,7 @@ def test_bad_qrels_lines_name_the_line(line, fragment):
 
 
 def test_duplicate_ids_are_refused():
-    with pytest.raises(ValueError, match="duplicate"):
+    with pytest.raises(ValueError, match="重复"):
         parse_qrels(['{"id": "a", "query": "x", "relevant": ["y"]}'] * 2)
 
 
