@@ -6,8 +6,9 @@ passages, and for "其他报告" its region's, are left out by their document's 
 never by the form of their ids: one vector search is widened until enough passages of the wanted
 reports are in it, so nothing needs to count the report's passages first.
 
-The two lists split the neighbours by region: "其他报告" are other regions' reports, "本地区其他年份"
-the region's own other reports, each once with its nearest passage; no passage is in both. Each
+The two lists split the neighbours by region: "其他地区报告" are other regions' reports, "本地区的其他报告"
+the region's own other reports (other years, and another type's report of the same year, which is why the
+list is not called "other years"), each once with its nearest passage; no passage is in both. Each
 neighbour keeps its cosine `similarity` (the JSON contract) and gains `closeness`, the word a reader
 sees, and its `rank` (`closeness`, bands in archive/data/closeness.json).
 """

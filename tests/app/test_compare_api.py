@@ -120,7 +120,7 @@ def test_similar_page_and_doc_links(client):
     doc_html = get(client, f"/doc/{hit['doc_id']}").get_data(as_text=True)
     assert f"/similar/{hit['chunk_id']}" in doc_html
     html = get(client, f"/similar/{hit['chunk_id']}").get_data(as_text=True)
-    assert "其他报告中的相近段落" in html and "本地区其他年份" in html
+    assert "其他地区报告中的相近段落" in html and "本地区的其他报告" in html
 
 
 def test_full_width_figures_in_the_demo_reports(tmp_path, demo_dir):

@@ -131,7 +131,7 @@ def test_api_keeps_the_score_and_adds_the_word(client, yunxi_intro):
 
 def test_page_shows_words_not_decimals(client, yunxi_intro):
     html = client.get(f"/similar/{yunxi_intro.chunk_id}").get_data(as_text=True)
-    assert "其他报告中的相近段落" in html and "本地区其他年份" in html
+    assert "其他地区报告中的相近段落" in html and "本地区的其他报告" in html
     assert any(f">{w}</span>" in html for w in WORDS)
     assert re.search(r">[^<]*相似度 0\.\d+[^<]*</span>", html) is None  # the score only in a tooltip
 
@@ -140,3 +140,30 @@ def test_page_shows_words_not_decimals(client, yunxi_intro):
 def test_unknown_passages_are_not_found(client, raw):
     resp = client.get(f"/api/v1/passages/{raw}/similar")
     assert resp.status_code == 404 and resp.get_json()["error"]["code"] == "not_found"
+
+
+def test_the_regions_other_reports_include_another_type_of_the_same_year(tmp_path):
+    """本地区的其他报告 lists the region's other reports, a same-year report of another type among them, each
+    marked with its year and type; another year's report of the same type is there too."""
+    archive = Archive(load_config({}, data_dir=tmp_path, embedder="hash", backend="embedded"))
+    reports = {"jia-2023-fz": (2023, "年度报告", "甲市全年办理行政复议案件120件，纠错率12%。"),
+               "jia-2023-gz": (2023, "政府工作报告", "甲市全年办理行政复议案件120件，纠错率12%，依法行政。"),
+               "jia-2022-fz": (2022, "年度报告", "甲市全年办理行政复议案件98件，纠错率10%。"),
+               "yi-2023-fz": (2023, "年度报告", "乙市全年办理行政复议案件76件，纠错率9%。")}
+    items = []
+    for doc_id, (year, doc_type, text) in reports.items():
+        region = "甲市" if doc_id.startswith("jia") else "乙市"
+        chunks = [Chunk(chunk_id_for(doc_id, 0), doc_id, 0, "", text)]
+        title = f"{region}{year}年{doc_type}"
+        items.append(IndexItem(Document(doc_id, title, region, year, doc_type=doc_type, sha256=doc_id), chunks,
+                               archive.embedder.embed_passages([text]), document_tokens(title, chunks)))
+    archive.backend.index_documents(items)
+    data = similar(archive, chunk_id_for("jia-2023-fz", 0), Filters())
+    own = {h["doc_id"]: (h["year"], h["doc_type"]) for h in data["same_region"]}
+    assert own == {"jia-2023-gz": (2023, "政府工作报告"), "jia-2022-fz": (2022, "年度报告")}
+    assert {h["doc_id"] for h in data["other_reports"]} == {"yi-2023-fz"}
+    html = create_app(archive.config).test_client().get(
+        f"/similar/{chunk_id_for('jia-2023-fz', 0)}").get_data(as_text=True)
+    own_part = html.split("本地区的其他报告", 1)[1]
+    assert '<span class="badge badge-type">政府工作报告</span>' in own_part and "2022年" in own_part
+    archive.close()
