@@ -220,7 +220,7 @@ def _render_search(params: SearchParams, result: dict | None = None):
     result = result or service.search(archive(), params)
     return render_template(
         "search.html", params=params, result=result,
-        facets=facet_groups(params, {**result["facets"], **result["facet_options"]}),
+        facets=facet_groups(params, {**result["facets"], **result["facet_options"]}, result.get("applied", ())),
         chips=chips(params, result.get("applied", ())),
         literal_href=literal_href(params, result.get("applied", ())), understood_href=understood_href(params),
         pager=pager(params, result["total"]),
@@ -263,10 +263,12 @@ def _typed(field: str, value: str):
     return int(value) if field == "year" else value
 
 
-def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
+def facet_groups(params: SearchParams, facets: dict, applied=()) -> list[dict]:
     """Each facet field with its values: count, whether selected, and the link that toggles it. For a
     field already chosen, `facets` holds its counts without its own filter (service's facet_options),
-    so the other values stay and a click adds one (region=A&region=B: either)."""
+    so the other values stay and a click adds one (region=A&region=B: either). A value recognised in
+    the box (`applied`) is selected too, and its link removes the words it came from, as its chip does."""
+    recognised = {(a["field"], str(a["value"])): a["from"] for a in applied}
     groups = []
     for field in FACET_FIELDS:
         values = []
@@ -274,9 +276,11 @@ def facet_groups(params: SearchParams, facets: dict) -> list[dict]:
             if item["value"] in (None, ""):  # "unknown" cannot be expressed as a URL filter
                 continue
             value = _typed(field, item["value"])
+            words = recognised.get((field, str(item["value"])))
+            href = search_href(replace(params, q=without_words(params.q, words), page=1)) if words is not None \
+                else search_href(params.toggle(field, value))
             values.append({"value": item["value"], "count": item["count"],
-                           "selected": value in getattr(params, field),
-                           "href": search_href(params.toggle(field, value))})
+                           "selected": value in getattr(params, field) or words is not None, "href": href})
         if values or field not in ("province", "city"):  # an archive without places read shows no empty groups
             groups.append({"field": field, "label": FIELD_LABELS[field], "values": values})
     return groups

@@ -100,3 +100,24 @@ def test_the_page_shows_recognised_filters_as_removable_chips(app):
     assert not plain.xpath('//div[@class="chips"]')
     back = plain.xpath('//p[@class="literal-note small"]/a')[0]
     assert parse_qs(urlsplit(back.get("href")).query) == {"q": ["太原 2021年 行政复议"]}
+
+
+def test_a_recognised_region_is_marked_in_the_facet_list_and_its_link_removes_the_words(app):
+    from urllib.parse import parse_qs, urlsplit
+
+    from lxml import html as lxml_html
+
+    def facet_links(q):
+        tree = lxml_html.fromstring(app.test_client().get("/search", query_string={"q": q}).get_data(as_text=True))
+        return {(a.xpath('string(ancestor::section[@class="facet"]/h3)'),
+                 a.xpath('string(.//span[@class="facet-name"])')): a
+                for a in tree.xpath('//aside[@id="facets"]//a[contains(@class, "facet-link")]')}
+
+    links = facet_links("太原 2021年 行政复议")
+    for key, q in ((("地区", "太原市"), "2021年 行政复议"), (("年份", "2021年"), "太原 行政复议")):
+        assert "is-selected" in links[key].get("class")
+        assert parse_qs(urlsplit(links[key].get("href")).query) == {"q": [q]}  # as its chip: the words go
+    links = facet_links("太原 行政复议")
+    others = [a for (field, name), a in links.items() if field == "地区" and name != "太原市"]
+    assert "is-selected" in links[("地区", "太原市")].get("class")
+    assert others and not any("is-selected" in a.get("class") for a in others)
