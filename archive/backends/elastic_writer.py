@@ -48,7 +48,7 @@ def passage_actions(item: IndexItem, version: str) -> Iterator[dict]:
             "figures": list(chunk.figures),
             "tokens": " ".join(toks), "title_tokens": title_tokens,
             "section_tokens": " ".join(section),
-            "vector": np.asarray(vec, np.float32).tolist()}}
+            "vector": np.ascontiguousarray(vec, np.float32)}}  # written as float32 by the client (orjson)
 
 
 def record_action(doc: Document, version: str) -> dict:
