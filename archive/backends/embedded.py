@@ -31,7 +31,7 @@ from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_i
 from archive.backends.embedded_db import Connections, PostingsCache
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
-from archive.backends.embedded_writes import LAYOUT, SCHEMA, build_beside, delete, insert, swap_in
+from archive.backends.embedded_writes import LAYOUT, SCHEMA, build_beside, delete, insert_many, swap_in
 from archive.errors import IndexMismatch
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
@@ -133,8 +133,7 @@ class EmbeddedBackend:
             check_item(item)
         self.check_compatible()
         with self.connections.writing() as db:
-            for item in items:
-                insert(db, item)
+            insert_many(db, items)
 
     def delete_document(self, doc_id: str) -> bool:
         with self.connections.writing() as db:

@@ -14,13 +14,17 @@ import os
 import sqlite3
 import string
 import time
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import islice
 from pathlib import Path
 
 import numpy as np
 
 from archive.backends.base import IndexItem, check_item
 from archive.backends.embedded_db import Connections
+from archive.models import Document
 
 # 2: FTS5 tokens are exactly the whitespace-separated jieba tokens, field lengths stored.
 LAYOUT = "2"
@@ -51,63 +55,110 @@ CREATE TABLE IF NOT EXISTS postings (
 CREATE INDEX IF NOT EXISTS postings_doc ON postings (doc);
 """.format(_TOKENIZE.replace('"', '""'))
 
+REBUILD_GROUP = 64  # documents a reindex writes per statement (their items are held in memory meanwhile)
+
 
 class Postings:
-    """One document's postings as stored: per term, rows of (passage row id, tf in title, section, body)."""
+    """Postings as stored: per (term, document row), rows of (passage row id, tf in title, section, body)."""
 
     def __init__(self) -> None:
-        self.by_term: dict[str, list[list[int]]] = {}
+        self.by_doc: dict[int, dict[str, array]] = {}
 
-    def add(self, row_id: int, fields: Sequence[Sequence[str]]) -> None:
-        mine: dict[str, list[int]] = {}
-        for f, tokens in enumerate(fields):
-            for token in tokens:
-                mine.setdefault(token, [row_id, 0, 0, 0])[1 + f] += 1
-        for term, entry in mine.items():
-            self.by_term.setdefault(term, []).append(entry)
+    def add(self, doc_row: int, row_id: int, fields: Sequence[Counter]) -> None:
+        """One passage's term counts, field by field (title, section, body)."""
+        title, section, body = fields
+        mine = self.by_doc.setdefault(doc_row, {})
+        for term in title.keys() | section.keys() | body.keys():
+            entry = (row_id, title.get(term, 0), section.get(term, 0), body.get(term, 0))
+            if term in mine:
+                mine[term].extend(entry)
+            else:
+                mine[term] = array("i", entry)  # C int: int32 wherever the index is read (numpy int32)
 
-    def rows(self, doc_row: int) -> Iterator[tuple[str, int, bytes]]:
-        for term, entries in self.by_term.items():
-            yield term, doc_row, np.array(entries, np.int32).tobytes()
-
+    def rows(self) -> list[tuple[str, int, bytes]]:
+        """(term, document row, blob) in key order: inserted in b-tree order, each page is touched once."""
+        rows = [(term, doc, data.tobytes()) for doc, terms in self.by_doc.items() for term, data in terms.items()]
+        rows.sort()  # (term, doc) is unique: blobs are never compared
+        return rows
 
 
 def insert(db: sqlite3.Connection, item: IndexItem) -> None:
     """Store one document, its passages, their FTS5 rows and its postings (replacing what was there)."""
-    check_item(item)
-    doc, tokens = item.doc, item.tokens
-    delete(db, doc.doc_id)
+    insert_many(db, [item])
+
+
+def insert_many(db: sqlite3.Connection, items: Sequence[IndexItem]) -> None:
+    """Store documents as `insert` does, FTS rows and postings of all of them in one statement each."""
+    postings, fts_rows = Postings(), []
+    for item in items:
+        check_item(item)
+        stored = db.execute("SELECT rowid FROM documents WHERE doc_id = ?", (item.doc.doc_id,)).fetchone()
+        if stored is not None:  # a replaced document: what is pending goes in first, then the old rows go
+            _write_pending(db, postings, fts_rows)
+            postings, fts_rows = Postings(), []
+            delete(db, item.doc.doc_id)
+        # Passage row ids as SQLite would choose them (one more than the largest in use), known before
+        # inserting, so FTS rows and postings need no row id read back passage by passage.
+        next_id = (db.execute("SELECT max(id) FROM chunks").fetchone()[0] or 0) + 1
+        doc_row = _insert_document(db, item.doc)
+        chunk_rows = []
+        for row_id, chunk_row, fts_row, fields in _passages(item, next_id):
+            chunk_rows.append(chunk_row)
+            fts_rows.append(fts_row)
+            postings.add(doc_row, row_id, fields)
+        db.executemany(_CHUNK_INSERT, chunk_rows)
+    _write_pending(db, postings, fts_rows)
+
+
+def _write_pending(db: sqlite3.Connection, postings: Postings, fts_rows: list[tuple]) -> None:
+    db.executemany("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)", fts_rows)
+    db.executemany("INSERT INTO postings VALUES (?,?,?)", postings.rows())
+
+
+_CHUNK_INSERT = ("INSERT INTO chunks (id, chunk_id, doc_id, position, section, text, fold, region, year, doc_type, "
+                 "vec, figures, n_title, n_section, n_body, province, city) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)")
+
+
+def _insert_document(db: sqlite3.Connection, doc: Document) -> int:
+    """The document's row; its row id (what its postings are stored under)."""
     d = doc.to_dict()
-    doc_row = db.execute(
+    return db.execute(
         "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
         (doc.doc_id, doc.title, doc.region, doc.year, doc.doc_type, doc.publisher, doc.published,
          doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time(),
          doc.region_level, doc.province, doc.city, doc.covers,
          json.dumps(d["notes"], ensure_ascii=False))).lastrowid
+
+
+def _passages(item: IndexItem, first_id: int) -> Iterator[tuple[int, tuple, tuple, tuple[Counter, ...]]]:
+    """Per passage: its row id, its chunks row, its FTS5 row and its term counts per field."""
+    doc, tokens = item.doc, item.tokens
     title_tokens = tokens.title
-    postings = Postings()
-    for chunk, vec, section_tokens, toks, folded in zip(item.chunks, item.vectors, tokens.sections,
-                                                        tokens.bodies, tokens.folded, strict=True):
-        cur = db.execute(
-            "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
-            "doc_type, vec, figures, n_title, n_section, n_body, province, city) "
-            "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, folded,
-             doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
-             json.dumps(list(chunk.figures), ensure_ascii=False),
-             len(title_tokens), len(section_tokens), len(toks), doc.in_province, doc.in_city))
-        db.execute("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)",
-                   (cur.lastrowid, " ".join(title_tokens), " ".join(section_tokens), " ".join(toks)))
-        postings.add(cur.lastrowid, (title_tokens, section_tokens, toks))
-    db.executemany("INSERT INTO postings VALUES (?,?,?)", postings.rows(doc_row))
+    title_counts, title_text = Counter(title_tokens), " ".join(title_tokens)
+    province, city = doc.in_province, doc.in_city
+    sections: dict[tuple[str, ...], tuple[Counter, str]] = {}  # passages of one section share its tokens
+    for row_id, (chunk, vec, section_tokens, toks, folded) in enumerate(
+            zip(item.chunks, item.vectors, tokens.sections, tokens.bodies, tokens.folded, strict=True), first_id):
+        if section_tokens not in sections:
+            sections[section_tokens] = (Counter(section_tokens), " ".join(section_tokens))
+        section_counts, section_text = sections[section_tokens]
+        chunk_row = (row_id, chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, folded,
+                     doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
+                     json.dumps(list(chunk.figures), ensure_ascii=False),
+                     len(title_tokens), len(section_tokens), len(toks), province, city)
+        yield row_id, chunk_row, (row_id, title_text, section_text, " ".join(toks)), \
+            (title_counts, section_counts, Counter(toks))
+
 
 def delete(db: sqlite3.Connection, doc_id: str) -> bool:
     """Remove a document and everything stored of it; whether it was there."""
-    db.execute("DELETE FROM postings WHERE doc = (SELECT rowid FROM documents WHERE doc_id = ?)", (doc_id,))
+    row = db.execute("SELECT rowid FROM documents WHERE doc_id = ?", (doc_id,)).fetchone()
+    if row is None:  # a new document (most of an ingest): nothing of it is stored
+        return False
+    db.execute("DELETE FROM postings WHERE doc = ?", (row[0],))
     db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", (doc_id,))
     db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-    return db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
-
+    return db.execute("DELETE FROM documents WHERE rowid = ?", (row[0],)).rowcount > 0
 
 
 def build_beside(connections: Connections, path: Path, items: Iterable[IndexItem],
@@ -120,9 +171,10 @@ def build_beside(connections: Connections, path: Path, items: Iterable[IndexItem
     count = 0
     with connections.writing(new):
         write_meta(new)
-        for item in items:
-            insert(new, item)
-            count += 1
+        it = iter(items)
+        while group := list(islice(it, REBUILD_GROUP)):
+            insert_many(new, group)
+            count += len(group)
     stored = new.execute("SELECT count(*) FROM documents").fetchone()[0]
     new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     new.close()
