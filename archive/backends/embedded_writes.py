@@ -62,22 +62,32 @@ class Postings:
     """Postings as stored: per (term, document row), rows of (passage row id, tf in title, section, body)."""
 
     def __init__(self) -> None:
-        self.by_doc: dict[int, dict[str, array]] = {}
+        self.by_doc: dict[int, dict[str, list[int]]] = {}
 
     def add(self, doc_row: int, row_id: int, fields: Sequence[Counter]) -> None:
         """One passage's term counts, field by field (title, section, body)."""
         title, section, body = fields
-        mine = self.by_doc.setdefault(doc_row, {})
-        for term in title.keys() | section.keys() | body.keys():
-            entry = (row_id, title.get(term, 0), section.get(term, 0), body.get(term, 0))
-            if term in mine:
-                mine[term].extend(entry)
+        # Most terms are in the body only: its entries are made in one pass, the few heading terms set after.
+        mine = {term: [row_id, 0, 0, n] for term, n in body.items()}
+        for f, counts in ((1, title), (2, section)):
+            for term, n in counts.items():
+                entry = mine.get(term)
+                if entry is None:
+                    mine[term] = entry = [row_id, 0, 0, 0]
+                entry[f] = n
+        terms = self.by_doc.setdefault(doc_row, {})
+        for term, entry in mine.items():
+            flat = terms.get(term)
+            if flat is None:
+                terms[term] = entry
             else:
-                mine[term] = array("i", entry)  # C int: int32 wherever the index is read (numpy int32)
+                flat += entry
 
     def rows(self) -> list[tuple[str, int, bytes]]:
         """(term, document row, blob) in key order: inserted in b-tree order, each page is touched once."""
-        rows = [(term, doc, data.tobytes()) for doc, terms in self.by_doc.items() for term, data in terms.items()]
+        # array("i"): C ints, int32 wherever the index is read (numpy int32), as np.array(..., np.int32) wrote them.
+        rows = [(term, doc, array("i", flat).tobytes()) for doc, terms in self.by_doc.items()
+                for term, flat in terms.items()]
         rows.sort()  # (term, doc) is unique: blobs are never compared
         return rows
 
