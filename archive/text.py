@@ -185,6 +185,30 @@ _SLOW_GAP = re.compile("[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U000
                        + "]")
 
 
+# A block of digits joined by hyphens (a date: 2023-08-14, a number: 2023-00051) is on every page of a
+# report. jieba cuts it into its digit runs and hyphens whenever no part of it longer than one
+# character is a dictionary word (then every character is its own node, the whole goes to its HMM
+# step, and that splits off runs of digits): cut so here, jieba's own dictionary is not needed.
+_DASHED = re.compile(r"\d++(?:-\d++)++")
+
+
+def _cut_dashed(block: str) -> list[str] | None:
+    """jieba's search-mode words of a hyphenated number, or None where the dictionary would matter."""
+    if not _DASHED.fullmatch(block):
+        return None
+    has_word = _rjieba().has_word
+    if any(has_word(block[i:j]) for i in range(len(block)) for j in range(i + 2, len(block) + 1)):
+        return None
+    return [piece for piece in re.split("(-)", block) if piece]
+
+
+def load_segmenters() -> None:
+    """Load both segmenters' dictionaries now (`serve` does before its first query; ingest workers
+    load jieba's only for a block only it cuts right: about a second a process)."""
+    _jieba()
+    _rjieba()
+
+
 def cut_for_search(folded: str) -> list[str]:
     """jieba's `cut_for_search` with the project dictionary, word for word, mostly run by jieba-rs.
 
@@ -192,12 +216,12 @@ def cut_for_search(folded: str) -> list[str]:
     implementation: the plain ones, most of a report, to jieba-rs (bench.tokenizer: 7.4-10x faster
     than jieba alone on the seeds, demo/ and the bench corpus); a text of plain blocks only goes to
     jieba-rs whole, in one call (a call per block cost twice jieba-rs's segmentation), a run of plain
-    blocks likewise.
+    blocks likewise. Hyphenated numbers are cut by `_cut_dashed`, anything else to jieba itself.
     """
     import jieba
 
     parts = jieba.re_han_default.split(folded)  # the blocks it matched at odd places
-    slow, fast = _jieba(), _rjieba()  # both load on first use: `serve`'s warm-up loads them before any query
+    fast = _rjieba()
     if not _SLOW_GAP.search(folded) and all(map(_FAST_BLOCK.fullmatch, parts[1::2])):
         return fast.cut_for_search(folded)
     words: list[str] = []
@@ -210,7 +234,8 @@ def cut_for_search(folded: str) -> list[str]:
             words += fast.cut_for_search("".join(run))
             run = []
         if i % 2:
-            words += slow.cut_for_search(part)
+            dashed = _cut_dashed(part)
+            words += _jieba().cut_for_search(part) if dashed is None else dashed
         else:  # between blocks jieba gives each character alone, and "\r\n" whole
             for piece in jieba.re_skip_default.split(part):
                 words += [piece] if piece == "\r\n" else piece
@@ -241,7 +266,15 @@ _NUMBER = re.compile(r"\d+(?:\.\d+)?")
 
 @functools.cache
 def _longest_word() -> int:
-    return max(map(len, _jieba().FREQ))
+    """The longest dictionary word's length: jieba's dictionary file and the project's words, read as text
+    (loading jieba's dictionary costs a second a process; this a tenth)."""
+    import importlib.util
+
+    base = Path(importlib.util.find_spec("jieba").submodule_search_locations[0]) / "dict.txt"
+    with open(base, encoding="utf-8") as f:
+        longest = max(len(line.split(" ", 1)[0]) for line in f)
+    return max([longest] + [len(word) for word, _, _ in parse_userdict(USER_DICT.read_text(encoding="utf-8")
+                                                                         .splitlines())])
 
 
 def _inner_words(token: str) -> tuple[str, ...]:
@@ -253,13 +286,14 @@ def _inner_words(token: str) -> tuple[str, ...]:
     """
     extra: list[str] = []
     if len(token) > 4:
-        freq = _jieba().FREQ
+        # jieba-rs holds the same dictionary: a word it has is one jieba gives a frequency (tests/unit/test_text.py).
+        has_word = _rjieba().has_word
         # No dictionary word is longer than the longest entry: stop there, or a long run of
         # digits or letters costs cubic time.
         for size in range(4, min(len(token), _longest_word() + 1)):
             for start in range(len(token) - size + 1):
                 word = token[start:start + size]
-                if freq.get(word) and word not in extra:
+                if word not in extra and has_word(word):
                     extra.append(word)
     if not token.isdigit() and any(c.isdigit() for c in token):
         extra += [n for n in _NUMBER.findall(token) if n != token and n not in extra]

