@@ -113,14 +113,22 @@ class EsNode:
     def fresh(cls) -> EsNode:
         return cls(free_port())
 
-    def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
+    def _env(self) -> dict[str, str]:
         env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0",
                "ES_NODES": str(self.nodes), **quick_jvm()}
         if self.nodes > 1:  # three JVMs on a 2-core CI machine: small heaps
             env.setdefault("ES_HEAP_MIN", "256m")
             env.setdefault("ES_HEAP_MAX", "512m")
-        return subprocess.run([str(SCRIPT), action], env=env, capture_output=True, text=True,
+        return env
+
+    def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SCRIPT), action], env=self._env(), capture_output=True, text=True,
                               timeout=timeout, check=False)
+
+    def spawn_start(self) -> subprocess.Popen:
+        """`scripts/es.sh start` in the background, its output discarded (`start` afterwards reports)."""
+        return subprocess.Popen([str(SCRIPT), "start"], env=self._env(), stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
 
     def start(self) -> str:
         """Start (or find running) and return the URL; RuntimeError with the script's output otherwise."""
@@ -194,6 +202,80 @@ def start_node(node: EsNode) -> str:
         unavailable(str(exc))
 
 
+# Nodes whose start began when the tests were collected, by name, with the `es.sh start` still
+# running: their JVMs boot while the tests before theirs run (mostly on the core those leave idle),
+# instead of in front of the first test that needs them. A fixture claims its node; the session's
+# end stops any left unclaimed.
+_early: dict[str, tuple[EsNode, subprocess.Popen]] = {}
+SESSION_NODES = ("shared", "cluster")  # kept with ES_KEEP=1; the others are removed with their data
+
+
+def nodes_wanted(items) -> dict[str, EsNode]:
+    """The nodes the collected tests will ask for, by name, read off their fixtures: the shared node
+    (none when ELASTICSEARCH_URL is set), the cluster, and the private nodes of the fault and security
+    tests. A backend factory in a test that has a node of its own is for that node."""
+    wanted: dict[str, EsNode] = {}
+    for item in items:
+        if item.get_closest_marker("es") is None:
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        params = {v for v in getattr(getattr(item, "callspec", None), "params", {}).values() if isinstance(v, str)}
+        own = names & {"es_cluster", "crash_node", "secured"}
+        if not os.environ.get("ELASTICSEARCH_URL") and (
+                "es_url" in names or "elasticsearch" in params or ("make_backend" in names and not own)):
+            wanted.setdefault("shared", EsNode(TEST_PORT))
+        if "es_cluster" in names or "cluster" in params:
+            wanted.setdefault("cluster", EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES))
+        if "crash_node" in names:
+            wanted.setdefault("faults", EsNode.fresh())
+        if "secured" in names:
+            wanted.setdefault("secured", EsNode(free_port(), security=True))
+    return wanted
+
+
+def start_early(items) -> None:
+    """Begin starting each node the collected tests want that does not answer yet (nothing when a tool
+    is missing: the fixture then says why, as it would have)."""
+    wanted = nodes_wanted(items)
+    if not wanted or missing_tools():
+        return
+    for name, node in wanted.items():
+        if name in _early or (name in SESSION_NODES and node.answering()):
+            continue  # the private nodes are on fresh ports: nothing answers there
+        _early[name] = (node, node.spawn_start())
+
+
+def claim(name: str) -> EsNode | None:
+    """The node begun early under `name`, once its start has ended (None when none was begun)."""
+    node, starting = _early.pop(name, (None, None))
+    if starting is not None:
+        try:
+            starting.wait(timeout=START_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            starting.kill()
+            starting.wait()
+    return node
+
+
+def private_node(name: str, security: bool = False) -> EsNode:
+    """A node of the tests' own on a free port, begun early under `name` when it was (not yet started
+    otherwise: `start_node` it)."""
+    return claim(name) or EsNode(free_port(), security=security)
+
+
+def stop_unclaimed() -> None:
+    """Stop the nodes begun early that no test claimed (an interrupted or filtered session); the private
+    ones lose their data too. ES_KEEP=1 keeps the shared node and the cluster."""
+    for name in list(_early):
+        node = claim(name)
+        if name in SESSION_NODES and os.environ.get("ES_KEEP") == "1":
+            continue
+        try:
+            node.stop() if name in SESSION_NODES else node.remove()
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            log.warning("could not stop the Elasticsearch begun early on port %s: %s", node.port, exc)
+
+
 def shared_node() -> tuple[str, EsNode | None]:
     """The Elasticsearch the tests use: ELASTICSEARCH_URL if it answers, else the test node
     (returned too, so the session that started it can stop it)."""
@@ -204,7 +286,7 @@ def shared_node() -> tuple[str, EsNode | None]:
     if url:
         log.warning("ELASTICSEARCH_URL=%s does not answer; starting a test node instead", url)
     node = EsNode(TEST_PORT)
-    was_running = answers(node.url)
+    was_running = claim("shared") is None and answers(node.url)
     return start_node(node), None if was_running else node
 
 
@@ -212,5 +294,5 @@ def shared_cluster() -> tuple[str, EsNode | None]:
     """The test cluster (CLUSTER_NODES nodes), started unless it runs; returned too when this
     session started it, so that it can stop it."""
     cluster = EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES)
-    was_running = answers(cluster.url)
+    was_running = claim("cluster") is None and answers(cluster.url)
     return start_node(cluster), None if was_running else cluster

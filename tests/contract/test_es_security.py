@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, ROOT, free_port
-from tests.es_server import EsNode, quick_jvm, start_node
+from tests.es_server import EsNode, private_node, quick_jvm, start_node
 
 pytestmark = pytest.mark.es
 
@@ -77,7 +77,7 @@ def add_file_user(node: EsNode) -> None:
 @pytest.fixture(scope="module")
 def secured():
     """A secured node with a file-realm user whose role reaches only the archive's indices."""
-    node = EsNode(free_port(), security=True)
+    node = private_node("secured", security=True)  # its start began at collection
     start_node(node)
     admin = Admin(node)
     add_file_user(node)
