@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -125,11 +126,6 @@ class EsNode:
         return subprocess.run([str(SCRIPT), action], env=self._env(), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
-    def spawn_start(self) -> subprocess.Popen:
-        """`scripts/es.sh start` in the background, its output discarded (`start` afterwards reports)."""
-        return subprocess.Popen([str(SCRIPT), "start"], env=self._env(), stdout=subprocess.DEVNULL,
-                                stderr=subprocess.DEVNULL)
-
     def start(self) -> str:
         """Start (or find running) and return the URL; RuntimeError with the script's output otherwise."""
         try:
@@ -202,11 +198,14 @@ def start_node(node: EsNode) -> str:
         unavailable(str(exc))
 
 
-# Nodes whose start began when the tests were collected, by name, with the `es.sh start` still
-# running: their JVMs boot while the tests before theirs run (mostly on the core those leave idle),
-# instead of in front of the first test that needs them. A fixture claims its node; the session's
-# end stops any left unclaimed.
-_early: dict[str, tuple[EsNode, subprocess.Popen]] = {}
+# Nodes whose start began when the tests were collected, by name, each with an event set once its
+# `es.sh start` has ended: they boot while the tests before theirs run, instead of in front of the
+# first test that needs them. One start at a time, in the order the tests need them (the shared node,
+# the cluster, the private nodes): all at once, ten JVMs booting beside the first app tests made two
+# of them error on the loaded 2-core machine (they pass alone). A fixture claims its node; the
+# session's end stops any left unclaimed.
+_early: dict[str, tuple[EsNode, threading.Event]] = {}
+_cancelled = threading.Event()
 SESSION_NODES = ("shared", "cluster")  # kept with ES_KEEP=1; the others are removed with their data
 
 
@@ -234,26 +233,36 @@ def nodes_wanted(items) -> dict[str, EsNode]:
 
 
 def start_early(items) -> None:
-    """Begin starting each node the collected tests want that does not answer yet (nothing when a tool
-    is missing: the fixture then says why, as it would have)."""
+    """Begin starting, one after another in a background thread, each node the collected tests want
+    that does not answer yet (nothing when a tool is missing: the fixture then says why, as before)."""
     wanted = nodes_wanted(items)
     if not wanted or missing_tools():
         return
+    queue = []
     for name, node in wanted.items():
         if name in _early or (name in SESSION_NODES and node.answering()):
             continue  # the private nodes are on fresh ports: nothing answers there
-        _early[name] = (node, node.spawn_start())
+        _early[name] = (node, threading.Event())
+        queue.append(_early[name])
+    threading.Thread(target=_start_each, args=(queue,), name="es-early", daemon=True).start()
+
+
+def _start_each(queue: list[tuple[EsNode, threading.Event]]) -> None:
+    for node, done in queue:
+        try:
+            if not _cancelled.is_set():
+                node._run("start", START_TIMEOUT)  # its output is the claimer's `start` to report
+        except subprocess.TimeoutExpired:
+            log.warning("the early start of Elasticsearch on port %s took over %s s", node.port, START_TIMEOUT)
+        finally:
+            done.set()
 
 
 def claim(name: str) -> EsNode | None:
     """The node begun early under `name`, once its start has ended (None when none was begun)."""
-    node, starting = _early.pop(name, (None, None))
-    if starting is not None:
-        try:
-            starting.wait(timeout=START_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            starting.kill()
-            starting.wait()
+    node, done = _early.pop(name, (None, None))
+    if done is not None:
+        done.wait(timeout=START_TIMEOUT)
     return node
 
 
@@ -266,6 +275,7 @@ def private_node(name: str, security: bool = False) -> EsNode:
 def stop_unclaimed() -> None:
     """Stop the nodes begun early that no test claimed (an interrupted or filtered session); the private
     ones lose their data too. ES_KEEP=1 keeps the shared node and the cluster."""
+    _cancelled.set()  # those not begun yet are not begun
     for name in list(_early):
         node = claim(name)
         if name in SESSION_NODES and os.environ.get("ES_KEEP") == "1":
