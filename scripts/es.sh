@@ -8,8 +8,10 @@
 #   scripts/es.sh status    # print the URL and health, exit 1 when not running
 #   ES_NODES=3 scripts/es.sh start   # a cluster of 3 nodes on HTTP ports ES_PORT.. ES_PORT+2
 #
-# Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_JAVA_HOME (the
-# `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, given in ES_JAVA_OPTS), ES_WAIT (120 s),
+# Environment: ES_PORT (9200), ES_VERSION (8.19.21), ES_DIR (<repo>/.es), ES_M2_REPO
+# (~/.m2/repository: a zip Maven fetched before is unpacked from there, without running Maven),
+# ES_JAVA_HOME (the `java` on PATH), ES_HEAP_MIN/ES_HEAP_MAX (512m/1g, given in ES_JAVA_OPTS, to
+# which more JVM flags can be added; CLI_JAVA_OPTS for the launcher and tools), ES_WAIT (120 s),
 # ES_USER (elasticsearch: run as root, the script creates this user and starts the node as it,
 # because Elasticsearch refuses to run as root), ES_SECURITY (1: security on, TLS on HTTP with a
 # CA and certificate made by the distribution's own elasticsearch-certutil in
@@ -99,10 +101,18 @@ health() {
     fi
 }
 
+# True while process $1 runs; a zombie nobody reaps (a container without init) has ended.
+alive() {
+    kill -0 "$1" 2>/dev/null || return 1
+    local stat; stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 0
+    stat="${stat##*) }"
+    [[ "${stat%% *}" != [ZX] ]]
+}
+
 running_pid() {
     [[ -s "$PIDFILE" ]] || return 1
     local pid; pid="$(cat "$PIDFILE")"
-    kill -0 "$pid" 2>/dev/null && echo "$pid"
+    alive "$pid" && echo "$pid"
 }
 
 fetch() {
@@ -111,19 +121,24 @@ fetch() {
     exec 8>"$ES_DIR/fetch.lock"
     flock -w 600 8 || die "another es.sh is fetching Elasticsearch"
     [[ -x "$ES_HOME/bin/elasticsearch" ]] && return 0
-    command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) or unpack Elasticsearch $ES_VERSION into $ES_HOME"
     command -v unzip >/dev/null || die "unzip not found"
-    echo "es.sh: fetching $ARTIFACT from Maven Central" >&2
-    mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false >&2 || die "mvn could not fetch $ARTIFACT"
-    # copy (from the local Maven repository, wherever settings.xml puts it) to a known place
-    mvn -B -q dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$ES_DIR" >&2 || die "mvn could not copy $ARTIFACT"
-    local zip="$ES_DIR/elasticsearch-$ES_VERSION.zip"
-    [[ -f "$zip" ]] || die "downloaded zip not found at $zip"
-    local tmp; tmp="$(mktemp -d "$ES_DIR/unpack.XXXXXX")"
+    local zip="$ES_DIR/elasticsearch-$ES_VERSION.zip" tmp
+    local cached="${ES_M2_REPO:-$HOME/.m2/repository}/org/elasticsearch/distribution/integ-test-zip/elasticsearch/$ES_VERSION/elasticsearch-$ES_VERSION.zip"
+    if [[ -s "$cached" ]]; then
+        zip="$cached"  # fetched before, by this checkout or another: unpacked from Maven's copy, without two Maven runs (20 s)
+    else
+        command -v mvn >/dev/null || die "mvn not found: install Maven (apt-get install maven) or unpack Elasticsearch $ES_VERSION into $ES_HOME"
+        echo "es.sh: fetching $ARTIFACT from Maven Central" >&2
+        mvn -B -q dependency:get -Dartifact="$ARTIFACT" -Dtransitive=false >&2 || die "mvn could not fetch $ARTIFACT"
+        # copy (from the local Maven repository, wherever settings.xml puts it) to a known place
+        mvn -B -q dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$ES_DIR" >&2 || die "mvn could not copy $ARTIFACT"
+        [[ -f "$zip" ]] || die "downloaded zip not found at $zip"
+    fi
+    tmp="$(mktemp -d "$ES_DIR/unpack.XXXXXX")"
     unzip -q "$zip" -d "$tmp"
     mv "$tmp/elasticsearch-$ES_VERSION" "$ES_HOME"
     rmdir "$tmp"
-    rm -f "$zip"
+    [[ "$zip" == "$cached" ]] || rm -f "$zip"
 }
 
 java_home() {
@@ -180,7 +195,7 @@ prepare_security() {
     fi
     if [[ ! -s "$NODE/config/elasticsearch.keystore" ]]; then
         local ks=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "$ES_HOME/bin/elasticsearch-keystore")
-        "${ks[@]}" create >&2 || die "elasticsearch-keystore create failed"
+        # add -f creates the keystore too: one tool JVM fewer than create, then add
         "${ks[@]}" add -x -f bootstrap.password < "$PASSFILE" >&2 || die "elasticsearch-keystore add failed"
     fi
 }
@@ -191,6 +206,11 @@ prepare_node() {
         cp -r "$ES_HOME/config" "$NODE/config"
     fi
     [[ "$ES_SECURITY" == 1 ]] && prepare_security "$1"
+    return 0
+}
+
+# As root: the node's user owns ES_DIR (once per start, after every node to start is prepared).
+hand_over() {
     if [[ "$(id -u)" == 0 ]]; then
         if ! id "$ES_USER" >/dev/null 2>&1; then
             useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
@@ -211,16 +231,16 @@ wait_healthy() {
             return 0
         fi
         running_pid >/dev/null || break
-        sleep 1
+        sleep 0.25
     done
     log_tail
     die "Elasticsearch did not become healthy on $URL within ${ES_WAIT}s"
 }
 
-# Start the node use_node chose, in the background.
+# Start the node use_node chose (prepared, handed over); `elasticsearch -d` returns once the node has
+# started, or after discovery.initial_state_timeout (30 s) when it found no cluster to join.
 launch() {
     local jh="$1"
-    prepare_node "$jh"
     : > "$NODE/logs/console.log"
     local cmd=(env "ES_JAVA_HOME=$jh" "ES_PATH_CONF=$NODE/config" "ES_JAVA_OPTS=-Xms$ES_HEAP_MIN -Xmx$ES_HEAP_MAX ${ES_JAVA_OPTS:-}"
                "$ES_HOME/bin/elasticsearch" -d -p "$PIDFILE")
@@ -236,15 +256,26 @@ launch() {
     fi
 }
 
+# The nodes of a cluster boot side by side: one after another, the first would wait out
+# discovery.initial_state_timeout alone before the second even began (measured: 2 min for three).
 start() {
-    local p jh=""
+    local p jh="" todo=() jobs=() job failed=0
     for p in $(ports); do
         use_node "$p"
         running_pid >/dev/null && continue  # already running (perhaps still starting)
         health >/dev/null && die "port $PORT already answers but not from $NODE: pick another ES_PORT"
         if [[ -z "$jh" ]]; then fetch; jh="$(java_home)"; fi
-        launch "$jh"
+        prepare_node "$jh"
+        todo+=("$p")
     done
+    if (( ${#todo[@]} )); then hand_over; fi
+    for p in "${todo[@]}"; do
+        use_node "$p"
+        launch "$jh" &
+        jobs+=("$!")
+    done
+    for job in "${jobs[@]}"; do wait "$job" || failed=1; done
+    (( failed == 0 )) || die "start failed"
     use_node "$ES_PORT"
     wait_healthy
 }
@@ -258,8 +289,8 @@ stop_node() {
     fi
     kill "$pid"
     local deadline=$((SECONDS + 30))
-    while kill -0 "$pid" 2>/dev/null && (( SECONDS < deadline )); do sleep 0.5; done
-    if kill -0 "$pid" 2>/dev/null; then
+    while alive "$pid" && (( SECONDS < deadline )); do sleep 0.1; done
+    if alive "$pid"; then
         echo "es.sh: $pid did not stop in 30s; killing" >&2
         kill -9 "$pid" 2>/dev/null || true
     fi
@@ -267,9 +298,15 @@ stop_node() {
     echo "es.sh: stopped $URL" >&2
 }
 
+# Every node at once: one by one, each later node would first elect a new master for nothing.
 stop() {
-    local p
-    for p in $(ports); do use_node "$p"; stop_node; done
+    local p jobs=() job
+    for p in $(ports); do
+        use_node "$p"
+        stop_node &
+        jobs+=("$!")
+    done
+    for job in "${jobs[@]}"; do wait "$job"; done
 }
 
 status() {

@@ -26,6 +26,20 @@ DEMO = ROOT / "demo"
 CACHE = ROOT / ".cache"
 
 
+def pytest_collection_finish(session) -> None:
+    """Begin starting the Elasticsearch nodes the collected tests will need (tests/es_server.py)."""
+    from tests import es_server
+
+    if not session.config.option.collectonly:
+        es_server.start_early(session.items)
+
+
+def pytest_sessionfinish(session) -> None:
+    from tests import es_server
+
+    es_server.stop_unclaimed()
+
+
 @pytest.fixture(scope="session")
 def seeds_dir() -> Path:
     require(SEEDS.is_dir(), f"the seed reports are not at {SEEDS}")

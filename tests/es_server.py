@@ -20,6 +20,7 @@ import signal
 import socket
 import ssl
 import subprocess
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -35,6 +36,10 @@ TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
 CLUSTER_PORT = int(os.environ.get("TEST_ES_CLUSTER_PORT", "9270"))
 CLUSTER_NODES = 3
 START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
+# Test nodes live for minutes over a few hundred documents: the C1 compiler alone is enough, and C2's
+# compiling of start-up code is most of a start's CPU. Measured on the 2-core machine, same window: the
+# server's CPU to a started node 18 s -> 10 s, the launcher's 4.4 s -> 2.4 s, the start 51 s -> 21 s.
+QUICK_JVM = "-XX:TieredStopAtLevel=1"
 
 
 def unavailable(reason: str):
@@ -109,13 +114,16 @@ class EsNode:
     def fresh(cls) -> EsNode:
         return cls(free_port())
 
-    def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
+    def _env(self) -> dict[str, str]:
         env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0",
-               "ES_NODES": str(self.nodes)}
+               "ES_NODES": str(self.nodes), **quick_jvm()}
         if self.nodes > 1:  # three JVMs on a 2-core CI machine: small heaps
             env.setdefault("ES_HEAP_MIN", "256m")
             env.setdefault("ES_HEAP_MAX", "512m")
-        return subprocess.run([str(SCRIPT), action], env=env, capture_output=True, text=True,
+        return env
+
+    def _run(self, action: str, timeout: float) -> subprocess.CompletedProcess:
+        return subprocess.run([str(SCRIPT), action], env=self._env(), capture_output=True, text=True,
                               timeout=timeout, check=False)
 
     def start(self) -> str:
@@ -158,6 +166,12 @@ class EsNode:
         (es_dir() / f"node-{self.port}.lock").unlink(missing_ok=True)
 
 
+def quick_jvm() -> dict[str, str]:
+    """ES_JAVA_OPTS and CLI_JAVA_OPTS (the node, and the launcher and tools) with QUICK_JVM first;
+    flags already set come after it, so they win."""
+    return {name: f"{QUICK_JVM} {os.environ.get(name, '')}".strip() for name in ("ES_JAVA_OPTS", "CLI_JAVA_OPTS")}
+
+
 def exited(pid: int) -> bool:
     """True once `pid` has ended; a zombie nobody reaps (no init in a container) has ended too."""
     if Path("/proc").is_dir():
@@ -184,6 +198,94 @@ def start_node(node: EsNode) -> str:
         unavailable(str(exc))
 
 
+# Nodes whose start began when the tests were collected, by name, each with an event set once its
+# `es.sh start` has ended: they boot while the tests before theirs run, instead of in front of the
+# first test that needs them. One start at a time, in the order the tests need them (the shared node,
+# the cluster, the private nodes): all at once, ten JVMs booting beside the first app tests made two
+# of them error on the loaded 2-core machine (they pass alone). A fixture claims its node; the
+# session's end stops any left unclaimed.
+_early: dict[str, tuple[EsNode, threading.Event]] = {}
+_cancelled = threading.Event()
+SESSION_NODES = ("shared", "cluster")  # kept with ES_KEEP=1; the others are removed with their data
+
+
+def nodes_wanted(items) -> dict[str, EsNode]:
+    """The nodes the collected tests will ask for, by name, read off their fixtures: the shared node
+    (none when ELASTICSEARCH_URL is set), the cluster, and the private nodes of the fault and security
+    tests. A backend factory in a test that has a node of its own is for that node."""
+    wanted: dict[str, EsNode] = {}
+    for item in items:
+        if item.get_closest_marker("es") is None:
+            continue
+        names = set(getattr(item, "fixturenames", ()))
+        params = {v for v in getattr(getattr(item, "callspec", None), "params", {}).values() if isinstance(v, str)}
+        own = names & {"es_cluster", "crash_node", "secured"}
+        if not os.environ.get("ELASTICSEARCH_URL") and (
+                "es_url" in names or "elasticsearch" in params or ("make_backend" in names and not own)):
+            wanted.setdefault("shared", EsNode(TEST_PORT))
+        if "es_cluster" in names or "cluster" in params:
+            wanted.setdefault("cluster", EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES))
+        if "crash_node" in names:
+            wanted.setdefault("faults", EsNode.fresh())
+        if "secured" in names:
+            wanted.setdefault("secured", EsNode(free_port(), security=True))
+    return wanted
+
+
+def start_early(items) -> None:
+    """Begin starting, one after another in a background thread, each node the collected tests want
+    that does not answer yet (nothing when a tool is missing: the fixture then says why, as before)."""
+    wanted = nodes_wanted(items)
+    if not wanted or missing_tools():
+        return
+    queue = []
+    for name, node in wanted.items():
+        if name in _early or (name in SESSION_NODES and node.answering()):
+            continue  # the private nodes are on fresh ports: nothing answers there
+        _early[name] = (node, threading.Event())
+        queue.append(_early[name])
+    threading.Thread(target=_start_each, args=(queue,), name="es-early", daemon=True).start()
+
+
+def _start_each(queue: list[tuple[EsNode, threading.Event]]) -> None:
+    for node, done in queue:
+        try:
+            if not _cancelled.is_set():
+                node._run("start", START_TIMEOUT)  # its output is the claimer's `start` to report
+        except subprocess.TimeoutExpired:
+            log.warning("the early start of Elasticsearch on port %s took over %s s", node.port, START_TIMEOUT)
+        finally:
+            done.set()
+
+
+def claim(name: str) -> EsNode | None:
+    """The node begun early under `name`, once its start has ended (None when none was begun)."""
+    node, done = _early.pop(name, (None, None))
+    if done is not None:
+        done.wait(timeout=START_TIMEOUT)
+    return node
+
+
+def private_node(name: str, security: bool = False) -> EsNode:
+    """A node of the tests' own on a free port, begun early under `name` when it was (not yet started
+    otherwise: `start_node` it)."""
+    return claim(name) or EsNode(free_port(), security=security)
+
+
+def stop_unclaimed() -> None:
+    """Stop the nodes begun early that no test claimed (an interrupted or filtered session); the private
+    ones lose their data too. ES_KEEP=1 keeps the shared node and the cluster."""
+    _cancelled.set()  # those not begun yet are not begun
+    for name in list(_early):
+        node = claim(name)
+        if name in SESSION_NODES and os.environ.get("ES_KEEP") == "1":
+            continue
+        try:
+            node.stop() if name in SESSION_NODES else node.remove()
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            log.warning("could not stop the Elasticsearch begun early on port %s: %s", node.port, exc)
+
+
 def shared_node() -> tuple[str, EsNode | None]:
     """The Elasticsearch the tests use: ELASTICSEARCH_URL if it answers, else the test node
     (returned too, so the session that started it can stop it)."""
@@ -194,7 +296,7 @@ def shared_node() -> tuple[str, EsNode | None]:
     if url:
         log.warning("ELASTICSEARCH_URL=%s does not answer; starting a test node instead", url)
     node = EsNode(TEST_PORT)
-    was_running = answers(node.url)
+    was_running = claim("shared") is None and answers(node.url)
     return start_node(node), None if was_running else node
 
 
@@ -202,5 +304,5 @@ def shared_cluster() -> tuple[str, EsNode | None]:
     """The test cluster (CLUSTER_NODES nodes), started unless it runs; returned too when this
     session started it, so that it can stop it."""
     cluster = EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES)
-    was_running = answers(cluster.url)
+    was_running = claim("cluster") is None and answers(cluster.url)
     return start_node(cluster), None if was_running else cluster

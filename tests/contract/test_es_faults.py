@@ -5,8 +5,8 @@ the node killed at chosen points: the ingest fails with a clear error, readers n
 a document or two versions of one (before the crash, after the restart, or while writes
 run), and ingesting again gives what a clean run gives.
 
-These tests run their own nodes on free ports (the shared test node keeps serving the
-other tests) and remove them afterwards.
+These tests run their own node on a free port (the shared test node keeps serving the
+other tests), begun at collection, and remove it afterwards.
 """
 
 from __future__ import annotations
@@ -35,11 +35,10 @@ pytestmark = pytest.mark.es
 
 
 @pytest.fixture()
-def own_node():
-    node = es_server.EsNode.fresh()
-    es_server.start_node(node)
-    yield node
-    node.remove()
+def own_node(crash_node):
+    """The module's private node, running (a test before may have killed it)."""
+    es_server.start_node(crash_node)
+    return crash_node
 
 
 def timed(fn) -> tuple[type[BaseException] | None, float]:
@@ -152,8 +151,9 @@ def side_by_side(write, items: list) -> list[BaseException | None]:
 
 @pytest.fixture(scope="module")
 def crash_node():
-    """A private node these tests kill and restart (the shared node keeps serving the other tests)."""
-    node = es_server.EsNode.fresh()
+    """A private node these tests stop, kill and restart (the shared node keeps serving the other tests);
+    its start began at collection."""
+    node = es_server.private_node("faults")
     es_server.start_node(node)
     yield node
     node.remove()

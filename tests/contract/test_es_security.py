@@ -25,7 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import DEMO, ROOT, free_port
-from tests.es_server import EsNode, start_node
+from tests.es_server import EsNode, private_node, quick_jvm, start_node
 
 pytestmark = pytest.mark.es
 
@@ -66,7 +66,7 @@ def add_file_user(node: EsNode) -> None:
     with (config / "roles.yml").open("a", encoding="utf-8") as f:
         f.write(ROLES_YML)
     java_home = Path(os.path.realpath(shutil.which("java"))).parents[1]
-    env = {**os.environ, "ES_PATH_CONF": str(config), "ES_JAVA_HOME": str(java_home)}
+    env = {**os.environ, "ES_PATH_CONF": str(config), "ES_JAVA_HOME": str(java_home), **quick_jvm()}
     tool = next(node.home.parent.glob("elasticsearch-*/bin/elasticsearch-users"))
     subprocess.run([str(tool), "useradd", USER, "-p", PASSWORD, "-r", "archive_rw"], env=env, check=True,
                    capture_output=True, timeout=120)
@@ -77,7 +77,7 @@ def add_file_user(node: EsNode) -> None:
 @pytest.fixture(scope="module")
 def secured():
     """A secured node with a file-realm user whose role reaches only the archive's indices."""
-    node = EsNode(free_port(), security=True)
+    node = private_node("secured", security=True)  # its start began at collection
     start_node(node)
     admin = Admin(node)
     add_file_user(node)

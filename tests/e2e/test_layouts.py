@@ -100,9 +100,27 @@ def screen(browser, width):
 
 @pytest.fixture()
 def tab(screen):
+    """A fresh page, for a test that clicks or scrolls."""
     page = screen.new_page()
     yield page
     page.close()
+
+
+@pytest.fixture(scope="module")
+def opened(screen):
+    """Pages loaded once per width, by URL, as (page, status): the checks that only read a page share
+    one load of it (a page and its load per check made this module the browser suite's slowest)."""
+    loaded = {}
+
+    def get(url: str):
+        if url not in loaded:
+            page = screen.new_page()
+            loaded[url] = (page, page.goto(url).status)
+        return loaded[url]
+
+    yield get
+    for page, _ in loaded.values():
+        page.close()
 
 
 def axe_violations(page) -> list[dict]:
@@ -113,10 +131,10 @@ def axe_violations(page) -> list[dict]:
 
 @pytest.mark.parametrize("name", ["home", "search", "doc", "figures", "grid", "similar", "reports", "help", "answer",
                                   "no-hits", "targets", "not-found"])
-def test_every_page_fits_the_screen_and_passes_axe(tab, pages, width, name):
+def test_every_page_fits_the_screen_and_passes_axe(opened, pages, width, name):
     url, status = pages[name]
-    response = tab.goto(url)
-    assert response.status == status, url
+    tab, answered = opened(url)
+    assert answered == status, url
     shot(tab, f"layout-{name}-{width}", full_page=name != "doc")
     overflow = tab.evaluate("document.scrollingElement.scrollWidth") - tab.evaluate("innerWidth")
     assert overflow <= 0 and tab.evaluate("innerWidth") == width, f"{name} is {overflow}px wider than the screen"
@@ -133,8 +151,8 @@ def test_every_page_fits_the_screen_and_passes_axe(tab, pages, width, name):
     ("targets", "table.targets-table"),
     ("reports", "table.catalogue-table"),
 ])
-def test_wide_tables_are_labelled_cards_on_a_phone(tab, pages, width, name, selector):
-    tab.goto(pages[name][0])
+def test_wide_tables_are_labelled_cards_on_a_phone(opened, pages, width, name, selector):
+    tab, _ = opened(pages[name][0])
     table = tab.locator(selector)
     cells = table.locator("tbody tr").first.locator("td")
     heads = [re.sub(r"\s*[↑↓]$", "", t.strip()) for t in table.locator("thead th").all_inner_texts()]
@@ -228,7 +246,7 @@ def _doc_missing_a_field(base: str) -> str | None:
     ("figures", "svg.chart text"),               # the chart's axes and legend, which axe cannot measure
     ("search", "svg.chart text"),                # the attention bars
 ])
-def test_quiet_text_keeps_a_contrast_of_four_and_a_half(tab, server, demo_server, pages, width, name, selector):
+def test_quiet_text_keeps_a_contrast_of_four_and_a_half(opened, server, demo_server, pages, width, name, selector):
     if name == "unknown":
         url = _doc_missing_a_field(server) or _doc_missing_a_field(demo_server)
         assert url, "a report without a 文号 to show"
@@ -237,7 +255,7 @@ def test_quiet_text_keeps_a_contrast_of_four_and_a_half(tab, server, demo_server
         url = server + hit["url"]
     else:
         url = pages[name][0]
-    tab.goto(url)
+    tab, _ = opened(url)
     found = tab.locator(selector)
     assert found.count() >= 1, f"{selector} on {url}"
     for measured in found.evaluate_all(f"els => els.slice(0, 12).map({CONTRAST})"):
