@@ -127,6 +127,17 @@ class _Graph:
         return self.op("Add", out, self.const(name + ".b", b))
 
 
+def embedding_block(g: _Graph, m: PackedModel) -> str:
+    """Word embeddings ("embeds") plus positions and token type 0, layer-normalised: every graph's first block."""
+    t, h = m.tensors, m.hidden
+    x = g.op("Add", "embeds", g.op("Slice", g.const("pos", t["emb.pos"].reshape(m.max_pos, h)),
+                                   g.const("zero", np.array([0], np.int64)),
+                                   g.op("Shape", "embeds", start=1, end=2), g.const("axis0", np.array([0], np.int64))))
+    x = g.op("Add", x, g.const("type0", t["emb.type"].reshape(m.type_vocab, h)[0]))
+    return g.op("LayerNormalization", x, g.const("eln.w", t["emb.ln.w"]), g.const("eln.b", t["emb.ln.b"]),
+                axis=-1, epsilon=float(m.eps))
+
+
 def build_graph(m: PackedModel):
     """The e5-small encoder as an ONNX graph: word embeddings and mask in, mean-pooled vectors out."""
     from onnx import TensorProto, helper
@@ -134,12 +145,7 @@ def build_graph(m: PackedModel):
     g, t, h = _Graph(), m.tensors, m.hidden
     hd = h // m.heads
     eps = float(m.eps)
-    x = g.op("Add", "embeds", g.op("Slice", g.const("pos", t["emb.pos"].reshape(m.max_pos, h)),
-                                   g.const("zero", np.array([0], np.int64)),
-                                   g.op("Shape", "embeds", start=1, end=2), g.const("axis0", np.array([0], np.int64))))
-    x = g.op("Add", x, g.const("type0", t["emb.type"].reshape(m.type_vocab, h)[0]))
-    x = g.op("LayerNormalization", x, g.const("eln.w", t["emb.ln.w"]), g.const("eln.b", t["emb.ln.b"]),
-             axis=-1, epsilon=eps)
+    x = embedding_block(g, m)
     # Padding never attends: -1e4 before the softmax is exactly zero after it in float32.
     keep = g.op("Unsqueeze", "mask", g.const("axes12", np.array([1, 2], np.int64)))
     bias = g.op("Mul", g.op("Sub", g.const("onef", np.array(1.0, np.float32)), keep),

@@ -43,16 +43,11 @@ def build(m, smooth: dict[tuple[int, str], np.ndarray] | None = None, taps: bool
     """The float graph; `smooth` maps (layer, product) to s; `taps` adds each product's input as an output."""
     from onnx import TensorProto, helper
 
-    from archive.onnx_e5 import IR_VERSION, OPSET, _Graph
+    from archive.onnx_e5 import IR_VERSION, OPSET, _Graph, embedding_block
 
     g, t, h, smooth = _Graph(), m.tensors, m.hidden, smooth or {}
     eps, outs = float(m.eps), []
-    x = g.op("Add", "embeds", g.op("Slice", g.const("pos", t["emb.pos"].reshape(m.max_pos, h)),
-                                   g.const("zero", np.array([0], np.int64)),
-                                   g.op("Shape", "embeds", start=1, end=2), g.const("axis0", np.array([0], np.int64))))
-    x = g.op("Add", x, g.const("type0", t["emb.type"].reshape(m.type_vocab, h)[0]))
-    x = g.op("LayerNormalization", x, g.const("eln.w", t["emb.ln.w"]), g.const("eln.b", t["emb.ln.b"]),
-             axis=-1, epsilon=eps)
+    x = embedding_block(g, m)
 
     def scaled(inp: str, i: int, s: str, w: np.ndarray) -> tuple[str, np.ndarray]:
         if taps:
