@@ -108,7 +108,7 @@ def test_eval_cli_refuses_an_empty_index(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("ARCHIVE_EMBEDDER", "hash")
     with pytest.raises(SystemExit) as info:
         main([str(qrels)])
-    assert info.value.code == 2 and "empty" in capsys.readouterr().err
+    assert info.value.code == 2 and "索引为空" in capsys.readouterr().err
 
 
 # --- the query syntax through the API -----------------------------------------------------------
