@@ -99,17 +99,22 @@ class LiveReader:
         self._saw_hidden(hidden)
         return res
 
-    def live_only(self, request: Callable[[tuple[str, ...]], dict]) -> list[dict]:
+    def live_only(self, request: Callable[[tuple[str, ...]], dict],
+                  shape: Callable[[list[dict]], list[dict]] | None = None) -> list[dict]:
         """A search's hits that belong to their document's live version, as its record says now.
 
         `request(hidden)` builds the search, leaving out versions known to be hidden. The records of
         the hits' documents are read in real time (one mget, whatever the index size, where the
         global aggregation of `live_search` visits every document: 15-20 ms at 1M). A hit of any
         other version means an ingest moved on since the snapshot; the search runs again without
-        that version, and now sees the live version's passages (refreshed before the record switched)."""
+        that version, and now sees the live version's passages (refreshed before the record switched).
+        `shape` turns the answer's hits into that shape (doc_id and version as doc values) when the
+        request asks for them otherwise (RANKED_SORT's sort values)."""
         hidden = self.hidden_guess
         for _ in range(LIVE_TRIES):
-            hits = self.search(**request(hidden))["hits"]["hits"]
+            # .get: under filter_path, an answer without hits has no "hits" at all
+            hits = self.search(**request(hidden)).get("hits", {}).get("hits", [])
+            hits = shape(hits) if shape else hits
             live = self._live_versions(hits)
             stale = {hit_field(h, "version") for h in hits if not is_live(h, live)} - {None} - set(hidden)
             if not stale:
