@@ -43,7 +43,7 @@ from archive.backends.elastic_queries import (
     kind_is,
     knn_clause,
     passages_where,
-    ranked_hits,
+    ranked_versions,
 )
 from archive.backends.elastic_reader import LIVE_TRIES, LiveReader
 from archive.backends.elastic_transport import IndexingFailed, Refused, Transport
@@ -261,8 +261,8 @@ class ElasticBackend:
                         "from_": start, "size": size, "track_total_hits": False, **RANKED_ONLY,
                         **self._global_idf}
 
-            hits = self.reader.live_only(body, ranked_hits)
-            return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in hits]
+            hits = self.reader.live_only(body, ranked_versions)
+            return [Scored(chunk_id, float(score)) for score, chunk_id, *_ in (h["sort"] for h in hits)]
 
         if not query.ranks_all_words_first:
             return ranked(None, offset, limit)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from archive.backends.elastic_versions import DOCUMENT, PASSAGE, live_clauses
+from archive.backends.elastic_versions import DOCUMENT, PASSAGE, DocVersion, live_clauses
 from archive.bm25 import FIELD_BOOSTS
 from archive.models import FACET_FIELDS, Chunk, Document, Filters, KeywordQuery
 
@@ -34,10 +34,9 @@ RANKED_SORT = [{"_score": "desc"}, {"chunk_id": "asc"}, {"version": {"order": "a
 RANKED_ONLY = {"_source": False, "stored_fields": "_none_", "filter_path": ["hits.hits.sort"]}
 
 
-def ranked_hits(hits: list[dict]) -> list[dict]:
-    """Hits sorted by RANKED_SORT in the shape of HITS_ONLY's (score, and the HIT_FIELDS as doc values)."""
-    return [{"_score": score, "fields": {"chunk_id": [chunk_id], "version": [version], "doc_id": [doc_id]}}
-            for score, chunk_id, version, doc_id in (h["sort"] for h in hits)]
+def ranked_versions(hits: list[dict]) -> list[DocVersion]:
+    """Each RANKED_SORT hit's document and version, from its sort values."""
+    return [(doc_id, version) for _, _, version, doc_id in (h["sort"] for h in hits)]
 
 
 def kind_is(kind: str) -> dict:
