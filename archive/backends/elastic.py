@@ -34,6 +34,8 @@ from archive.backends.elastic_queries import (
     HIT_FIELDS,
     HITS_ONLY,
     MAX_WINDOW,
+    RANKED_ONLY,
+    RANKED_SORT,
     chunk_of,
     facet_aggs,
     keyword_bool,
@@ -41,6 +43,7 @@ from archive.backends.elastic_queries import (
     kind_is,
     knn_clause,
     passages_where,
+    ranked_versions,
 )
 from archive.backends.elastic_reader import LIVE_TRIES, LiveReader
 from archive.backends.elastic_transport import IndexingFailed, Refused, Transport
@@ -254,12 +257,12 @@ class ElasticBackend:
             def body(hidden: tuple[str, ...]) -> dict:
                 # Ties by chunk id, as in the embedded backend. Sorting them here past a margin was tried:
                 # the generated 1M corpus ties by the hundred, and the second request cost more than the sort.
-                return {"query": keyword_where(query, filters, hidden, every_word),
-                        "sort": [{"_score": "desc"}, {"chunk_id": "asc"}],
-                        "from_": start, "size": size, "track_total_hits": False, **HITS_ONLY,
+                return {"query": keyword_where(query, filters, hidden, every_word), "sort": RANKED_SORT,
+                        "from_": start, "size": size, "track_total_hits": False, **RANKED_ONLY,
                         **self._global_idf}
 
-            return [Scored(hit_field(h, "chunk_id"), float(h["_score"])) for h in self.reader.live_only(body)]
+            hits = self.reader.live_only(body, ranked_versions)
+            return [Scored(chunk_id, float(score)) for score, chunk_id, *_ in (h["sort"] for h in hits)]
 
         if not query.ranks_all_words_first:
             return ranked(None, offset, limit)

@@ -190,10 +190,17 @@ def head_of(found: dict) -> Head:
     return found["_index"], found["_seq_no"], found["_primary_term"]
 
 
-def is_live(hit: dict, live: dict[str, str | None]) -> bool:
-    """Whether a hit is of the version its document's record makes live (`live`: doc id -> version)."""
-    doc_id = hit_field(hit, "doc_id")
-    return doc_id in live and live[doc_id] == hit_field(hit, "version")
+DocVersion = tuple[str | None, str | None]  # a hit's document id and version
+
+
+def doc_versions(hits: list[dict]) -> list[DocVersion]:
+    """Each hit's document and version, from its doc values (HIT_FIELDS)."""
+    return [(hit_field(h, "doc_id"), hit_field(h, "version")) for h in hits]
+
+
+def is_live(doc_id: str | None, version: str | None, live: dict[str, str | None]) -> bool:
+    """Whether a hit of this document and version is live (`live`: doc id -> its record's live version)."""
+    return doc_id in live and live[doc_id] == version
 
 
 def distinct_runs(items: Sequence, key: Callable) -> Iterator[list]:
