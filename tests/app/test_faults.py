@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from archive.config import load_config
+from indexer.pipeline import BATCH_DOCS
 from search_app import create_app
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,6 +44,9 @@ def env_for(data_dir: Path) -> dict:
 def cli(module: str, *args: str, data_dir: Path, timeout: float = INGEST_TIMEOUT) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", module, *args], cwd=ROOT, env=env_for(data_dir),
                           capture_output=True, text=True, timeout=timeout)
+
+
+REPORTS = BATCH_DOCS + 8
 
 
 def write_reports(folder: Path, count: int = 40, seed: int = 7) -> None:
@@ -148,7 +152,8 @@ def watch(proc: subprocess.Popen, data_dir: Path, clean: dict, stop_at: int | No
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("fault-reports") / "reports"
-    write_reports(folder)
+    # More reports than one commit holds, so a kill after the first commit leaves some of them, not all.
+    write_reports(folder, count=REPORTS)
     return folder
 
 
@@ -159,7 +164,7 @@ def clean(reports, tmp_path_factory) -> dict[str, list[tuple]]:
     done = cli("indexer", "ingest", "--no-progress", str(reports), data_dir=data)
     assert done.returncode == 0, done.stderr
     index = snapshot(data)
-    assert len(index) == 40 and all(len(p) >= 10 for p in index.values())
+    assert len(index) == REPORTS and all(len(p) >= 10 for p in index.values())
     return index
 
 
