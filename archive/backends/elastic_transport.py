@@ -127,8 +127,10 @@ class Transport:
     def _stream(self, actions: Iterable[dict], index: str, require_alias: bool) -> Iterator[tuple[bool, str, dict]]:
         """(ok, op, answer) of each action, sent BULK_CHUNK at a time, 429s retried with backoff."""
         client = self.client.options(request_timeout=max(self.timeout, BULK_TIMEOUT))
-        # Writing to an alias must never auto-create a stray index named like it.
+        # Writing to an alias must never auto-create a stray index named like it. A shard with no primary
+        # (its node lost before a replica was in sync) is waited for `timeout`, not the node's default minute.
         extra = {"require_alias": True} if require_alias else {}
+        extra["timeout"] = f"{max(1, round(self.timeout * 1000))}ms"
         with self.guarded():
             for ok, item in helpers.streaming_bulk(client, actions, index=index, chunk_size=BULK_CHUNK, **extra,
                                                    raise_on_error=False, max_retries=3, initial_backoff=1,
@@ -144,25 +146,23 @@ class Transport:
                   conflicts: bool = True) -> dict[str, dict]:
         """Each action's answer by `_id`; with `conflicts`, version conflicts (409) are answers too.
 
-        Any other refusal fails the call, after every action was tried, as one request would: a shard
-        that cannot answer (5xx, 429 after retries) as BackendUnavailable (one line, whatever the
-        count), anything else as IndexingFailed listing each refused id (each logged)."""
+        A shard that cannot answer (5xx, 429 after retries) fails the call at once as BackendUnavailable:
+        the requests after it would each wait out the shard timeout to fail the same way (a lost node's
+        unpromoted primary cost an ingest a minute a request). Any other refusal fails the call after
+        every action was tried, as one request would, as IndexingFailed listing each refused id (each logged)."""
         answers: dict[str, dict] = {}
         failures: dict[str, str] = {}
-        unavailable: list[str] = []
         for ok, op, info in self._stream(actions, index, require_alias):
             status, key = int(info.get("status") or 0), str(info.get("_id"))
             if ok or (conflicts and status == 409) or (op == "delete" and status == 404):
                 if conflicts:
                     answers[key] = info
             elif status >= 500 or status == 429:
-                unavailable.append(f"{op} {key}: {status} {info.get('error')}")
+                raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: a write was refused, "
+                                         f"{op} {key}: {status} {info.get('error')}")
             else:
                 failures[key] = str(info.get("error") or status)
                 log.error("Elasticsearch refused %s %s: %s", op, key, failures[key])
-        if unavailable:
-            raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: {len(unavailable)} "
-                                     f"write(s) refused, the first {unavailable[0]}")
         if failures:
             raise IndexingFailed(failures)
         return answers

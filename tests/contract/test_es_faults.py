@@ -149,6 +149,29 @@ def side_by_side(write, items: list) -> list[BaseException | None]:
     return raised
 
 
+def test_a_shard_without_a_primary_fails_a_bulk_at_its_first_request_within_the_timeout(es_url, caplog):
+    """A lost node's primary with no replica in sync yet: the write stops at the first request, after
+    about the configured timeout, instead of the node's default minute for each request of the stream."""
+    import uuid
+
+    from archive.backends.elastic_transport import BULK_CHUNK, Transport
+
+    transport, name = Transport(es_url, timeout=TIMEOUT), f"test-no-primary-{uuid.uuid4().hex[:8]}"
+    transport.call("indices.create", index=name, wait_for_active_shards="0", settings={
+        "number_of_shards": 1, "number_of_replicas": 0, "index.routing.allocation.require._name": "no-such-node"})
+    try:
+        caplog.set_level(logging.INFO, logger="elastic_transport.transport")
+        actions = ({"_id": str(i), "n": i} for i in range(BULK_CHUNK * 3))
+        failed, seconds = timed(lambda: transport.bulk(actions, name))
+        sent = [r for r in caplog.records if r.name == "elastic_transport.transport" and "/_bulk" in r.getMessage()]
+        assert failed is BackendUnavailable
+        assert len(sent) == 1, [r.getMessage() for r in sent]
+        assert TIMEOUT - 0.5 < seconds < TIMEOUT + SLACK
+    finally:
+        transport.call("indices.delete", index=name)
+        transport.close()
+
+
 @pytest.fixture(scope="module")
 def crash_node():
     """A private node these tests stop, kill and restart (the shared node keeps serving the other tests);
