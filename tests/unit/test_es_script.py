@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.es_server import SCRIPT, answers, free_port, missing_tools, unavailable
+from tests.es_server import QUICK_JVM, SCRIPT, answers, free_port, missing_tools, unavailable
 
 IS_ROOT = os.geteuid() == 0
 
@@ -73,7 +73,7 @@ def test_a_node_starts_from_a_checkout_others_cannot_enter(base):
     repo = _checkout(base, 0o700)
     port = str(free_port())
     try:
-        started = _run(repo, "start", ES_PORT=port)
+        started = _run(repo, "start", ES_PORT=port, ES_JAVA_OPTS=QUICK_JVM)  # as the other test nodes
         assert started.returncode == 0, started.stderr[-3000:]
         assert answers(f"http://127.0.0.1:{port}")
         assert _run(repo, "stop", ES_PORT=port).returncode == 0
