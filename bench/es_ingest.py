@@ -11,7 +11,8 @@ measured in the same window. The median round of each is quoted; every round is 
 CPU seconds (user + system) of the ingest and its workers and, given the node's pid file, of the
 Elasticsearch JVM over the same round: on a shared machine wall time is noisy, CPU time much less so.
 `--variants` measures this tree's ingest into indices made with other index options (VARIANTS: an
-overlay on mappings/passages.json), each created behind the alias before the ingest finds it.
+overlay on mappings/passages.json), each created behind the alias before the ingest finds it, or
+with a setting (`ARCHIVE_ES_VECTOR_INDEX=flat`: the ingest then creates its index itself).
 """
 
 from __future__ import annotations
@@ -102,9 +103,10 @@ def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str 
     options if given); (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node,
     the node's own account of its work)."""
     alias = f"bench-ingest-{uuid.uuid4().hex[:8]}"
-    if variant:
+    setting = dict([variant.split("=", 1)]) if variant and "=" in variant else {}
+    if variant and not setting:
         precreate(es_url, alias, variant)
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")} | setting
     env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
                ARCHIVE_LOG_LEVEL="INFO", PYTHONPATH=str(code))
     if backend == "elasticsearch":
@@ -171,13 +173,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--es-pidfile", type=Path, default=None,
                         help="the node's pid file (scripts/es.sh: .es/node-PORT/es.pid): its CPU time is counted")
     parser.add_argument("--variants", default="",
-                        help=f"comma-separated index options to measure too: {', '.join(VARIANTS)}")
+                        help=f"comma-separated index options to measure too: {', '.join(VARIANTS)}, "
+                             "or a setting NAME=VALUE")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     es_pid = int(args.es_pidfile.read_text().strip()) if args.es_pidfile else None
     variants = [v for v in args.variants.split(",") if v]
     for v in variants:
-        if v not in VARIANTS:
+        if v not in VARIANTS and not v.startswith("ARCHIVE_"):
             parser.error(f"unknown variant {v}; known: {', '.join(VARIANTS)}")
     lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds, es_pid,
                 variants)
