@@ -1,4 +1,4 @@
-"""Elasticsearch backend: BM25 over jieba tokens, exact phrases over folded characters, HNSW kNN.
+"""Elasticsearch backend: BM25 over jieba tokens, exact phrases over folded characters, kNN (HNSW or flat).
 
 One index holds documents and their passages, told apart by `kind`, so one alias
 flip swaps both at once. Indices are named `<alias>-v<N>`; readers only ever use
