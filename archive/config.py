@@ -175,6 +175,10 @@ SETTINGS: tuple[Setting, ...] = (
             "Primary shards of a new Elasticsearch index; empty: number_of_shards of mappings/passages.json (1)."),
     Setting("ARCHIVE_ES_REPLICAS", "es_replicas", "", _optional_count(0),
             "Replicas of a new Elasticsearch index; empty: number_of_replicas of mappings/passages.json (0)."),
+    Setting("ARCHIVE_ES_VECTOR_INDEX", "es_vector_index", "hnsw", _choice("hnsw", "flat"),
+            "How a new Elasticsearch index keeps its vectors: hnsw (a graph, mappings/passages.json: approximate "
+            "kNN, fast at any size) or flat (mappings/vector-flat.json: exact kNN by brute force, no graph to build "
+            "at ingest; slower searches as the archive grows). An existing index is read as it was built."),
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503); "
             "a write waits as long for a shard without a primary."),
@@ -240,6 +244,7 @@ class Config:
     cors_origins: tuple[str, ...] = ()
     es_shards: int | None = None
     es_replicas: int | None = None
+    es_vector_index: str = "hnsw"
     es_api_key: str = field(default="", repr=False)
     es_username: str = ""
     es_password: str = field(default="", repr=False)

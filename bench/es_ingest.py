@@ -1,7 +1,7 @@
 """`indexer ingest` end to end into Elasticsearch against the embedded backend, optionally against older code.
 
     python -m bench.es_ingest --size 10k --es-url http://127.0.0.1:9200 [--es-pidfile .es/node-9200/es.pid]
-        [--before DIR] [--rounds 3]
+        [--before DIR] [--rounds 3] [--variants hnsw,flat,...]
 
 The corpus is generated once. Each round runs `python -m indexer ingest DIR` (hash embedder, so
 embedding is not what is measured; a fresh data directory and alias each time) for the embedded
@@ -10,6 +10,9 @@ code of another checkout (e.g. `git worktree add /tmp/before <commit>`), in turn
 measured in the same window. The median round of each is quoted; every round is listed, with the
 CPU seconds (user + system) of the ingest and its workers and, given the node's pid file, of the
 Elasticsearch JVM over the same round: on a shared machine wall time is noisy, CPU time much less so.
+`--variants` measures this tree's ingest into indices made with other index options (VARIANTS: an
+overlay on mappings/passages.json), each created behind the alias before the ingest finds it, or
+with a setting (`ARCHIVE_ES_VECTOR_INDEX=flat`: the ingest then creates its index itself).
 """
 
 from __future__ import annotations
@@ -29,6 +32,43 @@ from bench.common import load_average, machine_lines, report, table, update_resu
 from bench.corpus import size_of, write_files
 
 ROOT = Path(__file__).resolve().parents[1]
+VECTOR = ("mappings", "properties", "vector", "index_options")
+# Candidates for the node's CPU per ingest (issue 13): (path into the index body, value) pairs.
+VARIANTS: dict[str, list[tuple[tuple[str, ...], object]]] = {
+    "hnsw": [],  # mappings/passages.json as it is
+    "hnsw-m16-ef40": [(VECTOR, {"type": "hnsw", "m": 16, "ef_construction": 40})],
+    "hnsw-m8-ef40": [(VECTOR, {"type": "hnsw", "m": 8, "ef_construction": 40})],
+    "flat": [(VECTOR, {"type": "flat"})],
+    "int8_flat": [(VECTOR, {"type": "int8_flat"})],
+    "flat-lean-source": [(VECTOR, {"type": "flat"}), (("mappings", "_source"),
+                         {"excludes": ["vector", "tokens", "title_tokens", "section_tokens", "fold"]})],
+}
+
+
+def variant_body(name: str, dim: int, model_id: str) -> dict:
+    """The index body mappings/passages.json gives, with variant `name`'s overlay applied."""
+    from archive.backends.elastic import load_mapping
+
+    body = load_mapping(dim, model_id)
+    for path, value in VARIANTS[name]:
+        node = body
+        for key in path[:-1]:
+            node = node[key]
+        node[path[-1]] = value
+    return body
+
+
+def precreate(es_url: str, alias: str, variant: str) -> None:
+    """Create `<alias>-v1` behind the alias with a variant's body, as the ingest would (hash embedder)."""
+    from archive.backends.elastic import ElasticBackend
+    from archive.embedders import HashEmbedder
+
+    embedder = HashEmbedder()
+    backend = ElasticBackend(es_url, alias, embedder.dim, embedder.model_id)
+    body = variant_body(variant, embedder.dim, embedder.model_id)
+    backend.transport.call("indices.create", index=f"{alias}-v1", settings=body["settings"],
+                           mappings=body["mappings"], aliases={alias: {}})
+    backend.close()
 
 
 def cpu_of(pid: int | None) -> float:
@@ -46,12 +86,27 @@ def children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+def node_work(backend) -> str:
+    """Where the node's time went in the live index (its own counters): indexing, refreshes, merges, flushes."""
+    index = backend._live_index()
+    got = backend.transport.call("indices.stats", index=index, metric="indexing,refresh,merge,flush")
+    p = got["indices"][index]["primaries"]
+    return (f"index {p['indexing']['index_time_in_millis'] / 1000:.1f} s, "
+            f"refresh {p['refresh']['total_time_in_millis'] / 1000:.1f} s ({p['refresh']['total']}), "
+            f"merge {p['merges']['total_time_in_millis'] / 1000:.1f} s ({p['merges']['total']}), "
+            f"flush {p['flush']['total_time_in_millis'] / 1000:.1f} s ({p['flush']['total']})")
+
+
 def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str | None,
-                es_pid: int | None = None) -> tuple[float, str, float, float]:
-    """One fresh `indexer ingest` of `corpus` run from the checkout `code`;
-    (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node)."""
+                es_pid: int | None = None, variant: str | None = None) -> tuple[float, str, float, float, str]:
+    """One fresh `indexer ingest` of `corpus` run from the checkout `code` (into an index of `variant`'s
+    options if given); (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node,
+    the node's own account of its work)."""
     alias = f"bench-ingest-{uuid.uuid4().hex[:8]}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")}
+    setting = dict([variant.split("=", 1)]) if variant and "=" in variant else {}
+    if variant and not setting:
+        precreate(es_url, alias, variant)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")} | setting
     env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
                ARCHIVE_LOG_LEVEL="INFO", PYTHONPATH=str(code))
     if backend == "elasticsearch":
@@ -65,35 +120,41 @@ def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str 
         from bench.ingest import drop
         from bench.query import open_backend
 
-        drop(open_backend("elasticsearch", data, 256, "hash:256", es_url, alias=alias))
-    return secs, said[-1].split(": ")[-1].replace("|", "/"), cpu, node
+        opened = open_backend("elasticsearch", data, 256, "hash:256", es_url, alias=alias)
+        work = node_work(opened)
+        drop(opened)
+    else:
+        work = "-"
+    return secs, said[-1].split(": ")[-1].replace("|", "/"), cpu, node, work
 
 
-def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | None = None) -> list[str]:
+def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | None = None,
+        variants: list[str] = ()) -> list[str]:
     """Every round of every configuration; the lines for RESULTS.md."""
     lines = machine_lines(f"`indexer ingest` into Elasticsearch, {size} passages corpus")
-    runs = [("embedded", "embedded", ROOT), ("elasticsearch (this tree)", "elasticsearch", ROOT)]
+    runs = [("embedded", "embedded", ROOT, None), ("elasticsearch (this tree)", "elasticsearch", ROOT, None)]
     if before:
-        runs.append((f"elasticsearch (before: {before.name})", "elasticsearch", before))
+        runs.append((f"elasticsearch (before: {before.name})", "elasticsearch", before, None))
+    runs += [(f"elasticsearch ({v})", "elasticsearch", ROOT, v) for v in variants]
     with tempfile.TemporaryDirectory(prefix="bench-es-ingest-") as tmp:
         corpus = Path(tmp) / "files"
         counts = write_files(corpus, size_of(size))
         mb = counts["bytes"] / 1e6
         rows, seen = [], {}
         for r in range(rounds):
-            for name, backend, code in runs:
-                secs, summary, cpu, node = ingest_once(code, corpus, Path(tmp) / f"data-{r}-{backend}-{code.name}",
-                                                       backend, es_url, es_pid)
+            for name, backend, code, variant in runs:
+                data = Path(tmp) / f"data-{r}-{backend}-{code.name}-{variant}"
+                secs, summary, cpu, node, work = ingest_once(code, corpus, data, backend, es_url, es_pid, variant)
                 report(f"round {r + 1}: {name}: {secs:.1f} s, CPU {cpu:.1f} s ingest + {node:.1f} s node "
-                       f"({summary}); load {load_average()}")
+                       f"({summary}); node: {work}; load {load_average()}")
                 rows.append([r + 1, name, f"{secs:.1f}", f"{mb / secs:.2f}", f"{cpu:.1f}", f"{node:.1f}",
-                             f"{cpu + node:.1f}", load_average(), summary])
+                             f"{cpu + node:.1f}", work, load_average(), summary])
                 seen.setdefault(name, []).append((secs, cpu + node))
     lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; hash embedder; Elasticsearch at {es_url}. "
               "CPU: user + system seconds of the ingest with its workers, and of the node's JVM over the same "
               "round (during an embedded round the node only idles).", ""]
     lines += table(["round", "backend (code)", "seconds", "MB/s", "CPU ingest s", "CPU node s", "CPU total s",
-                    "load after", "report"], rows)
+                    "node's own account", "load after", "report"], rows)
     med = {name: (statistics.median(s for s, _ in v), statistics.median(c for _, c in v)) for name, v in seen.items()}
     wall0, cpu0 = med["embedded"]
     lines += [""] + [f"- median of {rounds}: {name} {secs:.1f} s ({mb / secs:.2f} MB/s, {wall0 / secs:.2f}x the "
@@ -111,10 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--es-pidfile", type=Path, default=None,
                         help="the node's pid file (scripts/es.sh: .es/node-PORT/es.pid): its CPU time is counted")
+    parser.add_argument("--variants", default="",
+                        help=f"comma-separated index options to measure too: {', '.join(VARIANTS)}, "
+                             "or a setting NAME=VALUE")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     args = parser.parse_args(argv)
     es_pid = int(args.es_pidfile.read_text().strip()) if args.es_pidfile else None
-    lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds, es_pid)
+    variants = [v for v in args.variants.split(",") if v]
+    for v in variants:
+        if v not in VARIANTS and not v.startswith("ARCHIVE_"):
+            parser.error(f"unknown variant {v}; known: {', '.join(VARIANTS)}")
+    lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds, es_pid,
+                variants)
     if not args.no_write:
         update_results(f"es-ingest-{args.size}", lines)
     return 0

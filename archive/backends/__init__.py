@@ -17,7 +17,8 @@ def make_backend(config: Config, dim: int, model_id: str) -> Backend:
 
         return ElasticBackend(config.elasticsearch_url, alias=config.es_index, dim=dim,
                               model_id=model_id, timeout=config.es_timeout, options=elastic_options(config),
-                              shards=config.es_shards, replicas=config.es_replicas)
+                              shards=config.es_shards, replicas=config.es_replicas,
+                              vector_index=config.es_vector_index)
     raise ValueError(f"unknown backend {config.backend!r}")
 
 

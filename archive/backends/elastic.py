@@ -1,4 +1,4 @@
-"""Elasticsearch backend: BM25 over jieba tokens, exact phrases over folded characters, HNSW kNN.
+"""Elasticsearch backend: BM25 over jieba tokens, exact phrases over folded characters, kNN (HNSW or flat).
 
 One index holds documents and their passages, told apart by `kind`, so one alias
 flip swaps both at once. Indices are named `<alias>-v<N>`; readers only ever use
@@ -55,6 +55,7 @@ from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, 
 log = logging.getLogger(__name__)
 
 MAPPING_PATH = Path(__file__).resolve().parents[2] / "mappings" / "passages.json"
+DEFAULT_VECTOR_INDEX = "hnsw"  # the index_options passages.json itself carries
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
 UNVERSIONED = ("索引 {index} 建于文档版本化之前，本版本不再读写这种索引：请先运行一次 `python -m indexer reindex` "
@@ -63,11 +64,21 @@ UNVERSIONED = ("索引 {index} 建于文档版本化之前，本版本不再读�
 __all__ = ["ElasticBackend", "IndexingFailed", "Refused", "load_mapping"]
 
 
-def load_mapping(dim: int, model_id: str) -> dict:
-    """The index body from mappings/passages.json with the embedder's facts filled in."""
+def vector_overlay_path(vector_index: str) -> Path:
+    """The file in mappings/ whose vector index options replace passages.json's (ARCHIVE_ES_VECTOR_INDEX)."""
+    return MAPPING_PATH.with_name(f"vector-{vector_index}.json")
+
+
+def load_mapping(dim: int, model_id: str, vector_index: str = DEFAULT_VECTOR_INDEX) -> dict:
+    """The index body from mappings/passages.json with the embedder's facts filled in, and the vector
+    index options of mappings/vector-<vector_index>.json unless it is passages.json's own (hnsw)."""
     body = json.loads(MAPPING_PATH.read_text(encoding="utf-8"))
     body["mappings"]["_meta"].update(schema_version=SCHEMA_VERSION, model_id=model_id, dim=dim)
-    body["mappings"]["properties"]["vector"]["dims"] = dim
+    vector = body["mappings"]["properties"]["vector"]
+    vector["dims"] = dim
+    if vector_index != DEFAULT_VECTOR_INDEX:
+        overlay = json.loads(vector_overlay_path(vector_index).read_text(encoding="utf-8"))
+        vector["index_options"] = overlay["index_options"]
     return body
 
 
@@ -77,14 +88,16 @@ class ElasticBackend:
     name = "elasticsearch"
 
     def __init__(self, url: str, alias: str, dim: int, model_id: str, timeout: float = 10.0,
-                 options: Mapping | None = None, shards: int | None = None, replicas: int | None = None) -> None:
-        # Shard and replica counts of the indices this backend creates: the mapping file's unless given.
-        defaults = load_mapping(dim, model_id)["settings"]["index"]
-        self.shards = shards or int(defaults["number_of_shards"])
-        self.replicas = int(defaults["number_of_replicas"]) if replicas is None else replicas
+                 options: Mapping | None = None, shards: int | None = None, replicas: int | None = None,
+                 vector_index: str = DEFAULT_VECTOR_INDEX) -> None:
         self.alias = alias
         self.dim = dim
         self.model_id = model_id
+        self.vector_index = vector_index  # of the indices this backend creates; any existing one is read as it is
+        # Shard and replica counts of the indices this backend creates: the mapping file's unless given.
+        defaults = self._index_body()["settings"]["index"]
+        self.shards = shards or int(defaults["number_of_shards"])
+        self.replicas = int(defaults["number_of_replicas"]) if replicas is None else replicas
         self.transport = Transport(url, timeout, options)
         self.reader = LiveReader(self.transport, alias)
         self.writer = VersionedWriter(self.transport, self.reader, alias)
@@ -128,8 +141,12 @@ class ElasticBackend:
         versions = self._versions()
         return f"{self.alias}-v{(versions[-1] if versions else 0) + 1}"
 
+    def _index_body(self) -> dict:
+        """Settings and mappings of the indices this backend creates."""
+        return load_mapping(self.dim, self.model_id, self.vector_index)
+
     def _create(self, index: str, with_alias: bool, bulk_load: bool = False) -> None:
-        body = load_mapping(self.dim, self.model_id)
+        body = self._index_body()
         aliases = {self.alias: {}} if with_alias else None
         settings = {**body["settings"], "index": {**body["settings"]["index"], "number_of_shards": self.shards,
                                                   "number_of_replicas": self.replicas}}
@@ -217,7 +234,7 @@ class ElasticBackend:
 
         try:
             self.transport.bulk(actions(), new)
-            interval = load_mapping(self.dim, self.model_id)["settings"]["index"]["refresh_interval"]
+            interval = self._index_body()["settings"]["index"]["refresh_interval"]
             self._call("indices.put_settings", index=new, settings={"index": {"refresh_interval": interval}})
             self._call("indices.refresh", index=new)
             stored = self._call("count", index=new, query={"term": {"kind": DOCUMENT}})["count"]
