@@ -3,7 +3,7 @@
 One index holds documents and their passages, told apart by `kind`, so one alias
 flip swaps both at once. Indices are named `<alias>-v<N>`; readers only ever use
 the alias. Settings and mappings are data (`mappings/passages.json`); this module
-fills in only the embedder's id and dims. This class is the facade implementing the
+fills in only the embedder's id and dims (`elastic_mapping`). This class is the facade implementing the
 Backend protocol over three parts: `elastic_transport` (the client, timeouts, errors
 translated), `elastic_writer` (a document replaced as a new version of its passages made
 live by one write of its record, so readers never see half of it, even after a crash) and
@@ -17,17 +17,16 @@ code runs against it and against a full Elasticsearch 8.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from pathlib import Path
 
 import numpy as np
 from elasticsearch import Elasticsearch
 
 from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
+from archive.backends.elastic_mapping import DEFAULT_VECTOR_INDEX, MAPPING_PATH, load_mapping
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
     FACET_SIZE,
@@ -54,32 +53,12 @@ from archive.models import FACET_FIELDS, Chunk, Document, FacetCounts, Filters, 
 
 log = logging.getLogger(__name__)
 
-MAPPING_PATH = Path(__file__).resolve().parents[2] / "mappings" / "passages.json"
-DEFAULT_VECTOR_INDEX = "hnsw"  # the index_options passages.json itself carries
 META_TTL = 30.0  # seconds a successful compatibility check is trusted
 OLD_INDEX_GRACE = 2.0  # seconds searches that resolved the alias before a flip get to finish
 UNVERSIONED = ("索引 {index} 建于文档版本化之前，本版本不再读写这种索引：请先运行一次 `python -m indexer reindex` "
                "重建索引")
 
-__all__ = ["ElasticBackend", "IndexingFailed", "Refused", "load_mapping"]
-
-
-def vector_overlay_path(vector_index: str) -> Path:
-    """The file in mappings/ whose vector index options replace passages.json's (ARCHIVE_ES_VECTOR_INDEX)."""
-    return MAPPING_PATH.with_name(f"vector-{vector_index}.json")
-
-
-def load_mapping(dim: int, model_id: str, vector_index: str = DEFAULT_VECTOR_INDEX) -> dict:
-    """The index body from mappings/passages.json with the embedder's facts filled in, and the vector
-    index options of mappings/vector-<vector_index>.json unless it is passages.json's own (hnsw)."""
-    body = json.loads(MAPPING_PATH.read_text(encoding="utf-8"))
-    body["mappings"]["_meta"].update(schema_version=SCHEMA_VERSION, model_id=model_id, dim=dim)
-    vector = body["mappings"]["properties"]["vector"]
-    vector["dims"] = dim
-    if vector_index != DEFAULT_VECTOR_INDEX:
-        overlay = json.loads(vector_overlay_path(vector_index).read_text(encoding="utf-8"))
-        vector["index_options"] = overlay["index_options"]
-    return body
+__all__ = ["MAPPING_PATH", "ElasticBackend", "IndexingFailed", "Refused", "load_mapping"]
 
 
 class ElasticBackend:
