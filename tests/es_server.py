@@ -18,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -82,14 +83,22 @@ def missing_tools() -> str | None:
 
 
 def free_port() -> int:
-    """A port nothing listens on now; under xdist one that is this worker's modulo the worker count, so two
-    workers binding at once never pick the same one (the kernel may hand a port just closed to another)."""
-    while True:
+    """A port nothing listens on now. Under xdist one that is this worker's number modulo the worker count,
+    below the kernel's ephemeral range, so that two workers never pick the same one (the kernel would hand a
+    port just closed to the next asker; and it gives bind(0) odd ports only, so no filtering of those)."""
+    if WORKERS == 1:
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port % WORKERS == WORKER:
-            return port
+            return s.getsockname()[1]
+    while True:
+        port = random.randrange(20000, 30000)
+        port += WORKER - port % WORKERS
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken: another
+                continue
+        return port
 
 
 class EsNode:
