@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import shutil
 import tempfile
 from pathlib import Path
@@ -56,6 +57,9 @@ class Controller:
     def __init__(self) -> None:
         self.folder = tempfile.mkdtemp(prefix="xdist-groups-")
         os.environ[GROUPS_DIR] = self.folder
+        # One hash seed for every worker: test ids that show a set (tests/contract/test_region_filters.py)
+        # must read the same in each, or xdist refuses to run ("Different tests were collected").
+        os.environ.setdefault("PYTHONHASHSEED", str(random.randrange(1, 2**32)))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_xdist_make_scheduler(self, config, log):
