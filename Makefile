@@ -29,8 +29,11 @@ serve: $(VENV)/.installed
 	$(BIN)/python -m search_app serve --host $(HOST) --port $(PORT)
 
 ## make test: the whole suite (unit, app, backend contract on SQLite and Elasticsearch, browser)
+# on pytest-xdist workers, one per CPU and at most TEST_MAX_WORKERS; TEST_WORKERS=0 runs it in one process
+TEST_WORKERS ?= logical
+TEST_MAX_WORKERS ?= 4
 test: $(VENV)/.dev-installed test-tools
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --maxprocesses $(TEST_MAX_WORKERS) --dist loadgroup
 
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check archive indexer search_app evaluation tests bench

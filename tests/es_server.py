@@ -4,6 +4,9 @@ The shared test node listens on TEST_ES_PORT (9250), away from a development nod
 on 9200, and is left running after the session so the next run starts in a second
 (`ES_PORT=9250 scripts/es.sh stop` stops it). Fault tests start their own node on a
 free port (`EsNode.fresh()`), stop and restart it, and remove it afterwards.
+Under pytest-xdist every test that needs Elasticsearch runs on one worker (the `es` group,
+tests/conftest.py), so each node starts once; the ports are offset by the worker's number all the
+same, so that two workers could never share a node or its data directory.
 Without Java or Maven a laptop skips these tests with the reason; under CI=true
 anything missing is a failure.
 """
@@ -15,6 +18,7 @@ import functools
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import socket
@@ -31,10 +35,13 @@ log = logging.getLogger(__name__)
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "es.sh"
-TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250"))
-# The test cluster: CLUSTER_NODES nodes on HTTP ports from TEST_ES_CLUSTER_PORT (transport 1000 above).
-CLUSTER_PORT = int(os.environ.get("TEST_ES_CLUSTER_PORT", "9270"))
+# pytest-xdist's worker gw<N> is worker N of PYTEST_XDIST_WORKER_COUNT (0 of 1 when not under xdist).
+WORKER = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 CLUSTER_NODES = 3
+TEST_PORT = int(os.environ.get("TEST_ES_PORT", "9250")) + WORKER
+# The test cluster: CLUSTER_NODES nodes on HTTP ports from TEST_ES_CLUSTER_PORT (transport 1000 above).
+CLUSTER_PORT = int(os.environ.get("TEST_ES_CLUSTER_PORT", "9270")) + CLUSTER_NODES * WORKER
 START_TIMEOUT = 600  # the first start downloads ~100 MB from Maven Central
 # Test nodes live for minutes over a few hundred documents: the C1 compiler alone is enough, and C2's
 # compiling of start-up code is most of a start's CPU. Measured on the 2-core machine, same window: the
@@ -76,9 +83,22 @@ def missing_tools() -> str | None:
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A port nothing listens on now. Under xdist one that is this worker's number modulo the worker count,
+    below the kernel's ephemeral range, so that two workers never pick the same one (the kernel would hand a
+    port just closed to the next asker; and it gives bind(0) odd ports only, so no filtering of those)."""
+    if WORKERS == 1:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+    while True:
+        port = random.randrange(20000, 30000)
+        port += WORKER - port % WORKERS
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # taken: another
+                continue
+        return port
 
 
 class EsNode:
@@ -206,6 +226,7 @@ def start_node(node: EsNode) -> str:
 # session's end stops any left unclaimed.
 _early: dict[str, tuple[EsNode, threading.Event]] = {}
 _cancelled = threading.Event()
+_begun = threading.Event()
 SESSION_NODES = ("shared", "cluster")  # kept with ES_KEEP=1; the others are removed with their data
 
 
@@ -234,7 +255,11 @@ def nodes_wanted(items) -> dict[str, EsNode]:
 
 def start_early(items) -> None:
     """Begin starting, one after another in a background thread, each node the collected tests want
-    that does not answer yet (nothing when a tool is missing: the fixture then says why, as before)."""
+    that does not answer yet (nothing when a tool is missing: the fixture then says why, as before).
+    Once a session: a second call begins nothing."""
+    if _begun.is_set():
+        return
+    _begun.set()
     wanted = nodes_wanted(items)
     if not wanted or missing_tools():
         return

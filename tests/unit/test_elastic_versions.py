@@ -29,7 +29,7 @@ def test_versions_are_unique_and_stamped_with_their_start():
 
 @pytest.mark.parametrize("version, expected", [
     (FRESH, False), (OLD, True), ("no-stamp", False), ("", False),
-])
+], ids=["fresh", "old", "no-stamp", "empty"])  # not the stamps: each xdist worker collects at its own moment
 def test_abandoned(version, expected):
     assert abandoned(version, now_ms=NOW) is expected
 
