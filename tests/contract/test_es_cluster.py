@@ -28,13 +28,16 @@ TIMEOUT = 5.0
 QUERIES = ["行政复议 纠错率", "政务公开 信息", "法治 培训 干部", "执法 案卷 评查"]
 
 
-def cluster_get(node: EsNode, path: str) -> dict | list:
-    with urllib.request.urlopen(node.url + path, timeout=30) as resp:
+def cluster_get(node: EsNode, path: str, timeout: float = 30) -> dict | list:
+    with urllib.request.urlopen(node.url + path, timeout=timeout) as resp:
         return json.load(resp)
 
 
 def wait_green(node: EsNode, nodes: int, seconds: float = 300) -> None:
-    health = cluster_get(node, f"/_cluster/health?wait_for_status=green&wait_for_nodes={nodes}&timeout={seconds:.0f}s")
+    """Until the cluster is green with `nodes` nodes; the node itself waits up to `seconds` (a restarted
+    node's shard copies can take longer than a plain request's 30 s to recover), so the socket waits longer."""
+    health = cluster_get(node, f"/_cluster/health?wait_for_status=green&wait_for_nodes={nodes}&timeout={seconds:.0f}s",
+                         timeout=seconds + 30)
     assert health["status"] == "green" and health["number_of_nodes"] == nodes, health
 
 
