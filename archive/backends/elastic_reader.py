@@ -1,8 +1,10 @@
 """Reading only the live version of each document (the protocol is in `elastic_versions`).
 
 Records are read in real time by id; searches leave out the versions hidden in the snapshot
-that answers them. What the last search saw hidden is the next one's first guess: that guess
-is shared by every thread searching through one backend, so it sits behind a lock.
+that answers them. What the last count saw hidden is the next count's first guess (a count checks
+its guess against its own snapshot); that guess is shared by every thread searching through one
+backend, so it sits behind a lock. Searches for hits start from no guess and learn what is hidden
+from the records of their hits.
 """
 
 from __future__ import annotations
@@ -104,13 +106,15 @@ class LiveReader:
                   versions: Callable[[list[dict]], list[DocVersion]] = doc_versions) -> list[dict]:
         """A search's hits that belong to their document's live version, as its record says now.
 
-        `request(hidden)` builds the search, leaving out versions known to be hidden. The records of
+        `request(hidden)` builds the search, leaving out versions known to be hidden: none at first, not
+        the last count's guess, which can name a version made live since (announced then, switched now:
+        its passages would be left out unseen, as no hit of it comes back to be checked). The records of
         the hits' documents are read in real time (one mget, whatever the index size, where the
         global aggregation of `live_search` visits every document: 15-20 ms at 1M). A hit of any
         other version means an ingest moved on since the snapshot; the search runs again without
         that version, and now sees the live version's passages (refreshed before the record switched).
         `versions` reads each hit's document and version (doc values unless the request asks otherwise)."""
-        hidden = self.hidden_guess
+        hidden: tuple[str, ...] = ()
         for _ in range(LIVE_TRIES):
             # .get: under filter_path, an answer without hits has no "hits" at all
             hits = self.search(**request(hidden)).get("hits", {}).get("hits", [])

@@ -13,7 +13,7 @@ import pytest
 from archive.backends.elastic import ElasticBackend, load_mapping
 from archive.backends.elastic_transport import Transport
 from archive.backends.elastic_versions import ConcurrentChange
-from archive.backends.elastic_writer import passage_actions
+from archive.backends.elastic_writer import VersionedWriter, passage_actions
 from archive.errors import IndexMismatch
 from archive.models import Filters, KeywordQuery
 from archive.text import tokenize
@@ -44,6 +44,29 @@ def test_two_writers_of_one_document_one_wins_whole(make_backend, corpus, monkey
     first.index_documents([mine])  # trying again works, and clears away both earlier writes
     assert check_reads(second, options, settled=True) == {corpus[0][0].doc_id: version_of(mine)}
     assert raw_passages(first) == sorted(version_of(mine)[1])
+
+
+def test_a_reader_that_counted_while_a_version_was_hidden_finds_it_once_live(make_backend, corpus, monkeypatch):
+    """A reader's first guess of the hidden versions is what its last count saw: a version hidden then
+    (its passages written and searchable, its record not yet switched) and live now must be found by
+    every read path."""
+    writer = make_backend("elasticsearch")
+    writer.index_documents([corpus[0]])
+    reader = make_backend("elasticsearch", like=writer)
+    new = revised(corpus[0], 5)
+    real, counted = VersionedWriter._refresh, []
+
+    def refresh(self):
+        real(self)
+        if self is writer.writer and not counted:  # before the switch: the reader counts, the new version hidden
+            counted.append(reader.facets(None, Filters()).total)
+
+    monkeypatch.setattr(VersionedWriter, "_refresh", refresh)
+    writer.index_documents([new])
+    monkeypatch.undo()
+    assert counted == [len(corpus[0][1])]  # it counted the old version only
+    options = {corpus[0][0].doc_id: [version_of(new)]}
+    assert check_reads(reader, options, settled=True) == {corpus[0][0].doc_id: version_of(new)}
 
 
 def unversioned_index(backend: ElasticBackend, items) -> None:
