@@ -37,6 +37,9 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 
 def pytest_configure(config) -> None:
+    from tests import timing
+
+    timing.register(config)  # TEST_TIMING=1: wall and CPU per module, subprocesses, JVMs (tests/timing.py)
     if config.pluginmanager.hasplugin("xdist"):
         from tests import xdist_groups
 
