@@ -43,14 +43,20 @@ def pytest_configure(config) -> None:
     if config.pluginmanager.hasplugin("xdist"):
         from tests import xdist_groups
 
-        xdist_groups.register(config)
+        xdist_groups.register(config, ready=CACHE / "embeddings.sqlite")
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Every test that needs Elasticsearch in one xdist group, `es` (tests/xdist_groups.py schedules it)."""
+    """Every test that needs Elasticsearch in the xdist group of its nodes, "es" or "es-own"
+    (tests/es_server.py `node_group`; tests/xdist_groups.py schedules them); every test of the seed
+    index marked `seeds`, which the scheduler keeps off a worker while another embeds the seeds."""
+    from tests import es_server
+
     for item in items:
         if item.get_closest_marker("es"):
-            item.add_marker(pytest.mark.xdist_group("es"))
+            item.add_marker(pytest.mark.xdist_group(es_server.node_group(item)))
+        if "ingested" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.seeds)
 
 
 def pytest_collection_finish(session) -> None:
@@ -67,7 +73,7 @@ def pytest_runtest_protocol(item) -> None:
     if XDIST_WORKER is not None and item.get_closest_marker("es"):
         from tests import es_server
 
-        es_server.start_early(item.session.items)  # once: the `es` group has every such test
+        es_server.start_early(item.session.items, es_server.node_group(item))  # once a group, on its worker
 
 
 def pytest_sessionfinish(session) -> None:
@@ -135,16 +141,23 @@ def ingested(config, seeds_dir, data_dir):
 
     Only the seeds: the acceptance figures of the issues are stated for an index of them.
     """
+    archive, report = ingest_with_cache(config, [seeds_dir])  # a second worker waits, then finds them cached
+    yield archive, report
+    archive.close()
+
+
+def ingest_with_cache(config, paths: list[Path]):
+    """A new Archive on `config` with `paths` ingested, its vectors from .cache/embeddings.sqlite and what it
+    embedded added back, under `cache_lock`: no text is embedded twice in a session; (archive, report)."""
     from archive.services import Archive
     from indexer.pipeline import ingest_paths
 
-    with cache_lock():  # a second worker waits here, then finds every seed vector in the cache
-        load_cache(data_dir)
+    with cache_lock():
+        load_cache(config.data_dir)
         archive = Archive(config)
-        report = ingest_paths(archive, [seeds_dir])
+        report = ingest_paths(archive, paths)
         save_cache(archive.embedder)
-    yield archive, report
-    archive.close()
+    return archive, report
 
 
 @pytest.fixture(scope="session")

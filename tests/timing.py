@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 OUT = Path(__file__).resolve().parents[1] / "test-output" / "timing"
 TICK = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 SAMPLE_S = 0.5
-SERVER_CLASS = b"org.elasticsearch.bootstrap.Elasticsearch"  # the server JVM's main class
+SERVER_CLASS = b"org.elasticsearch.bootstrap.Elasticsearch"  # the server JVM's main class (`-m module/class`)
 
 
 def cpu_now() -> tuple[float, float]:
@@ -114,8 +114,8 @@ class JvmSampler:
             if not proc.name.isdigit():
                 continue
             try:
-                args = (proc / "cmdline").read_bytes().split(b"\0")
-                if SERVER_CLASS not in args or self.es_dir.encode() not in b" ".join(args):
+                args = (proc / "cmdline").read_bytes()
+                if SERVER_CLASS not in args or self.es_dir.encode() not in args:
                     continue
                 fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
             except OSError:  # it ended between the listing and the read
