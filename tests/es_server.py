@@ -216,7 +216,16 @@ def start_node(node: EsNode) -> str:
     try:
         return node.start()
     except RuntimeError as exc:
+        stop_quietly(node)  # a node that booted too late for es.sh's health wait would run on unowned
         unavailable(str(exc))
+
+
+def stop_quietly(node: EsNode) -> None:
+    """Stop `node` if it runs, logging (not raising) a failure to: for a start that has already failed."""
+    try:
+        node.stop()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        log.warning("could not stop the Elasticsearch on port %s after its failed start: %s", node.port, exc)
 
 
 # Nodes whose start began when the tests were collected, by name, each with an event set once its
