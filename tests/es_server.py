@@ -4,9 +4,10 @@ The shared test node listens on TEST_ES_PORT (9250), away from a development nod
 on 9200, and is left running after the session so the next run starts in a second
 (`ES_PORT=9250 scripts/es.sh stop` stops it). Fault tests start their own node on a
 free port (`EsNode.fresh()`), stop and restart it, and remove it afterwards.
-Under pytest-xdist every test that needs Elasticsearch runs on one worker (the `es` group,
-tests/conftest.py), so each node starts once; the ports are offset by the worker's number all the
-same, so that two workers could never share a node or its data directory.
+Under pytest-xdist the tests that need Elasticsearch are in two groups (`node_group`): "es", those of the
+shared node and the private nodes, and "es-own", the cluster's; each group runs on one worker, which
+starts its nodes at its first test, so each node starts once; the ports are offset by the worker's
+number, so that two workers could never share a node or its data directory.
 Without Java or Maven a laptop skips these tests with the reason; under CI=true
 anything missing is a failure.
 """
@@ -215,7 +216,16 @@ def start_node(node: EsNode) -> str:
     try:
         return node.start()
     except RuntimeError as exc:
+        stop_quietly(node)  # a node that booted too late for es.sh's health wait would run on unowned
         unavailable(str(exc))
+
+
+def stop_quietly(node: EsNode) -> None:
+    """Stop `node` if it runs, logging (not raising) a failure to: for a start that has already failed."""
+    try:
+        node.stop()
+    except (RuntimeError, subprocess.TimeoutExpired) as exc:
+        log.warning("could not stop the Elasticsearch on port %s after its failed start: %s", node.port, exc)
 
 
 # Nodes whose start began when the tests were collected, by name, each with an event set once its
@@ -226,41 +236,58 @@ def start_node(node: EsNode) -> str:
 # session's end stops any left unclaimed.
 _early: dict[str, tuple[EsNode, threading.Event]] = {}
 _cancelled = threading.Event()
-_begun = threading.Event()
+_begun: set[str | None] = set()  # the groups whose nodes have begun
 SESSION_NODES = ("shared", "cluster")  # kept with ES_KEEP=1; the others are removed with their data
 
 
-def nodes_wanted(items) -> dict[str, EsNode]:
-    """The nodes the collected tests will ask for, by name, read off their fixtures: the shared node
-    (none when ELASTICSEARCH_URL is set), the cluster, and the private nodes of the fault and security
-    tests. A backend factory in a test that has a node of its own is for that node."""
-    wanted: dict[str, EsNode] = {}
-    for item in items:
-        if item.get_closest_marker("es") is None:
-            continue
-        names = set(getattr(item, "fixturenames", ()))
-        params = {v for v in getattr(getattr(item, "callspec", None), "params", {}).values() if isinstance(v, str)}
-        own = names & {"es_cluster", "crash_node", "secured"}
-        if not os.environ.get("ELASTICSEARCH_URL") and (
-                "es_url" in names or "elasticsearch" in params or ("make_backend" in names and not own)):
-            wanted.setdefault("shared", EsNode(TEST_PORT))
-        if "es_cluster" in names or "cluster" in params:
-            wanted.setdefault("cluster", EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES))
-        if "crash_node" in names:
-            wanted.setdefault("faults", EsNode.fresh())
-        if "secured" in names:
-            wanted.setdefault("secured", EsNode(free_port(), security=True))
+def node_names(item) -> set[str]:
+    """The nodes a collected test will ask for, read off its fixtures: "shared" (none when ELASTICSEARCH_URL
+    is set), "cluster", and the private nodes of the fault and security tests, "faults" and "secured".
+    A backend factory is for the node the test has of its own, else for the cluster its `cluster`
+    parameter names, else for the shared node."""
+    if item.get_closest_marker("es") is None:
+        return set()
+    names = set(getattr(item, "fixturenames", ()))
+    params = {v for v in getattr(getattr(item, "callspec", None), "params", {}).values() if isinstance(v, str)}
+    own = names & {"es_cluster", "crash_node", "secured"}
+    wanted = set()
+    if not os.environ.get("ELASTICSEARCH_URL") and (
+            "es_url" in names or "elasticsearch" in params or ("make_backend" in names and not own
+                                                              and "cluster" not in params)):
+        wanted.add("shared")
+    if "es_cluster" in names or "cluster" in params:
+        wanted.add("cluster")
+    if "crash_node" in names:
+        wanted.add("faults")
+    if "secured" in names:
+        wanted.add("secured")
     return wanted
 
 
-def start_early(items) -> None:
+def node_group(item) -> str:
+    """A test's xdist group: "es-own" for the tests of the three-node cluster, "es" for the others (the shared
+    node's and the single private nodes'); the two run side by side on two workers, each starting its own
+    nodes. The private nodes stay with the shared one: four JVMs booting beside the cluster's three on the
+    loaded 2-core machine made the secured node miss es.sh's 120 s health wait."""
+    return "es-own" if "cluster" in node_names(item) else "es"
+
+
+def nodes_wanted(items) -> dict[str, EsNode]:
+    """The nodes the collected tests will ask for (`node_names`), by name, in the order they start."""
+    names = set().union(*(node_names(item) for item in items))
+    made = {"shared": lambda: EsNode(TEST_PORT), "cluster": lambda: EsNode(CLUSTER_PORT, nodes=CLUSTER_NODES),
+            "faults": EsNode.fresh, "secured": lambda: EsNode(free_port(), security=True)}
+    return {name: make() for name, make in made.items() if name in names}
+
+
+def start_early(items, group: str | None = None) -> None:
     """Begin starting, one after another in a background thread, each node the collected tests want
-    that does not answer yet (nothing when a tool is missing: the fixture then says why, as before).
-    Once a session: a second call begins nothing."""
-    if _begun.is_set():
+    (those of `group` only, when given) that does not answer yet (nothing when a tool is missing: the
+    fixture then says why, as before). Once a session for each group: a second call begins nothing."""
+    if group in _begun:
         return
-    _begun.set()
-    wanted = nodes_wanted(items)
+    _begun.add(group)
+    wanted = nodes_wanted([item for item in items if group is None or node_group(item) == group])
     if not wanted or missing_tools():
         return
     queue = []

@@ -8,7 +8,7 @@ SEED_REGIONS = {"三门峡市", "新密市", "恒口示范区", "广元市", "�
 
 
 @pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.es)])
-def client(request):
+def client(request, ingested):  # `ingested` named: the scheduler reads the seed index off the fixture names
     """The same API over each backend: results must look the same whichever serves them."""
     app = request.getfixturevalue("app" if request.param == "embedded" else "es_app")
     return app.test_client()

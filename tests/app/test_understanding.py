@@ -8,7 +8,7 @@ from tests.app.test_api import search
 
 
 @pytest.fixture(params=["embedded", pytest.param("elasticsearch", marks=pytest.mark.es)])
-def client(request):
+def client(request, ingested):  # `ingested` named: the scheduler reads the seed index off the fixture names
     app = request.getfixturevalue("app" if request.param == "embedded" else "es_app")
     return app.test_client()
 

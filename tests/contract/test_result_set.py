@@ -19,7 +19,7 @@ PAGE = 20  # small pages, so that every query's set spans several
 
 
 @pytest.fixture(scope="module", params=BACKENDS)
-def client(request):
+def client(request, ingested):  # `ingested` named: the scheduler reads the seed index off the fixture names
     app = request.getfixturevalue("app" if request.param == "embedded" else "es_app")
     return app.test_client()
 
