@@ -1,10 +1,10 @@
 """`indexer ingest` end to end into Elasticsearch against the embedded backend, optionally against older code.
 
     python -m bench.es_ingest --size 10k --es-url http://127.0.0.1:9200 [--es-pidfile .es/node-9200/es.pid]
-        [--before DIR] [--rounds 3] [--variants hnsw,flat,...]
+        [--before DIR] [--rounds 3] [--variants hnsw,flat,...] [--section NAME]
 
-The corpus is generated once. Each round runs `python -m indexer ingest DIR` (hash embedder, so
-embedding is not what is measured; a fresh data directory and alias each time) for the embedded
+The corpus is generated once. Each round runs `python -m indexer ingest DIR` (hash embedder unless
+`--embedder` says otherwise; a fresh data directory and alias each time) for the embedded
 backend, for Elasticsearch with this tree's code and, with `--before`, for Elasticsearch with the
 code of another checkout (e.g. `git worktree add /tmp/before <commit>`), in turn, so that all are
 measured in the same window. The median round of each is quoted; every round is listed, with the
@@ -12,7 +12,8 @@ CPU seconds (user + system) of the ingest and its workers and, given the node's 
 Elasticsearch JVM over the same round: on a shared machine wall time is noisy, CPU time much less so.
 `--variants` measures this tree's ingest into indices made with other index options (VARIANTS: an
 overlay on mappings/passages.json), each created behind the alias before the ingest finds it, or
-with a setting (`ARCHIVE_ES_VECTOR_INDEX=flat`: the ingest then creates its index itself).
+with a setting (`ARCHIVE_ES_VECTOR_INDEX=flat`: the ingest then creates its index itself); with
+`--before`, each variant is measured with the other checkout's code as well.
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def node_work(backend) -> str:
 
 
 def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str | None,
-                es_pid: int | None = None, variant: str | None = None) -> tuple[float, str, float, float, str]:
+                es_pid: int | None = None, variant: str | None = None,
+                embedder: str = "hash") -> tuple[float, str, float, float, str]:
     """One fresh `indexer ingest` of `corpus` run from the checkout `code` (into an index of `variant`'s
     options if given); (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node,
     the node's own account of its work)."""
@@ -107,7 +109,7 @@ def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str 
     if variant and not setting:
         precreate(es_url, alias, variant)
     env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")} | setting
-    env.update(ARCHIVE_EMBEDDER="hash", ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
+    env.update(ARCHIVE_EMBEDDER=embedder, ARCHIVE_DATA_DIR=str(data), ARCHIVE_BACKEND=backend,
                ARCHIVE_LOG_LEVEL="INFO", PYTHONPATH=str(code))
     if backend == "elasticsearch":
         env.update(ELASTICSEARCH_URL=es_url, ARCHIVE_ES_INDEX=alias)
@@ -129,13 +131,16 @@ def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str 
 
 
 def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | None = None,
-        variants: list[str] = ()) -> list[str]:
+        variants: list[str] = (), embedder: str = "hash") -> list[str]:
     """Every round of every configuration; the lines for RESULTS.md."""
     lines = machine_lines(f"`indexer ingest` into Elasticsearch, {size} passages corpus")
     runs = [("embedded", "embedded", ROOT, None), ("elasticsearch (this tree)", "elasticsearch", ROOT, None)]
     if before:
         runs.append((f"elasticsearch (before: {before.name})", "elasticsearch", before, None))
-    runs += [(f"elasticsearch ({v})", "elasticsearch", ROOT, v) for v in variants]
+    for v in variants:  # each variant with this tree's code, and with the other checkout's too
+        runs.append((f"elasticsearch ({v})", "elasticsearch", ROOT, v))
+        if before:
+            runs.append((f"elasticsearch ({v}, before: {before.name})", "elasticsearch", before, v))
     with tempfile.TemporaryDirectory(prefix="bench-es-ingest-") as tmp:
         corpus = Path(tmp) / "files"
         counts = write_files(corpus, size_of(size))
@@ -144,13 +149,15 @@ def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | 
         for r in range(rounds):
             for name, backend, code, variant in runs:
                 data = Path(tmp) / f"data-{r}-{backend}-{code.name}-{variant}"
-                secs, summary, cpu, node, work = ingest_once(code, corpus, data, backend, es_url, es_pid, variant)
+                secs, summary, cpu, node, work = ingest_once(code, corpus, data, backend, es_url, es_pid, variant,
+                                                             embedder)
                 report(f"round {r + 1}: {name}: {secs:.1f} s, CPU {cpu:.1f} s ingest + {node:.1f} s node "
                        f"({summary}); node: {work}; load {load_average()}")
                 rows.append([r + 1, name, f"{secs:.1f}", f"{mb / secs:.2f}", f"{cpu:.1f}", f"{node:.1f}",
                              f"{cpu + node:.1f}", work, load_average(), summary])
                 seen.setdefault(name, []).append((secs, cpu + node))
-    lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; hash embedder; Elasticsearch at {es_url}. "
+    lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; embedder {embedder} (a fresh data directory, so "
+              f"nothing is cached); Elasticsearch at {es_url}. "
               "CPU: user + system seconds of the ingest with its workers, and of the node's JVM over the same "
               "round (during an embedded round the node only idles).", ""]
     lines += table(["round", "backend (code)", "seconds", "MB/s", "CPU ingest s", "CPU node s", "CPU total s",
@@ -176,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
                         help=f"comma-separated index options to measure too: {', '.join(VARIANTS)}, "
                              "or a setting NAME=VALUE")
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
+    parser.add_argument("--embedder", default="hash",
+                        help="ARCHIVE_EMBEDDER of the ingests (hash: embedding is not what is measured; a real "
+                             "one, e.g. e5-onnx-int8, measures writes hidden behind embedding)")
+    parser.add_argument("--section", default=None,
+                        help="the RESULTS.md section to write (default es-ingest-SIZE): keeps an earlier one")
     args = parser.parse_args(argv)
     es_pid = int(args.es_pidfile.read_text().strip()) if args.es_pidfile else None
     variants = [v for v in args.variants.split(",") if v]
@@ -183,9 +195,9 @@ def main(argv: list[str] | None = None) -> int:
         if v not in VARIANTS and not v.startswith("ARCHIVE_"):
             parser.error(f"unknown variant {v}; known: {', '.join(VARIANTS)}")
     lines = run(args.size, args.es_url, args.before.resolve() if args.before else None, args.rounds, es_pid,
-                variants)
+                variants, args.embedder)
     if not args.no_write:
-        update_results(f"es-ingest-{args.size}", lines)
+        update_results(args.section or f"es-ingest-{args.size}", lines)
     return 0
 
 

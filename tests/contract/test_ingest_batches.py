@@ -1,0 +1,226 @@
+"""An ingest of many reports writes them in batches (BATCH_DOCS a batch), and reports as if file by file.
+
+A copy of a report written in an earlier batch is a duplicate; originals replaced in any batch go
+once that batch is written; a write that fails stops the ingest with one clear line and writes
+nothing after it; Ctrl-C neither hangs the process nor leaves half a report. Real Elasticsearch,
+real files, the hash embedder (what is tested is the order of writing, not the vectors); the
+embedded backend is held to the same reports.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from archive import originals
+from archive.config import load_config
+from archive.errors import BackendUnavailable
+from archive.services import Archive
+from indexer import pipeline
+from indexer.cli import main as indexer_main
+from indexer.pipeline import BATCH_DOCS, content_hash, doc_id_for, ingest_paths
+from tests.contract.conftest import drop_es_indices
+
+ROOT = Path(__file__).resolve().parents[2]
+REGIONS = ["临江市", "石桥县", "白沙区", "东陵县", "南湖市"]
+SECTIONS = 3  # passages per report (a short report is one passage per section)
+BACKENDS = ["embedded", pytest.param("elasticsearch", marks=pytest.mark.es)]
+SMALL_BATCH = 8
+
+
+@pytest.fixture()
+def batch(monkeypatch) -> int:
+    """Batches of SMALL_BATCH reports, cut by count only (no BATCH_SECONDS flush on a slow machine), so the
+    tests know where each batch begins; the rule that cuts them is the one an ingest runs."""
+    monkeypatch.setattr(pipeline, "BATCH_DOCS", SMALL_BATCH)
+    monkeypatch.setattr(pipeline, "BATCH_SECONDS", 3600.0)
+    return SMALL_BATCH
+
+
+def write_report(path: Path, n: int, edition: int = 1) -> None:
+    """Report number `n`, an invented one-page annual report; another `edition` reads differently."""
+    region, year = REGIONS[n % len(REGIONS)], 2015 + n % 9
+    lines = [f"{region}{year}年法治政府建设年度报告（第{n}号）", f"发布时间：{year + 1}-03-{10 + n % 18}"]
+    for s in range(SECTIONS):
+        lines += [f"{'一二三'[s]}、第{s + 1}项重点工作",
+                  f"{region}第{n}号报告第{s + 1}部分（第{edition}版）：全年受理行政复议申请{n * 7 + s + edition}件，"
+                  f"办结率{90 + s}%，行政机关负责人出庭应诉{n + s}次。"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_reports(folder: Path, count: int) -> list[Path]:
+    folder.mkdir(exist_ok=True)
+    paths = [folder / f"report-{n:04d}.txt" for n in range(count)]
+    for n, path in enumerate(paths):
+        write_report(path, n)
+    return paths
+
+
+@pytest.fixture()
+def open_archive(request, tmp_path):
+    """Factory: an Archive over a fresh data directory on `kind` (its own alias on the test node)."""
+    opened = []
+
+    def make(kind: str, **changes) -> Archive:
+        settings = {"data_dir": tmp_path / f"data-{len(opened)}", "embedder": "hash", "backend": kind}
+        if kind == "elasticsearch":
+            settings |= {"elasticsearch_url": request.getfixturevalue("es_url"),
+                         "es_index": f"test-overlap-{uuid.uuid4().hex[:8]}"}
+        settings["data_dir"].mkdir()
+        archive = Archive(load_config({}, **(settings | changes)))
+        opened.append(archive)
+        return archive
+
+    yield make
+    for archive in opened:
+        if archive.config.backend == "elasticsearch":
+            drop_es_indices(archive.backend)
+        archive.close()
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_copies_of_a_report_in_later_batches_are_duplicates(open_archive, tmp_path, kind, batch):
+    """Copies of a report of the second batch as the first report of the third batch and later in it: both are
+    duplicates of it, found in the index, not in the batch being gathered."""
+    paths = write_reports(tmp_path / "in", 3 * batch + 2)
+    first, copies = batch + 5, (2 * batch, 2 * batch + 6)
+    for copy in copies:
+        paths[copy].write_bytes(paths[first].read_bytes())
+    archive = open_archive(kind)
+    report = ingest_paths(archive, [tmp_path / "in"])
+    original = doc_id_for(paths[first])
+    assert report.duplicates == [(str(paths[c]), original) for c in copies]
+    written = [doc_id_for(p) for i, p in enumerate(paths) if i not in copies]
+    assert report.indexed == written and report.ok
+    assert report.passages == SECTIONS * len(written)
+    assert sorted(d.doc_id for d in archive.backend.list_documents()) == sorted(written)
+    assert archive.backend.find_by_sha256(content_hash(paths[first])) == original
+    assert archive.backend.get_document(doc_id_for(paths[copies[0]])) is None
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_reports_changed_in_every_batch_replace_their_originals_in_order(open_archive, tmp_path, kind, batch):
+    """A second ingest with one report changed in each of three batches: each is reported once, in file order,
+    and each old original goes once its batch is written (the last batch's too)."""
+    folder = tmp_path / "in"
+    paths = write_reports(folder, 2 * batch + 4)
+    archive = open_archive(kind)
+    assert len(ingest_paths(archive, [folder]).indexed) == len(paths)
+    changed = [3, batch + 1, 2 * batch + 3]
+    old = {n: archive.backend.get_document(doc_id_for(paths[n])) for n in changed}
+    for n in changed:
+        write_report(paths[n], n, edition=2)
+    again = ingest_paths(archive, [folder])
+    assert again.indexed == [doc_id_for(paths[n]) for n in changed]
+    assert len(again.unchanged) == len(paths) - len(changed) and again.passages == SECTIONS * len(changed)
+    for n in changed:
+        new = archive.backend.get_document(doc_id_for(paths[n]))
+        assert new.sha256 == content_hash(paths[n]) != old[n].sha256
+        assert originals.find(archive.config.data_dir, old[n]) is None
+        assert originals.find(archive.config.data_dir, new).file.read_bytes() == paths[n].read_bytes()
+    assert len(list((archive.config.data_dir / originals.FOLDER / "files").iterdir())) == len(paths)
+
+
+def block_writes_before(monkeypatch, doc_id: str) -> list[str]:
+    """Just before the bulk that writes `doc_id`'s passages, the index is made to refuse writes (a real write
+    block, set through the node's API): that bulk and every write after it fail as a full disk would make
+    them. The indices blocked, for the test to unblock."""
+    from archive.backends.elastic_transport import Transport
+
+    real, blocked = Transport.bulk, []
+
+    def bulk(self, actions, index, **options):
+        actions = list(actions)
+        if not blocked and any(a["_id"].startswith(f"{doc_id}-") for a in actions):
+            blocked.append(next(iter(self.call("indices.get_alias", name=index))))
+            self.call("indices.put_settings", index=blocked[0], settings={"index.blocks.write": True})
+        return real(self, actions, index, **options)
+
+    monkeypatch.setattr(Transport, "bulk", bulk)
+    return blocked
+
+
+@pytest.mark.es
+def test_a_write_that_fails_stops_the_ingest_with_a_clear_line_and_a_rerun_recovers(open_archive, tmp_path,
+                                                                                    monkeypatch, caplog, batch):
+    """The third batch's write is refused: `indexer ingest` stops with a clear last line
+    and no traceback, the index shows the two batches written before and nothing after; a rerun writes all."""
+    folder = tmp_path / "in"
+    paths = write_reports(folder, 5 * batch)
+    archive = open_archive("elasticsearch")
+    config = archive.config
+    for name in [k for k in os.environ if k.startswith("ARCHIVE_")]:
+        monkeypatch.delenv(name)
+    for name, value in {"ARCHIVE_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": config.elasticsearch_url,
+                        "ARCHIVE_ES_INDEX": config.es_index, "ARCHIVE_EMBEDDER": "hash",
+                        "ARCHIVE_DATA_DIR": str(config.data_dir)}.items():
+        monkeypatch.setenv(name, value)
+    with monkeypatch.context() as patch:
+        blocked = block_writes_before(patch, doc_id_for(paths[2 * batch + 3]))
+        caplog.clear()
+        try:
+            assert indexer_main(["ingest", "--no-progress", str(folder)]) == 1
+        finally:
+            if blocked:
+                archive.backend.transport.call("indices.put_settings", index=blocked[0],
+                                               settings={"index.blocks.write": None})
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert blocked and errors and "refused" in errors[-1] and "block" in errors[-1], errors[-3:]
+    assert "Traceback" not in caplog.text
+    shown = sorted(d.doc_id for d in archive.backend.list_documents())
+    assert shown == sorted(doc_id_for(p) for p in paths[:2 * batch])
+    assert archive.backend.stats().passages == SECTIONS * len(shown)
+
+    assert indexer_main(["ingest", "--no-progress", str(folder)]) == 0
+    assert sorted(d.doc_id for d in archive.backend.list_documents()) == sorted(map(doc_id_for, paths))
+    assert archive.backend.stats().passages == SECTIONS * len(paths)
+
+
+def written(backend) -> bool:
+    """Some report is shown; False too while the ingest is still making the index (its shard not yet started,
+    a search is a 503 for those moments)."""
+    try:
+        return bool(backend.list_documents())
+    except BackendUnavailable:
+        return False
+
+
+@pytest.mark.es
+def test_ctrl_c_during_an_ingest_leaves_whole_reports_and_exits_at_once(open_archive, tmp_path):
+    """SIGINT while batches are written: the process ends within seconds, every report the index shows has all
+    its passages, and a rerun completes the index."""
+    folder = tmp_path / "in"
+    paths = write_reports(folder, 6 * BATCH_DOCS)  # another process: batches as an ingest makes them
+    archive = open_archive("elasticsearch")
+    config = archive.config
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARCHIVE_")} | {
+        "ARCHIVE_BACKEND": "elasticsearch", "ELASTICSEARCH_URL": config.elasticsearch_url,
+        "ARCHIVE_ES_INDEX": config.es_index, "ARCHIVE_EMBEDDER": "hash", "ARCHIVE_DATA_DIR": str(config.data_dir)}
+    proc = subprocess.Popen([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(folder)], cwd=ROOT,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not written(archive.backend):  # the first batch is written: later ones follow
+        assert proc.poll() is None and time.monotonic() < deadline, "the ingest wrote nothing"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    interrupted = time.monotonic()
+    proc.communicate(timeout=30)
+    assert proc.returncode != 0, "the ingest finished before it could be interrupted: make the corpus bigger"
+    assert time.monotonic() - interrupted < 15, "the interrupted ingest took too long to leave"
+    shown = archive.backend.list_documents()
+    assert 0 < len(shown) < len(paths)
+    for doc in shown:
+        assert len(archive.backend.get_chunks(doc.doc_id)) == SECTIONS, doc.doc_id
+    done = subprocess.run([sys.executable, "-m", "indexer", "ingest", "--no-progress", str(folder)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(d.doc_id for d in archive.backend.list_documents()) == sorted(map(doc_id_for, paths))
+    assert archive.backend.stats().passages == SECTIONS * len(paths)
