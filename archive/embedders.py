@@ -236,7 +236,7 @@ class CachedEmbedder:
                 db.execute("CREATE TABLE IF NOT EXISTS embeddings (model TEXT, sha1 TEXT, vec BLOB, "
                            "PRIMARY KEY (model, sha1))")
             except (sqlite3.Error, OSError) as exc:
-                raise BackendUnavailable(f"cannot open the embedding cache at {self.path}: {exc}") from exc
+                raise BackendUnavailable(f"无法打开嵌入缓存 {self.path}：{exc}") from exc
             self._local.db = db
         return db
 

@@ -315,7 +315,7 @@ def reindex(archive: Archive) -> int:
     docs = archive.backend.list_documents()
     count = archive.backend.rebuild(_reindex_items(archive, docs))
     if count != len(docs):
-        raise ArchiveError(f"reindex wrote {count} documents, expected {len(docs)}")
+        raise ArchiveError(f"重建索引写入了 {count} 份报告，应为 {len(docs)} 份")
     return count
 
 

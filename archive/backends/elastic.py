@@ -175,9 +175,8 @@ class ElasticBackend:
         meta = mappings.get("_meta", {})
         if meta.get("model_id") != self.model_id or str(meta.get("schema_version")) != str(SCHEMA_VERSION):
             raise IndexMismatch(
-                f"the index {index} was built with embedder {meta.get('model_id')} "
-                f"(schema {meta.get('schema_version')}), but {self.model_id} (schema {SCHEMA_VERSION}) "
-                "is configured: run `python -m indexer reindex`")
+                f"索引 {index} 由嵌入模型 {meta.get('model_id')}（schema {meta.get('schema_version')}）建立，"
+                f"而当前配置的是 {self.model_id}（schema {SCHEMA_VERSION}）：请运行 `python -m indexer reindex`")
         self._checked = time.monotonic()
 
     # -- writing ---------------------------------------------------------------
@@ -218,7 +217,7 @@ class ElasticBackend:
             self._call("indices.refresh", index=new)
             stored = self._call("count", index=new, query={"term": {"kind": DOCUMENT}})["count"]
             if stored != count:
-                raise ArchiveError(f"rebuilt index {new} holds {stored} documents, expected {count}; kept {old}")
+                raise ArchiveError(f"重建的索引 {new} 有 {stored} 份报告，应为 {count} 份；仍使用 {old}")
         except BaseException:
             self._read("indices.delete", None, index=new)
             raise
@@ -245,8 +244,7 @@ class ElasticBackend:
         if query.is_empty() or limit <= 0:
             return []
         if offset + limit > MAX_WINDOW:
-            raise BadRequest(f"results beyond the first {MAX_WINDOW:,} cannot be paged to; "
-                             "narrow the search with filters or more words")
+            raise BadRequest(f"只能翻到前 {MAX_WINDOW:,} 条结果：请用筛选条件或更多检索词缩小范围")
         self.check_compatible()
 
         def ranked(every_word: bool | None, start: int, size: int) -> list[Scored]:
@@ -349,7 +347,7 @@ class ElasticBackend:
             # Still live after the scan, so read whole: a version's passages go only after a switch.
             if self.reader.record(doc_id).live == record.live:
                 return chunks
-        raise BackendUnavailable(f"document {doc_id} kept changing while it was read; try again")
+        raise BackendUnavailable(f"报告 {doc_id} 在读取期间一直在变化，请稍后重试")
 
     def _chunks_of(self, doc_id: str, version: str | None) -> list[Chunk]:
         # None: a record of an index from before versions (refused by check_compatible), whose passages
@@ -402,7 +400,7 @@ class ElasticBackend:
     def ping(self) -> None:
         health = self._call("cluster.health")
         if health.get("status") == "red":
-            raise BackendUnavailable(f"Elasticsearch at {self.url} is red: some data cannot be read")
+            raise BackendUnavailable(f"Elasticsearch（{self.url}）状态为 red：部分数据无法读取")
         # At start-up too: an index this code cannot serve is said in one line (IndexMismatch, 503).
         self.check_compatible()
 

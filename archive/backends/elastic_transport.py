@@ -36,9 +36,9 @@ class IndexingFailed(ArchiveError):
 
     def __init__(self, failures: dict[str, str]) -> None:
         self.failures = failures
-        shown = ", ".join(f"{i} ({why})" for i, why in list(failures.items())[:10])
-        more = f" and {len(failures) - 10} more" if len(failures) > 10 else ""
-        super().__init__(f"Elasticsearch refused {len(failures)} item(s): {shown}{more}")
+        shown = "；".join(f"{i}（{why}）" for i, why in list(failures.items())[:10])
+        more = f"；另有 {len(failures) - 10} 项" if len(failures) > 10 else ""
+        super().__init__(f"Elasticsearch 拒绝写入 {len(failures)} 项：{shown}{more}")
 
 
 class Refused(ArchiveError):
@@ -49,7 +49,7 @@ class Refused(ArchiveError):
 
     def __init__(self, exc: ApiError) -> None:
         self.error_type = str(exc.error)
-        super().__init__(f"Elasticsearch refused the request: {exc}")
+        super().__init__(f"Elasticsearch 拒绝了请求：{exc}")
 
 
 class Transport:
@@ -82,18 +82,18 @@ class Transport:
             yield
         except TlsError as exc:
             raise BackendMisconfigured(
-                f"Elasticsearch at {self.url}: 证书不受信任或 TLS 握手失败，请设置 ELASTICSEARCH_CA_CERTS 或 "
+                f"Elasticsearch（{self.url}）：证书不受信任或 TLS 握手失败，请设置 ELASTICSEARCH_CA_CERTS 或 "
                 f"ELASTICSEARCH_CERT_FINGERPRINT（{type(exc).__name__}）") from exc
         except TransportError as exc:  # connection refused, timeouts, unreadable answers
-            raise BackendUnavailable(f"Elasticsearch at {self.url} is unavailable: {exc}") from exc
+            raise BackendUnavailable(f"无法连接 Elasticsearch（{self.url}）：{exc}") from exc
         except NotFoundError:
             raise  # `read` turns it into "nothing there"
         except ApiError as exc:
             if exc.meta.status in (401, 403):
                 what = CREDENTIALS_REFUSED if exc.meta.status == 401 else PERMISSION_REFUSED
-                raise BackendMisconfigured(f"Elasticsearch at {self.url} {what}: {exc.message}") from exc
+                raise BackendMisconfigured(f"Elasticsearch（{self.url}）{what}：{exc.message}") from exc
             if exc.meta.status >= 500 or exc.meta.status == 429:
-                raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: {exc}") from exc
+                raise BackendUnavailable(f"Elasticsearch（{self.url}）暂时无法应答：{exc}") from exc
             raise Refused(exc) from exc
 
     def call(self, api: str, **kwargs):
@@ -149,7 +149,7 @@ class Transport:
         A shard that cannot answer (5xx, 429 after retries) fails the call at once as BackendUnavailable:
         the requests after it would each wait out the shard timeout to fail the same way (a lost node's
         unpromoted primary cost an ingest a minute a request). Any other refusal fails the call after
-        every action was tried, as one request would, as IndexingFailed listing each refused id (each logged)."""
+        every action was tried, as one request would, as IndexingFailed naming the refused ids (each at DEBUG)."""
         answers: dict[str, dict] = {}
         failures: dict[str, str] = {}
         for ok, op, info in self._stream(actions, index, require_alias):
@@ -158,11 +158,12 @@ class Transport:
                 if conflicts:
                     answers[key] = info
             elif status >= 500 or status == 429:
-                raise BackendUnavailable(f"Elasticsearch at {self.url} cannot answer now: a write was refused, "
+                raise BackendUnavailable(f"Elasticsearch（{self.url}）暂时无法应答，一次写入被拒绝："
                                          f"{op} {key}: {status} {info.get('error')}")
             else:
                 failures[key] = str(info.get("error") or status)
-                log.error("Elasticsearch refused %s %s: %s", op, key, failures[key])
+                # One line in all (IndexingFailed, the first ten): a blocked index refuses every item of a batch.
+                log.debug("Elasticsearch 拒绝写入 %s %s：%s", op, key, failures[key])
         if failures:
             raise IndexingFailed(failures)
         return answers

@@ -85,8 +85,8 @@ class VersionedWriter:
         for base, source in changes:
             info = answers[doc_record_id(base.doc_id)]
             if info.get("status") == 409:
-                out.append(ConcurrentChange(f"document {base.doc_id} was changed by another writer while this "
-                                            "one wrote it; run the ingest again"))
+                out.append(ConcurrentChange(f"报告 {base.doc_id} 在写入期间被另一个写入者修改："
+                                            "请重新运行导入"))
             elif source is None:
                 out.append(Record(base.doc_id))
             else:
@@ -163,7 +163,7 @@ class VersionedWriter:
         self._refresh()  # searches from now on see the new versions
         conflicts = [c for c in [*announced, *lives] if isinstance(c, ConcurrentChange)]
         if conflicts:
-            raise conflicts[0] if len(conflicts) == 1 else ConcurrentChange("; ".join(map(str, conflicts)))
+            raise conflicts[0] if len(conflicts) == 1 else ConcurrentChange("；".join(map(str, conflicts)))
 
     def delete(self, doc_id: str) -> bool:
         """Hide a whole document with one write of its record, then delete its passages."""

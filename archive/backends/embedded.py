@@ -117,12 +117,11 @@ class EmbeddedBackend:
         meta = self._meta()
         if meta.get("model_id") != self.model_id or meta.get("schema_version") != str(SCHEMA_VERSION):
             raise IndexMismatch(
-                f"the index at {self.path} was built with embedder {meta.get('model_id')} "
-                f"(schema {meta.get('schema_version')}), but {self.model_id} (schema {SCHEMA_VERSION}) "
-                "is configured: run `python -m indexer reindex`")
+                f"索引 {self.path} 由嵌入模型 {meta.get('model_id')}（schema {meta.get('schema_version')}）建立，"
+                f"而当前配置的是 {self.model_id}（schema {SCHEMA_VERSION}）：请运行 `python -m indexer reindex`")
         if meta.get("layout") != LAYOUT:
-            raise IndexMismatch(f"the index at {self.path} was written by an older version of the archive "
-                                f"(layout {meta.get('layout', 1)}, now {LAYOUT}): run `python -m indexer reindex`")
+            raise IndexMismatch(f"索引 {self.path} 由旧版本档案写入（布局 {meta.get('layout', 1)}，现为 {LAYOUT}）："
+                                "请运行 `python -m indexer reindex`")
 
     # -- writing -----------------------------------------------------------
 

@@ -39,7 +39,7 @@ WAL_CHECKPOINT_MIN_BYTES = 256 * 1024
 
 
 def _unavailable(exc: BaseException) -> BackendUnavailable:
-    return BackendUnavailable(f"the index cannot be read: {exc}")
+    return BackendUnavailable(f"无法读取索引：{exc}")
 
 
 class Connections:
@@ -66,7 +66,7 @@ class Connections:
             db.execute("PRAGMA journal_size_limit=0")  # a WAL reset after a checkpoint truncates the file
             db.executescript(self.schema)
         except (sqlite3.Error, OSError) as exc:
-            raise BackendUnavailable(f"cannot open the index at {path}: {exc}") from exc
+            raise BackendUnavailable(f"无法打开索引 {path}：{exc}") from exc
         db.row_factory = sqlite3.Row
         return db
 
@@ -137,7 +137,7 @@ class Connections:
             db.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
             db.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            raise BackendUnavailable(f"the index cannot be written: {exc}") from exc
+            raise BackendUnavailable(f"无法写入索引：{exc}") from exc
         try:
             yield db
             db.execute("INSERT OR REPLACE INTO meta VALUES ('generation', ?)", (str(time.time_ns()),))
@@ -146,7 +146,7 @@ class Connections:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.OperationalError):  # locked past the timeout, disk full, I/O
-                raise BackendUnavailable(f"the index cannot be written: {exc}") from exc
+                raise BackendUnavailable(f"无法写入索引：{exc}") from exc
             raise
         reclaim(db)
 

@@ -189,7 +189,7 @@ def build_beside(connections: Connections, path: Path, items: Iterable[IndexItem
     new.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     new.close()
     if stored != count:
-        raise RuntimeError(f"rebuilt index holds {stored} documents, expected {count}; kept the old one")
+        raise RuntimeError(f"重建的索引有 {stored} 份报告，应为 {count} 份；仍使用原索引")
     return tmp, count
 
 

@@ -276,7 +276,7 @@ def test_api_answers_503_on_a_corrupt_index(tmp_path):
     health = client.get("/healthz")
     assert health.status_code == 503
     body = health.get_json()
-    assert body["status"] == "unavailable" and "cannot open the index" in body["error"]["message"]
+    assert body["status"] == "unavailable" and "无法打开索引" in body["error"]["message"]
     for path in ("/api/v1/search?q=行政复议", "/api/v1/documents/abc"):
         resp = client.get(path)
         assert resp.status_code == 503 and resp.get_json()["error"]["code"] == "backend_unavailable"

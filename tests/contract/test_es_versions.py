@@ -36,7 +36,7 @@ def test_two_writers_of_one_document_one_wins_whole(make_backend, corpus, monkey
         return real(self, actions, index, **options)
 
     monkeypatch.setattr(Transport, "bulk", bulk)
-    with pytest.raises(ConcurrentChange, match="another writer"):
+    with pytest.raises(ConcurrentChange, match="被另一个写入者修改"):
         first.index_documents([mine])
     monkeypatch.undo()
     options = {corpus[0][0].doc_id: [version_of(corpus[0]), version_of(mine), version_of(theirs)]}

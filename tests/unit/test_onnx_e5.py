@@ -195,7 +195,7 @@ def test_an_index_built_by_the_old_int8_graph_is_refused(tmp_path):
     new = make_embedder("e5-onnx-int8")
     assert new.model_id == "e5-onnx:multilingual-e5-small-int8-sq75"
     assert make_embedder("e5-onnx").model_id == "e5-onnx:multilingual-e5-small-q4"  # q4 unchanged
-    with pytest.raises(IndexMismatch, match=r"built with embedder e5-onnx:multilingual-e5-small-int8 \(.*reindex"):
+    with pytest.raises(IndexMismatch, match=r"由嵌入模型 e5-onnx:multilingual-e5-small-int8（.*reindex"):
         EmbeddedBackend(tmp_path / "index", dim=new.dim, model_id=new.model_id).check_compatible()
 
 
