@@ -86,8 +86,9 @@ class Controller:
         self.ready = ready
         self.folder = tempfile.mkdtemp(prefix="xdist-groups-")
         os.environ[GROUPS_DIR] = self.folder
-        # One hash seed for every worker: test ids that show a set (tests/contract/test_region_filters.py)
-        # must read the same in each, or xdist refuses to run ("Different tests were collected").
+        # One hash seed for every worker: a test id that showed a set or a dict view in hash order would read
+        # differently in each, and xdist would refuse to run ("Different tests were collected").
+        # (test_region_filters, which once did, now sorts its sets; this guards the next one.)
         os.environ.setdefault("PYTHONHASHSEED", str(random.randrange(1, 2**32)))
 
     @pytest.hookimpl(tryfirst=True)
