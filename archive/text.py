@@ -369,6 +369,6 @@ def synonyms() -> dict[str, tuple[str, ...]]:
     try:
         return parse_synonyms(SYNONYMS.read_text(encoding="utf-8").splitlines())
     except OSError as exc:
-        log.warning("synonyms not loaded from %s: %s", SYNONYMS, exc)
+        log.warning("未能从 %s 读取同义词：%s", SYNONYMS, exc)
         return {}
 

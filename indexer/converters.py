@@ -103,6 +103,6 @@ def _run(args: list[str], timeout: int, label: str) -> subprocess.CompletedProce
     except OSError as exc:
         raise ConversionError(f"无法运行 {label}：{exc.strerror or exc}") from exc
     if done.returncode != 0:
-        log.warning("%s failed (%d): %s", label, done.returncode, done.stderr[-500:])
+        log.warning("%s 运行失败（退出码 %d）：%s", label, done.returncode, done.stderr[-500:])
         raise ConversionError(f"{label} 运行失败（退出码 {done.returncode}）")
     return done

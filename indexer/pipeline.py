@@ -221,7 +221,7 @@ def keep_original(archive: Archive, path: Path, sha: str, name: str) -> None:
 
 
 def _failed(report: IngestReport, name: str, reason: str) -> None:
-    log.warning("failed %s: %s", name, reason)
+    log.warning("导入失败 %s：%s", name, reason)
     report.failed.append((name, reason))
 
 
@@ -276,7 +276,7 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     jobs = _jobs(archive, len(files))
     results: Iterable[tuple[Path, Prepared | str | None]]
     if jobs > 1:
-        log.info("preparing %d files in %d worker processes", len(files), jobs)
+        log.info("用 %d 个工作进程准备 %d 个文件", jobs, len(files))
         pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                    initializer=_leave_with_parent, initargs=(os.getpid(),))
         futures = [pool.submit(prepare, p, archive.config.chunk_chars, sha256=shas[p]) for p in files]

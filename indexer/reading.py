@@ -160,7 +160,7 @@ def _decode_any(path: Path, data: bytes, declared: str | None) -> tuple[str, str
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError):
-            log.info("%s: declared charset %r does not fit the bytes; detecting", path, declared)
+            log.info("%s：声明的编码 %r 与内容不符，改为自动识别", path, declared)
     encoding = _detect(path, data)
     return _strict(path, data, encoding), encoding
 
@@ -243,7 +243,7 @@ def _pdf_to_text(path: Path, data: bytes) -> tuple[str, tuple[str, ...]]:
             pages[number - 1] = text
         notes = (f"OCR（Tesseract chi_sim）识别：第 {_page_list(scanned)} 页",)
     elif scanned and len(scanned) < len(pages):
-        log.warning("%s: pages %s are scans and OCR is not installed", path, scanned)
+        log.warning("%s：第 %s 页为扫描图像，未安装 OCR", path, scanned)
         notes = (f"第 {_page_list(scanned)} 页为扫描图像，未安装 OCR（tesseract-ocr、tesseract-ocr-chi-sim），未识别",)
     elif scanned:
         raise ReadError(path, "PDF 没有文字层（扫描件），需要 OCR：请安装 tesseract-ocr、tesseract-ocr-chi-sim "

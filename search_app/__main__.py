@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     problem = warm_up(app)
     if problem:
         parser.exit(1, f"无法启动: {problem}\n")
-    log.info("serving on http://%s:%d (backend %s, embedder %s)", args.host, args.port,
+    log.info("正在 http://%s:%d 提供服务（后端 %s，嵌入模型 %s）", args.host, args.port,
              config.backend, config.embedder)
     serve(app, args.host, args.port, args.threads)
     return 0
@@ -66,7 +66,7 @@ def warm_up(app) -> str | None:
     except ArchiveError as exc:
         if archive.config.backend == "embedded" or isinstance(exc, BackendMisconfigured):
             return str(exc)
-        log.warning("backend not ready at start-up: %s", exc)
+        log.warning("启动时后端尚未就绪：%s", exc)
     return None
 
 

@@ -63,5 +63,5 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.error("unhandled error on %s: %s: %s", request.path, type(exc).__name__, exc, exc_info=exc)
+        log.error("处理 %s 时出现未预料的错误：%s：%s", request.path, type(exc).__name__, exc, exc_info=exc)
         return _respond(500, "internal_error", "服务器内部错误，已记录日志")

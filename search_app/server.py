@@ -51,5 +51,5 @@ def serve(app, host: str, port: int, threads: int) -> None:
     """Serve `app` on host:port until interrupted."""
     server = create_server(app, host=host, port=port, **server_settings(app, threads))
     server.channel_class = _Channel
-    log.info("waitress on http://%s:%d, %d threads, %d connections at most", host, port, threads, CONNECTION_LIMIT)
+    log.info("waitress 在 http://%s:%d 运行，%d 个线程，最多 %d 个连接", host, port, threads, CONNECTION_LIMIT)
     server.run()

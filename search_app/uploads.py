@@ -150,7 +150,7 @@ def _commit(staged: Path, final: Path, meta: dict | None) -> None:
         os.replace(staged, final)
     except OSError as exc:
         # The index already holds the new text; the stored copy is what a later reindex-from-files reads.
-        log.error("upload %s indexed but not stored: %s", final.name, exc.strerror or exc)
+        log.error("上传的 %s 已索引，但文件未能保存：%s", final.name, exc.strerror or exc)
         raise BackendUnavailable(f"报告已索引，但无法保存文件：{exc.strerror or type(exc).__name__}") from exc
 
 
@@ -159,7 +159,7 @@ def _discard(staged: Path) -> None:
         try:
             path.unlink(missing_ok=True)
         except OSError as exc:
-            log.warning("cannot remove staged upload %s: %s", path.name, exc.strerror or exc)
+            log.warning("无法删除暂存的上传文件 %s：%s", path.name, exc.strerror or exc)
 
 
 def _sweep(folder: Path) -> None:
@@ -169,7 +169,7 @@ def _sweep(folder: Path) -> None:
         try:
             if not _writer_alive(path) or path.stat().st_mtime < cutoff:
                 path.unlink()
-                log.info("removed staged upload %s left by a stopped server", path.name)
+                log.info("已删除此前停止的服务留下的暂存上传文件 %s", path.name)
         except OSError:
             continue  # another request removed it first
 

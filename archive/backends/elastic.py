@@ -135,7 +135,7 @@ class ElasticBackend:
             settings = {**settings, "index": {**settings["index"], "refresh_interval": "-1"}}
         self._call("indices.create", index=index, settings=settings, mappings=body["mappings"],
                    aliases=aliases)
-        log.info("created Elasticsearch index %s%s", index, f" behind {self.alias}" if with_alias else "")
+        log.info("已创建 Elasticsearch 索引 %s%s", index, f"（别名 {self.alias}）" if with_alias else "")
 
     def _ensure_index(self) -> str:
         live = self._live_index()
@@ -147,7 +147,7 @@ class ElasticBackend:
         except Refused as exc:
             if exc.error_type != "resource_already_exists_exception" or self._live_index() is None:
                 raise
-            log.info("another writer created the index first")
+            log.info("索引已由另一个写入者先行创建")
         return self._live_index() or index
 
     def _writable(self) -> None:
@@ -230,12 +230,12 @@ class ElasticBackend:
         if old:
             actions.insert(0, {"remove": {"index": old, "alias": self.alias}})
         self._call("indices.update_aliases", actions=actions)
-        log.info("alias %s now points at %s (was %s)", self.alias, new, old)
+        log.info("别名 %s 现指向 %s（原为 %s）", self.alias, new, old)
         self._checked = None
         if old:
             time.sleep(OLD_INDEX_GRACE)
             self._read("indices.delete", None, index=old)
-            log.info("deleted old index %s", old)
+            log.info("已删除旧索引 %s", old)
 
     # -- searching ---------------------------------------------------------------
 

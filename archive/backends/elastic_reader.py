@@ -98,7 +98,7 @@ class LiveReader:
                 break
             guess = hidden
         else:
-            log.warning("ingests kept changing the index during a search; its counts may be approximate")
+            log.warning("检索期间导入一直在修改索引，本次计数可能不精确")
         self._saw_hidden(hidden)
         return res
 
@@ -125,7 +125,7 @@ class LiveReader:
                 break
             hidden = tuple(sorted({*hidden, *stale}))
         else:
-            log.warning("ingests kept changing the index during a search; some hits were left out")
+            log.warning("检索期间导入一直在修改索引，部分结果未列出")
         return [h for h, (doc_id, version) in zip(hits, pairs) if is_live(doc_id, version, live)]
 
     def _live_versions(self, pairs: list[DocVersion]) -> dict[str, str | None]:

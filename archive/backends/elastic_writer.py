@@ -119,7 +119,7 @@ class VersionedWriter:
                 settled.append((record, None if empty else source))
         for (record, _), outcome in zip(settled, self.put_records(settled), strict=True):
             if isinstance(outcome, ConcurrentChange):  # harmless: the versions stay hidden until the next sweep
-                log.info("%s changed during its clean-up; the next write finishes it", record.doc_id)
+                log.info("%s 在清理期间被修改，下次写入时完成清理", record.doc_id)
 
     def sweep_leftovers(self) -> None:
         """Finish the clean-up of writes that died after making their version live (or were abandoned)."""
@@ -131,7 +131,7 @@ class VersionedWriter:
         records = self.reader.records_of([hit["_source"]["doc_id"] for hit in hits]).values()
         unfinished = [r for r in records if r.finished()]
         for record in unfinished:
-            log.info("removing passages an interrupted write left of %s", record.doc_id)
+            log.info("正在删除中断的写入留下的 %s 的段落", record.doc_id)
         # Only the finished versions: one still being written by a running ingest must stay.
         self.sweep([(r, r.finished()) for r in unfinished])
 

@@ -276,7 +276,7 @@ class EmbeddedBackend:
                 if snap is None:
                     snap = Snapshot.from_db(db, generation)
                     snap.save(self.directory)
-                log.info("row arrays of %d passages ready in %.2f s", len(snap.ids), time.perf_counter() - t)
+                log.info("%d 个段落的行数组已就绪，用时 %.2f 秒", len(snap.ids), time.perf_counter() - t)
                 # The postings cache needs no clearing: its entries are keyed by generation.
                 self._snap, self._matrix = snap, None
                 self._probing.current = None

@@ -88,12 +88,12 @@ class Snapshot:
             arrays = {name: np.load(home / f"{name}.npy") for name in _ARRAYS}
         except (OSError, ValueError) as exc:
             if not isinstance(exc, FileNotFoundError):
-                log.warning("ignoring unreadable row arrays in %s: %s", home, exc)
+                log.warning("忽略 %s 中无法读取的行数组：%s", home, exc)
             return None
         count, top = db.execute("SELECT count(*), max(id) FROM chunks").fetchone()
         ids = arrays["ids"]
         if len(ids) != count or (count and int(ids[-1]) != top):
-            log.warning("row arrays in %s do not match the index (%d rows, %d saved): rebuilding them",
+            log.warning("%s 中的行数组与索引不符（索引 %d 行，保存 %d 行）：正在重建",
                         home, count, len(ids))
             return None
         return cls(generation, ids, arrays["order"], arrays["year"],
@@ -111,7 +111,7 @@ class Snapshot:
                 save_array(home / f"{name}.npy", values)
             _replace(home / "meta.json", json.dumps({"names": self.names}, ensure_ascii=False).encode())
         except OSError as exc:  # a read-only or full disk costs speed, never a search
-            log.warning("could not keep the row arrays in %s: %s", home, exc)
+            log.warning("未能在 %s 保存行数组：%s", home, exc)
             return
         self.home = home
         for old in directory.glob(f"{PREFIX}*"):
@@ -132,7 +132,7 @@ class Snapshot:
             try:
                 save_array(self.home / f"{name}.npy", values)
             except OSError as exc:
-                log.warning("could not keep %s in %s: %s", name, self.home, exc)
+                log.warning("未能保存 %s（%s）：%s", name, self.home, exc)
 
     # -- reading -------------------------------------------------------------
 

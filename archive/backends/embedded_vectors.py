@@ -91,7 +91,7 @@ class Probing:
             index = ivf.build(mat)
             vectors = np.asarray(mat)[index.members]
         except (MemoryError, ValueError) as exc:
-            log.warning("no IVF index for %d vectors (searches stay exact): %s", len(mat), exc)
+            log.warning("未能为 %d 个向量建立 IVF 索引（检索保持精确比对）：%s", len(mat), exc)
             return None
         for name, values in zip(_ARRAYS, (index.centroids, index.offsets, index.members)):
             snap.keep(name, values)
@@ -99,7 +99,7 @@ class Probing:
         probed = Probed(index, vectors)
         with self._lock:
             self.current = (snap.generation, probed)
-        log.info("IVF index of %d vectors in %d lists built in %.1f s", len(mat), index.nlist,
+        log.info("%d 个向量的 IVF 索引（%d 个列表）已建好，用时 %.1f 秒", len(mat), index.nlist,
                  time.perf_counter() - t)
         return probed
 

@@ -197,7 +197,7 @@ def test_worker_processes_index_exactly_what_one_process_does(seeds_dir, demo_di
         runs[jobs] = (first, again, _contents(archive))
         archive.close()
     files = len(discover([folder])[0])
-    assert f"preparing {files} files in 2 worker processes" in caplog.text
+    assert f"用 2 个工作进程准备 {files} 个文件" in caplog.text
     (one, one_again, one_index), (two, two_again, two_index) = runs[1], runs[2]
     assert len(one.indexed) == files - 3 and two.indexed == one.indexed  # a duplicate and two bad files
     assert two.duplicates == one.duplicates and len(one.duplicates) == 1
