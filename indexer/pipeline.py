@@ -151,13 +151,35 @@ class _Batch:
     once a batch has waited BATCH_SECONDS: readers see new reports, each whole, soon after they
     are read (64 rather than 16 a commit: the 10k corpus's writes 4.7-5.7 -> 4.4-4.5 CPU-s, its
     commits 0.9 -> 0.35; a slow embedder reaches BATCH_SECONDS first anyway). A content hash seen
-    earlier in the batch counts as stored (a duplicate)."""
+    earlier in the batch counts as stored (a duplicate).
 
-    def __init__(self, archive: Archive, report: IngestReport) -> None:
+    `stored`: content hash -> doc id of what the index held when the ingest began, for the hashes in
+    `looked_up` (one find_by_sha256s for all the files, not a request per file: on Elasticsearch those
+    were 1,352 searches for the 10k corpus); the documents this ingest writes are added to it as their
+    batches are written, so a copy in a later batch is still a duplicate. A hash not looked up is asked
+    of the backend when its file comes."""
+
+    def __init__(self, archive: Archive, report: IngestReport, stored: dict[str, str] | None = None,
+                 looked_up: Iterable[str] = ()) -> None:
         self.archive, self.report = archive, report
         self.items: list[IndexItem] = []
         self.shas: dict[str, str] = {}  # content hash -> doc id, of the documents waiting here
+        self.waiting: set[str] = set()  # their doc ids
+        self.stored = dict(stored or {})
+        self.sha_of = {doc_id: sha for sha, doc_id in self.stored.items()}
+        self.looked_up = set(looked_up)
         self.started = 0.0
+
+    def existing(self, sha: str) -> str | None:
+        """The doc id this content is or will be stored under, if any (waiting here, written, or in the index).
+        A report waiting here with other content no longer holds what the index has of it."""
+        if sha in self.shas:
+            return self.shas[sha]
+        if sha in self.stored or sha in self.looked_up:
+            holder = self.stored.get(sha)
+        else:
+            holder = self.archive.backend.find_by_sha256(sha)
+        return None if holder in self.waiting else holder
 
     def add(self, path: Path, name: str, doc_id: str | None = None, source_name: str | None = None,
             prepared: Prepared | None = None) -> str | None:
@@ -166,7 +188,7 @@ class _Batch:
         try:
             doc_id = doc_id or doc_id_for(path)
             sha = prepared.doc.sha256 if prepared else content_hash(path)
-            existing = self.shas.get(sha) or self.archive.backend.find_by_sha256(sha)
+            existing = self.existing(sha)
             if existing == doc_id:
                 self.report.unchanged.append(doc_id)
                 # An archive from before originals were kept gets them now.
@@ -187,6 +209,7 @@ class _Batch:
             self.started = time.monotonic()
         self.items.append(IndexItem(doc, chunks, vectors, tokens))
         self.shas[sha] = doc.doc_id
+        self.waiting.add(doc.doc_id)
         if doc.missing:
             log.info("%s: 未识别 %s", name, ", ".join(doc.missing))
         if len(self.items) >= BATCH_DOCS or time.monotonic() - self.started >= BATCH_SECONDS:
@@ -202,7 +225,13 @@ class _Batch:
             self.report.indexed.append(doc.doc_id)
             self.report.passages += len(chunks)
         self._forget_replaced(before)
-        self.items, self.shas = [], {}
+        for sha, doc_id in self.shas.items():
+            old = self.sha_of.get(doc_id, sha)
+            if old != sha:  # a report written again with other content: who holds the old one is asked again
+                del self.stored[old]
+                self.looked_up.discard(old)
+            self.stored[sha], self.sha_of[doc_id] = doc_id, sha
+        self.items, self.shas, self.waiting = [], {}, set()
 
     def _forget_replaced(self, before: dict[str, Document]) -> None:
         """A report stored again with other content: its old original goes, unless a live report still has it
@@ -264,11 +293,14 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     files, problems = discover(paths)
     report = IngestReport(failed=list(problems))
     shas: dict[Path, str] = {}
+    stored: dict[str, str] = {}
     if _jobs(archive, len(files)) > 1:
-        # Unchanged files are skipped before any work is sent out (_Batch.add checks again when storing,
-        # with the hash computed here: the workers and the batch read no file twice).
+        # Unchanged files are skipped before any work is sent out (_Batch.add checks the others when storing,
+        # with the hash computed here and the index's answer for all of them: the workers and the batch
+        # read no file twice, and the index is asked once, not once per file).
         shas = {p: content_hash(p) for p in files}
-        unchanged = {p for p in files if archive.backend.find_by_sha256(shas[p]) == doc_id_for(p)}
+        stored = archive.backend.find_by_sha256s(shas.values())
+        unchanged = {p for p in files if stored.get(shas[p]) == doc_id_for(p)}
         for path in unchanged:  # an archive from before originals were kept gets them now
             keep_original(archive, path, shas[path], path.name)
         report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
@@ -284,7 +316,7 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     else:
         pool, results = None, ((p, None) for p in files)
     shown = Progress(len(files), "bar" if progress is True else progress or "none")
-    batch = _Batch(archive, report)
+    batch = _Batch(archive, report, stored, shas.values())
     try:
         for path, prepared in results:
             before = report.embedded

@@ -94,6 +94,7 @@ class JvmSampler:
     def __init__(self, es_dir: str) -> None:
         self.es_dir = es_dir
         self.cpu: dict[int, float] = {}
+        self.ports: dict[int, str] = {}  # pid -> the node's directory (node-<http port>), from ES_PATH_CONF
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="jvm-sampler", daemon=True)
 
@@ -121,10 +122,25 @@ class JvmSampler:
             except OSError:  # it ended between the listing and the read
                 continue
             pid = int(proc.name)
+            if pid not in self.ports:
+                self.ports[pid] = node_dir(proc)
             self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICK  # utime, stime
 
     def share(self) -> dict:
-        return {"jvms": len(self.cpu), "jvm_cpu": sum(self.cpu.values()), "by_pid": self.cpu}
+        by_node: dict[str, list[float]] = defaultdict(list)
+        for pid, cpu in self.cpu.items():
+            by_node[self.ports.get(pid, "?")].append(cpu)
+        return {"jvms": len(self.cpu), "jvm_cpu": sum(self.cpu.values()), "by_node": dict(by_node)}
+
+
+def node_dir(proc: Path) -> str:
+    """`node-<port>` of a server JVM: es.sh gives each node ES_PATH_CONF=<es dir>/node-<port>/config."""
+    try:
+        env = (proc / "environ").read_bytes().split(b"\0")
+    except OSError:
+        return "?"
+    conf = next((e[len(b"ES_PATH_CONF="):].decode() for e in env if e.startswith(b"ES_PATH_CONF=")), "")
+    return Path(conf).parent.name or "?"
 
 
 class Controller:
@@ -185,6 +201,9 @@ def summary(shares: list[dict], jvms: dict, wall: float, top: int = 25) -> str:
     lines.append(f"CPU s: pytest processes {own:.0f}, their reaped children {kids:.0f}, "
                  f"Elasticsearch JVMs {jvms['jvm_cpu']:.0f} ({jvms['jvms']} started); "
                  f"total {own + kids + jvms['jvm_cpu']:.0f}")
+    if jvms.get("by_node"):
+        lines.append("JVM CPU s by node (one figure per start): " + "; ".join(
+            f"{node} " + " + ".join(f"{c:.0f}" for c in cpus) for node, cpus in sorted(jvms["by_node"].items())))
     return "\n".join(lines)
 
 

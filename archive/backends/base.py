@@ -18,6 +18,9 @@ from archive.models import Chunk, Document, FacetCounts, Filters, KeywordQuery, 
 # 2: passages carry their figures; 3: documents carry region level, province, city, covers and notes, and
 # passages the province and city they fall under (an older index is refused until `python -m indexer reindex`)
 SCHEMA_VERSION = 3
+# Hashes per request of find_by_sha256s: under SQLite's oldest limit of 999 parameters, and a terms query
+# of that many is one small search.
+SHA_LOOKUP = 500
 
 
 class IndexItem(NamedTuple):
@@ -99,7 +102,11 @@ class Backend(Protocol):
         """The stored vectors of these passages (float32, as indexed) by id; unknown ids are left out."""
 
     def find_by_sha256(self, sha256: str) -> str | None:
-        """The id of a document with exactly this content, if any."""
+        """The id of a document with exactly this content, if any (the first by id when several have it)."""
+
+    def find_by_sha256s(self, sha256s: Iterable[str]) -> dict[str, str]:
+        """find_by_sha256 for many hashes in a few requests (SHA_LOOKUP hashes each): hash -> id, for those
+        stored. An ingest checks all its files at once with it, not one request per file."""
 
     def list_documents(self) -> list[Document]: ...
 

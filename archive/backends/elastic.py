@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 import numpy as np
 from elasticsearch import Elasticsearch
 
-from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
+from archive.backends.base import SCHEMA_VERSION, SHA_LOOKUP, IndexItem, IndexStats, check_item
 from archive.backends.elastic_mapping import DEFAULT_VECTOR_INDEX, MAPPING_PATH, load_mapping
 from archive.backends.elastic_queries import (
     CHUNK_FIELDS,
@@ -375,9 +375,15 @@ class ElasticBackend:
         return {doc_id: (counts.get(doc_id, 0), at) for doc_id, at in written.items()}
 
     def find_by_sha256(self, sha256: str) -> str | None:
-        query = {"bool": {"filter": [kind_is(DOCUMENT), {"term": {"sha256": sha256}}]}}
-        hits = self.reader.search(query=query, size=1, sort=[{"doc_id": "asc"}], _source=["doc_id"])["hits"]["hits"]
-        return hits[0]["_source"]["doc_id"] if hits else None
+        return self.find_by_sha256s([sha256]).get(sha256)
+
+    def find_by_sha256s(self, sha256s: Iterable[str]) -> dict[str, str]:
+        wanted, found = sorted(set(sha256s)), {}
+        for start in range(0, len(wanted), SHA_LOOKUP):
+            query = {"bool": {"filter": [kind_is(DOCUMENT), {"terms": {"sha256": wanted[start:start + SHA_LOOKUP]}}]}}
+            for hit in self.reader.scan(query, [{"doc_id": "asc"}], ["doc_id", "sha256"]):
+                found.setdefault(hit["_source"]["sha256"], hit["_source"]["doc_id"])  # the first id, as both backends
+        return found
 
     def stats(self) -> IndexStats:
         index = self._live_index()

@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from archive import bm25
-from archive.backends.base import SCHEMA_VERSION, IndexItem, IndexStats, check_item
+from archive.backends.base import SCHEMA_VERSION, SHA_LOOKUP, IndexItem, IndexStats, check_item
 from archive.backends.embedded_db import Connections, PostingsCache
 from archive.backends.embedded_rows import Snapshot
 from archive.backends.embedded_vectors import IVF_MIN_ROWS, Probing
@@ -395,8 +395,16 @@ class EmbeddedBackend:
         return found
 
     def find_by_sha256(self, sha256: str) -> str | None:
-        row = self.connections.one("SELECT doc_id FROM documents WHERE sha256 = ?", (sha256,))
-        return row[0] if row else None
+        return self.find_by_sha256s([sha256]).get(sha256)
+
+    def find_by_sha256s(self, sha256s: Iterable[str]) -> dict[str, str]:
+        wanted, found = sorted(set(sha256s)), {}
+        for start in range(0, len(wanted), SHA_LOOKUP):
+            part = wanted[start:start + SHA_LOOKUP]
+            found.update(self.connections.rows(  # the first id, as both backends
+                f"SELECT sha256, min(doc_id) FROM documents WHERE sha256 IN ({','.join('?' * len(part))}) GROUP BY sha256",
+                part))
+        return found
 
     def stats(self) -> IndexStats:
         meta = self._meta()

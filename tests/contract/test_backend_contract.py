@@ -11,7 +11,7 @@ from collections import Counter
 
 import pytest
 
-from archive.backends.base import SCHEMA_VERSION, IndexItem
+from archive.backends.base import SCHEMA_VERSION, SHA_LOOKUP, IndexItem
 from archive.errors import BadRequest, IndexMismatch
 from archive.models import FACET_FIELDS, Filters, KeywordQuery, Tokens
 from archive.text import document_tokens, fold, tokenize
@@ -76,6 +76,15 @@ def test_documents_and_chunks_read_back(loaded, corpus):
     assert loaded.list_documents() == sorted(docs, key=lambda d: (d.region, d.year, d.doc_id))
     assert loaded.get_document("nope") is None and loaded.get_chunks("nope") == []
     assert loaded.find_by_sha256("0" * 64) is None
+
+
+def test_hashes_looked_up_many_at_once(loaded, corpus):
+    stored = {doc.sha256: doc.doc_id for doc, *_ in corpus}
+    unknown = [f"{n:064x}" for n in range(2 * SHA_LOOKUP + 7)]  # more hashes than one request takes
+    asked = unknown[:SHA_LOOKUP] + list(stored) + unknown[SHA_LOOKUP:] + list(stored)[:2]  # repeats too
+    assert loaded.find_by_sha256s(asked) == stored
+    assert loaded.find_by_sha256s([]) == {}
+    assert loaded.find_by_sha256s(iter(unknown[:3])) == {}
 
 
 def test_stats(loaded, corpus, embedder):

@@ -107,6 +107,32 @@ def test_copies_of_a_report_in_later_batches_are_duplicates(open_archive, tmp_pa
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
+def test_text_a_report_gave_up_is_new_again_in_its_batch_and_later_ones(open_archive, tmp_path, kind, batch):
+    """The index is asked once for all the files' hashes, and what the ingest writes keeps that answer true.
+    Every report is rewritten; a file with the old text of a report rewritten in an earlier batch, or earlier in
+    its own batch, is indexed, not taken for a duplicate of a report that no longer holds that text; a copy of a
+    new text is a duplicate."""
+    paths = write_reports(tmp_path / "in", 3 * batch)
+    archive = open_archive(kind)
+    assert ingest_paths(archive, [tmp_path / "in"]).ok
+    old = {n: p.read_bytes() for n, p in enumerate(paths)}
+    for n, path in enumerate(paths):
+        write_report(path, n, edition=2)
+    givers = {2: 2 * batch + 1, batch + 1: batch + 4}  # giver -> taker: batch 1 -> batch 3; within batch 2
+    for giver, taker in givers.items():
+        paths[taker].write_bytes(old[giver])
+    copy = 2 * batch + 3
+    paths[copy].write_bytes(paths[2].read_bytes())
+    report = ingest_paths(archive, [tmp_path / "in"])
+    assert report.duplicates == [(str(paths[copy]), doc_id_for(paths[2]))] and report.ok
+    assert report.indexed == [doc_id_for(p) for n, p in enumerate(paths) if n != copy]
+    takers = [content_hash(paths[t]) for t in givers.values()]
+    assert archive.backend.find_by_sha256s(takers + [content_hash(paths[g]) for g in givers]) == {
+        content_hash(paths[n]): doc_id_for(paths[n]) for n in [*givers.values(), *givers]}
+    assert ingest_paths(archive, [tmp_path / "in"]).unchanged == report.indexed  # and a rerun changes nothing
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_reports_changed_in_every_batch_replace_their_originals_in_order(open_archive, tmp_path, kind, batch):
     """A second ingest with one report changed in each of three batches: each is reported once, in file order,
     and each old original goes once its batch is written (the last batch's too)."""
