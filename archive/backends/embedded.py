@@ -401,9 +401,9 @@ class EmbeddedBackend:
         wanted, found = sorted(set(sha256s)), {}
         for start in range(0, len(wanted), SHA_LOOKUP):
             part = wanted[start:start + SHA_LOOKUP]
+            marks = ",".join("?" * len(part))
             found.update(self.connections.rows(  # the first id, as both backends
-                f"SELECT sha256, min(doc_id) FROM documents WHERE sha256 IN ({','.join('?' * len(part))}) GROUP BY sha256",
-                part))
+                f"SELECT sha256, min(doc_id) FROM documents WHERE sha256 IN ({marks}) GROUP BY sha256", part))
         return found
 
     def stats(self) -> IndexStats:
