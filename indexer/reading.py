@@ -169,7 +169,7 @@ def _strict(path: Path, data: bytes, encoding: str) -> str:
     try:
         return data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as exc:
-        log.info("%s: %s", path.name, exc)  # the codec's own words, for whoever reads the log
+        log.info("%s：无法按 %s 解码（编解码器原文：%s）", path.name, encoding, exc)
         raise ReadError(path, f"无法按 {encoding} 编码解码") from exc
 
 
@@ -206,7 +206,7 @@ def _html_to_text(path: Path, data: bytes) -> tuple[str, str]:
     try:
         return _html_text(html), encoding
     except Exception as exc:  # lxml/bs4 raise many types on broken markup; report them as one
-        log.info("%s: %s", path.name, exc)
+        log.info("%s：HTML 解析出错（解析库原文：%s）", path.name, exc)
         raise ReadError(path, "HTML 格式有误，无法读出正文") from exc
 
 
@@ -269,7 +269,7 @@ def _pdf_pages(path: Path, data: bytes) -> list[str]:
     except ReadError:
         raise
     except Exception as exc:  # pypdf raises many types on damaged files; report them as one
-        log.info("%s: %s", path.name, exc)
+        log.info("%s：PDF 读取出错（pypdf 原文：%s）", path.name, exc)
         raise ReadError(path, "PDF 文件已损坏或格式有误") from exc
 
 
@@ -283,7 +283,7 @@ def _docx_to_text(path: Path, data: bytes) -> str:
         document = docx.Document(io.BytesIO(data))
         return "\n".join(_docx_blocks(document))
     except Exception as exc:  # python-docx/zipfile/lxml raise many types; report them as one
-        log.info("%s: %s", path.name, exc)
+        log.info("%s：DOCX 读取出错（python-docx 原文：%s）", path.name, exc)
         raise ReadError(path, "DOCX 文件已损坏或格式有误") from exc
 
 

@@ -200,6 +200,23 @@ def test_unreadable_files_raise_read_error(tmp_path, name, data, reason):
     assert str(path) in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("name", "data", "lead"),
+    [
+        ("junk.pdf", b"%PDF-1.4\n\x00\x9c\xff garbage \x01" * 40, "PDF 读取出错（pypdf 原文："),
+        ("junk.docx", b"PK\x03\x04 not really a zip archive", "DOCX 读取出错（python-docx 原文："),
+    ],
+)
+def test_a_librarys_own_words_are_logged_behind_a_chinese_lead(tmp_path, caplog, name, data, lead):
+    """The user sees the Chinese reason; the log keeps the library's words too, each line led in Chinese."""
+    path = write(tmp_path, name, data)
+    with caplog.at_level("INFO", logger="indexer.reading"), pytest.raises(ReadError):
+        read_document(path)
+    lines = [r.getMessage() for r in caplog.records if r.name == "indexer.reading" and path.name in r.getMessage()]
+    assert lines and all(line.startswith(f"{path.name}：") for line in lines), lines
+    assert any(lead in line for line in lines), lines
+
+
 def test_file_over_the_size_limit_is_refused(tmp_path):
     path = write(tmp_path, "big.txt", CHINESE.encode("utf-8"))
     assert read_document(path, max_bytes=len(CHINESE.encode("utf-8"))).text == CHINESE
