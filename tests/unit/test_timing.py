@@ -5,29 +5,31 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.timing import node_dir, summary
 
 
-def test_node_dir_is_read_from_the_processes_es_path_conf(tmp_path):
-    env = {**os.environ, "ES_PATH_CONF": str(tmp_path / "node-9412" / "config")}
+@contextmanager
+def sleeping(env: dict):
+    """A child process with this environment, alive while the block runs."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
     try:
-        assert node_dir(Path(f"/proc/{child.pid}")) == "node-9412"
+        yield child
     finally:
         child.kill()
         child.wait()
+
+
+def test_node_dir_is_read_from_the_processes_es_path_conf(tmp_path):
+    with sleeping({**os.environ, "ES_PATH_CONF": str(tmp_path / "node-9412" / "config")}) as child:
+        assert node_dir(Path(f"/proc/{child.pid}")) == "node-9412"
 
 
 def test_node_dir_of_a_process_without_one_or_gone():
-    env = {k: v for k, v in os.environ.items() if k != "ES_PATH_CONF"}
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
-    try:
+    with sleeping({k: v for k, v in os.environ.items() if k != "ES_PATH_CONF"}) as child:
         assert node_dir(Path(f"/proc/{child.pid}")) == "?"
-    finally:
-        child.kill()
-        child.wait()
     assert node_dir(Path(f"/proc/{child.pid}")) == "?"  # reaped: its /proc entry is gone
 
 
