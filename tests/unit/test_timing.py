@@ -13,13 +13,17 @@ from tests.timing import node_dir, summary
 
 @contextmanager
 def sleeping(env: dict):
-    """A child process with this environment, alive while the block runs."""
-    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"], env=env)
+    """A child process with this environment, alive while the block runs. Its first line says it runs: before
+    its exec, a child's /proc environ is still the parent's."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; print('up', flush=True); time.sleep(30)"],
+                             env=env, stdout=subprocess.PIPE, text=True)
     try:
+        assert child.stdout.readline() == "up\n"
         yield child
     finally:
         child.kill()
         child.wait()
+        child.stdout.close()
 
 
 def test_node_dir_is_read_from_the_processes_es_path_conf(tmp_path):
