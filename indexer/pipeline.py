@@ -87,12 +87,24 @@ def doc_id_for(path: Path) -> str:
 
 
 def content_hash(path: Path) -> str:
-    """What makes a document the same: the file's bytes and its sidecar's (read once per ingest)."""
-    sha = hashlib.sha256(path.read_bytes())
-    for side in sidecar_paths(path):
-        if side.is_file():  # a changed sidecar changes the document
-            sha.update(side.read_bytes())
+    """What makes a document the same: the file's bytes and its sidecar's (read once per ingest).
+    ReadError when either cannot be read."""
+    try:
+        sha = hashlib.sha256(path.read_bytes())
+        for side in sidecar_paths(path):
+            if side.is_file():  # a changed sidecar changes the document
+                sha.update(side.read_bytes())
+    except OSError as exc:
+        raise ReadError(path, f"无法读取文件：{exc.strerror or exc}") from exc
     return sha.hexdigest()
+
+
+def still_held(stored: dict[str, str], coming: dict[str, str]) -> dict[str, str]:
+    """What the index holds (content hash -> doc id) that an ingest leaves in place: less the texts of the
+    reports it writes again with other content (`coming`: doc id -> the hash of its file now). A file
+    carrying such a text is then new wherever it comes in the ingest, before or after the rewrite; were
+    the rewrite to fail, the text would be held twice, never lost."""
+    return {sha: doc_id for sha, doc_id in stored.items() if coming.get(doc_id, sha) == sha}
 
 
 class Prepared(NamedTuple):
@@ -137,10 +149,8 @@ def _outcome(future: Future) -> Prepared | str:
     """A worker's prepared file, or why the file cannot be used."""
     try:
         return future.result()
-    except ReadError as exc:
-        return exc.reason
-    except (OSError, ValueError) as exc:
-        return str(exc)
+    except (ReadError, OSError, ValueError) as exc:
+        return _reason(exc)
 
 
 class _Batch:
@@ -182,12 +192,13 @@ class _Batch:
         return None if holder in self.waiting else holder
 
     def add(self, path: Path, name: str, doc_id: str | None = None, source_name: str | None = None,
-            prepared: Prepared | None = None) -> str | None:
+            prepared: Prepared | None = None, sha: str | None = None) -> str | None:
         """Queue one file (reported as failed when it cannot be read); the doc id it is or will be stored
-        under, or None. Unchanged and duplicate files are noted, not queued."""
+        under, or None. Unchanged and duplicate files are noted, not queued. `sha`: its content hash, when
+        known."""
         try:
             doc_id = doc_id or doc_id_for(path)
-            sha = prepared.doc.sha256 if prepared else content_hash(path)
+            sha = prepared.doc.sha256 if prepared else sha or content_hash(path)
             existing = self.existing(sha)
             if existing == doc_id:
                 self.report.unchanged.append(doc_id)
@@ -202,7 +213,7 @@ class _Batch:
             vectors, embedded = self.archive.embedder.embed_counting([embedding_text(c) for c in chunks])
             self.report.embedded += embedded
         except (ReadError, OSError, ValueError) as exc:
-            _failed(self.report, name, exc.reason if isinstance(exc, ReadError) else str(exc))
+            _failed(self.report, name, _reason(exc))
             return None
         keep_original(self.archive, path, sha, doc.source_name)
         if not self.items:
@@ -249,6 +260,15 @@ def keep_original(archive: Archive, path: Path, sha: str, name: str) -> None:
     originals.keep(archive.config.data_dir, path, sha, name, read_sidecar(path).get("source_url"))
 
 
+def _reason(exc: Exception) -> str:
+    """Why a file could not be used, in Chinese first."""
+    if isinstance(exc, ReadError):
+        return exc.reason
+    if isinstance(exc, OSError):
+        return f"无法读取文件：{exc.strerror or exc}"
+    return str(exc)
+
+
 def _failed(report: IngestReport, name: str, reason: str) -> None:
     log.warning("导入失败 %s：%s", name, reason)
     report.failed.append((name, reason))
@@ -290,21 +310,24 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     embedding and writing stay here, in file order.
     """
     started = time.perf_counter()
-    files, problems = discover(paths)
+    found, problems = discover(paths)
     report = IngestReport(failed=list(problems))
+    # Every file's hash first, and the index's answer for all of them at once (not a request per file);
+    # unchanged files are skipped before any work is sent out, and _Batch.add judges the others with the
+    # hash computed here, so that the workers and the batch read no file twice.
     shas: dict[Path, str] = {}
-    stored: dict[str, str] = {}
-    if _jobs(archive, len(files)) > 1:
-        # Unchanged files are skipped before any work is sent out (_Batch.add checks the others when storing,
-        # with the hash computed here and the index's answer for all of them: the workers and the batch
-        # read no file twice, and the index is asked once, not once per file).
-        shas = {p: content_hash(p) for p in files}
-        stored = archive.backend.find_by_sha256s(shas.values())
-        unchanged = {p for p in files if stored.get(shas[p]) == doc_id_for(p)}
-        for path in unchanged:  # an archive from before originals were kept gets them now
-            keep_original(archive, path, shas[path], path.name)
-        report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
-        files = [p for p in files if p not in unchanged]
+    for path in found:
+        try:
+            shas[path] = content_hash(path)
+        except ReadError as exc:
+            _failed(report, str(path), exc.reason)
+    files = list(shas)
+    stored = still_held(archive.backend.find_by_sha256s(shas.values()), {doc_id_for(p): shas[p] for p in files})
+    unchanged = {p for p in files if stored.get(shas[p]) == doc_id_for(p)}
+    for path in unchanged:  # an archive from before originals were kept gets them now
+        keep_original(archive, path, shas[path], path.name)
+    report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
+    files = [p for p in files if p not in unchanged]
     jobs = _jobs(archive, len(files))
     results: Iterable[tuple[Path, Prepared | str | None]]
     if jobs > 1:
@@ -323,7 +346,7 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
             if isinstance(prepared, str):
                 _failed(report, str(path), prepared)
             else:
-                batch.add(path, str(path), prepared=prepared)
+                batch.add(path, str(path), prepared=prepared, sha=shas[path])
             shown.update(1, report.embedded - before)
         batch.flush()
     finally:

@@ -133,6 +133,45 @@ def test_text_a_report_gave_up_is_new_again_in_its_batch_and_later_ones(open_arc
 
 
 @pytest.mark.parametrize("kind", BACKENDS)
+@pytest.mark.parametrize("reports", [3 * SMALL_BATCH, 5], ids=["worker processes", "in the ingest's process"])
+def test_a_report_s_old_text_is_new_even_in_a_file_before_the_rewrite(open_archive, tmp_path, kind, batch, reports):
+    """The order of the files does not decide: a file carrying the old text of a report the same ingest
+    rewrites is indexed, also when it comes first (in an earlier batch, or earlier in the same batch), so
+    that old text is still in the archive afterwards; a small ingest (no worker processes) judges the same."""
+    paths = write_reports(tmp_path / "in", reports)
+    archive = open_archive(kind)
+    assert ingest_paths(archive, [tmp_path / "in"]).ok
+    old = {n: p.read_bytes() for n, p in enumerate(paths)}
+    # taker -> giver, each taker before its giver: batch 1 -> batch 3 and within batch 2; or within the few
+    takers = {1: 2 * batch + 2, batch + 1: batch + 5} if reports > batch else {0: 3}
+    for giver in takers.values():
+        write_report(paths[giver], giver, edition=2)
+    for taker, giver in takers.items():
+        paths[taker].write_bytes(old[giver])
+    report = ingest_paths(archive, [tmp_path / "in"])
+    moved = [*takers, *takers.values()]
+    assert report.ok and report.duplicates == []
+    assert report.indexed == [doc_id_for(paths[n]) for n in sorted(moved)]
+    assert len(report.unchanged) == reports - len(moved)
+    held = archive.backend.find_by_sha256s([content_hash(paths[n]) for n in moved])
+    assert held == {content_hash(paths[n]): doc_id_for(paths[n]) for n in moved}
+    assert ingest_paths(archive, [tmp_path / "in"]).unchanged == [doc_id_for(p) for p in paths]
+
+
+@pytest.mark.parametrize("reports", [3 * SMALL_BATCH, 5], ids=["worker processes", "in the ingest's process"])
+def test_a_file_that_cannot_be_read_fails_alone(open_archive, tmp_path, batch, reports):
+    """A report file whose bytes cannot be read (here /proc/self/mem behind a report's name: an I/O error even
+    for root) is reported failed, in Chinese, and every other file is indexed: before, with enough files for
+    worker processes, hashing it up front ended the whole ingest with a traceback."""
+    paths = write_reports(tmp_path / "in", reports)
+    broken = tmp_path / "in" / "report-0002b.txt"
+    broken.symlink_to("/proc/self/mem")
+    report = ingest_paths(open_archive("embedded"), [tmp_path / "in"])
+    assert report.failed == [(str(broken), "无法读取文件：Input/output error")]
+    assert report.indexed == [doc_id_for(p) for p in paths]
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
 def test_reports_changed_in_every_batch_replace_their_originals_in_order(open_archive, tmp_path, kind, batch):
     """A second ingest with one report changed in each of three batches: each is reported once, in file order,
     and each old original goes once its batch is written (the last batch's too)."""
