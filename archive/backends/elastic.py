@@ -138,17 +138,39 @@ class ElasticBackend:
         log.info("已创建 Elasticsearch 索引 %s%s", index, f"（别名 {self.alias}）" if with_alias else "")
 
     def _ensure_index(self) -> str:
+        """The live index, created when there is none.
+
+        The alias goes on only once the new index's primary shards have started: created together, the
+        alias named an index no search could reach yet, and every search in the meantime failed (a 503
+        in `serve`, where readers should see an empty archive). With no live index, the newest
+        `<alias>-v<N>` is taken if there is one (another writer starting at the same moment made it, or
+        one killed before adding the alias left it, empty either way: writes go through the alias), so
+        writers that start at once all alias the same index, never two."""
         live = self._live_index()
         if live is not None:
             return live
-        index = self._next_index()
-        try:
-            self._create(index, with_alias=True)
-        except Refused as exc:
-            if exc.error_type != "resource_already_exists_exception" or self._live_index() is None:
-                raise
-            log.info("索引已由另一个写入者先行创建")
+        versions = self._versions()
+        index = f"{self.alias}-v{versions[-1] if versions else 1}"
+        if not versions:
+            try:
+                self._create(index, with_alias=False)
+            except Refused as exc:
+                if exc.error_type != "resource_already_exists_exception":
+                    raise
+                log.info("索引 %s 已由另一个写入者先行创建", index)
+        self._started(index)
+        self._call("indices.update_aliases", actions=[{"add": {"index": index, "alias": self.alias}}])
+        log.info("别名 %s 现指向 %s", self.alias, index)
+        self._checked = None
         return self._live_index() or index
+
+    def _started(self, index: str) -> None:
+        """Wait (a second less than the request timeout: the node answers before the client gives up) until
+        every primary shard of `index` has started."""
+        wait = max(self.timeout - 1, 1)
+        health = self._call("cluster.health", index=index, wait_for_status="yellow", timeout=f"{wait:.0f}s")
+        if health.get("timed_out") or health.get("status") == "red":
+            raise BackendUnavailable(f"Elasticsearch 索引 {index} 的主分片在 {wait:.0f} 秒内未能启动")
 
     def _writable(self) -> None:
         """Check the live index can take this writer (creating it if there is none), and clean up once."""

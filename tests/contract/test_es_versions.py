@@ -164,3 +164,42 @@ def test_passages_are_stored_without_their_vectors_and_still_found_by_them(make_
     doc, chunks, vectors, _ = corpus[2]
     for chunk, vector in zip(chunks, vectors, strict=True):
         assert backend.vector_search(vector, Filters(), 1)[0].chunk_id == chunk.chunk_id
+
+
+@pytest.mark.parametrize("kind", ["elasticsearch", "cluster"])
+def test_readers_see_an_empty_archive_not_an_error_while_the_first_write_creates_the_index(make_backend, corpus,
+                                                                                          kind):
+    """Until the first write, nothing is there: readers get no hits. While that write creates the index, the
+    alias must not point at it before its primary shards have started (else every search in between fails,
+    a 503 in `serve`): readers see nothing, then the whole first report, on one node and on the cluster."""
+    import threading
+
+    from archive.errors import BackendUnavailable
+
+    writer = make_backend(kind)
+    reader = make_backend(kind, like=writer)
+    query, seen, stop = KeywordQuery(tuple(tokenize("行政复议"))), [], threading.Event()
+
+    def read() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(len(reader.keyword_search(query, Filters(), 10)))
+            except BackendUnavailable as exc:
+                seen.append(f"unavailable: {exc}")
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    try:
+        while not seen:  # the reader is reading before anything is created
+            thread.join(0.01)
+        writer.index_documents([corpus[0]])
+        settled = len(seen)
+        while len(seen) < settled + 3:
+            thread.join(0.01)
+    finally:
+        stop.set()
+        thread.join(30)
+    errors = [s for s in seen if isinstance(s, str)]
+    assert not errors, errors[:3]
+    whole = len(writer.keyword_search(query, Filters(), 10))
+    assert whole > 0 and set(seen) == {0, whole} and seen[0] == 0 and seen[-1] == whole, seen
