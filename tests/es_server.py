@@ -138,6 +138,9 @@ class EsNode:
     def _env(self) -> dict[str, str]:
         env = {**os.environ, "ES_PORT": str(self.port), "ES_SECURITY": "1" if self.security else "0",
                "ES_NODES": str(self.nodes), **quick_jvm()}
+        # The test nodes boot beside the suite's other work on 2 cores at load 4-7: es.sh's own 120 s health
+        # wait is the margin of a quiet machine, and a start that misses it fails every test of its node.
+        env.setdefault("ES_WAIT", "300")
         if self.nodes > 1:  # three JVMs on a 2-core CI machine: small heaps
             env.setdefault("ES_HEAP_MIN", "256m")
             env.setdefault("ES_HEAP_MAX", "512m")
