@@ -158,6 +158,24 @@ def test_a_report_s_old_text_is_new_even_in_a_file_before_the_rewrite(open_archi
     assert ingest_paths(archive, [tmp_path / "in"]).unchanged == [doc_id_for(p) for p in paths]
 
 
+@pytest.mark.parametrize("kind", BACKENDS)
+@pytest.mark.parametrize("apart", [SMALL_BATCH + 1, 2], ids=["in two batches", "in one batch"])
+def test_two_reports_that_swap_texts_are_both_rewritten(open_archive, tmp_path, kind, batch, apart):
+    """Two files that trade texts: each now holds what the index has under the other. Both are rewritten
+    (each report ends with its file's text now), not taken for duplicates of each other and left as they were."""
+    paths = write_reports(tmp_path / "in", 2 * batch)
+    archive = open_archive(kind)
+    assert ingest_paths(archive, [tmp_path / "in"]).ok
+    one, other = paths[1], paths[1 + apart]
+    texts = one.read_bytes(), other.read_bytes()
+    one.write_bytes(texts[1])
+    other.write_bytes(texts[0])
+    report = ingest_paths(archive, [tmp_path / "in"])
+    assert report.ok and report.duplicates == [] and report.indexed == [doc_id_for(one), doc_id_for(other)]
+    for path in (one, other):
+        assert archive.backend.get_document(doc_id_for(path)).sha256 == content_hash(path)
+
+
 @pytest.mark.parametrize("reports", [3 * SMALL_BATCH, 5], ids=["worker processes", "in the ingest's process"])
 def test_a_file_that_cannot_be_read_fails_alone(open_archive, tmp_path, batch, reports):
     """A report file whose bytes cannot be read (here /proc/self/mem behind a report's name: an I/O error even
