@@ -36,6 +36,7 @@ from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_s
 log = logging.getLogger(__name__)
 
 MIN_FILES_PER_JOB = 8
+HASH_BLOCK = 1 << 20  # content_hash reads files 1 MiB at a time
 BATCH_DOCS = 64
 BATCH_SECONDS = 1.0
 PARENT_POLL_S = 0.5
@@ -89,11 +90,12 @@ def doc_id_for(path: Path) -> str:
 def content_hash(path: Path) -> str:
     """What makes a document the same: the file's bytes and its sidecar's (read once per ingest).
     ReadError when either cannot be read."""
+    sha = hashlib.sha256()
     try:
-        sha = hashlib.sha256(path.read_bytes())
-        for side in sidecar_paths(path):
-            if side.is_file():  # a changed sidecar changes the document
-                sha.update(side.read_bytes())
+        for part in (path, *(side for side in sidecar_paths(path) if side.is_file())):  # a changed sidecar
+            with part.open("rb") as f:  # changes the document; read in blocks: a huge file costs no memory
+                while block := f.read(HASH_BLOCK):
+                    sha.update(block)
     except OSError as exc:
         raise ReadError(path, f"无法读取文件：{exc.strerror or exc}") from exc
     return sha.hexdigest()
