@@ -145,13 +145,17 @@ class ElasticBackend:
         in `serve`, where readers should see an empty archive). With no live index, the newest
         `<alias>-v<N>` is taken if there is one (another writer starting at the same moment made it, or
         one killed before adding the alias left it, empty either way: writes go through the alias), so
-        writers that start at once all alias the same index, never two."""
+        writers that start at once all alias the same index, never two; one this backend cannot serve
+        (left by a writer with another embedder) is passed over for the next version."""
         live = self._live_index()
         if live is not None:
             return live
         versions = self._versions()
-        index = f"{self.alias}-v{versions[-1] if versions else 1}"
-        if not versions:
+        index, create = f"{self.alias}-v{versions[-1] if versions else 1}", not versions
+        if versions and self._refusal(index):
+            log.warning("未挂别名的索引 %s 与当前配置不符，另建新版本", index)
+            index, create = f"{self.alias}-v{versions[-1] + 1}", True
+        if create:
             try:
                 self._create(index, with_alias=False)
             except Refused as exc:
@@ -191,15 +195,22 @@ class ElasticBackend:
         index = self._live_index()
         if index is None:
             return
+        refusal = self._refusal(index)
+        if refusal:
+            raise IndexMismatch(refusal)
+        self._checked = time.monotonic()
+
+    def _refusal(self, index: str) -> str | None:
+        """Why this backend cannot serve `index` (built before versioned documents, or with another embedder),
+        or None when it can."""
         mappings = self._mappings(index)
         if "version" not in mappings.get("properties", {}):
-            raise IndexMismatch(UNVERSIONED.format(index=index))
+            return UNVERSIONED.format(index=index)
         meta = mappings.get("_meta", {})
         if meta.get("model_id") != self.model_id or str(meta.get("schema_version")) != str(SCHEMA_VERSION):
-            raise IndexMismatch(
-                f"索引 {index} 由嵌入模型 {meta.get('model_id')}（schema {meta.get('schema_version')}）建立，"
-                f"而当前配置的是 {self.model_id}（schema {SCHEMA_VERSION}）：请运行 `python -m indexer reindex`")
-        self._checked = time.monotonic()
+            return (f"索引 {index} 由嵌入模型 {meta.get('model_id')}（schema {meta.get('schema_version')}）建立，"
+                    f"而当前配置的是 {self.model_id}（schema {SCHEMA_VERSION}）：请运行 `python -m indexer reindex`")
+        return None
 
     # -- writing ---------------------------------------------------------------
 

@@ -203,3 +203,16 @@ def test_readers_see_an_empty_archive_not_an_error_while_the_first_write_creates
     assert not errors, errors[:3]
     whole = len(writer.keyword_search(query, Filters(), 10))
     assert whole > 0 and set(seen) == {0, whole} and seen[0] == 0 and seen[-1] == whole, seen
+
+
+@pytest.mark.parametrize("model", ["same", "another"])
+def test_an_index_a_writer_left_without_its_alias_is_taken_if_it_can_serve(make_backend, corpus, model):
+    """A writer killed between creating the first index and adding the alias leaves `<alias>-v1` with no alias:
+    the next writer takes it, unless it was made for another embedder, when it writes to `-v2` instead."""
+    writer = make_backend("elasticsearch")
+    left = make_backend("elasticsearch", like=writer, model_id=None if model == "same" else "another-model")
+    left._create(f"{writer.alias}-v1", with_alias=False)
+    writer.index_documents([corpus[0]])
+    taken = f"{writer.alias}-v{1 if model == 'same' else 2}"
+    assert list(writer.client.indices.get_alias(name=writer.alias)) == [taken]
+    assert writer.stats().documents == 1 and writer.get_document(corpus[0].doc.doc_id) == corpus[0].doc
