@@ -165,33 +165,28 @@ class _Batch:
     commits 0.9 -> 0.35; a slow embedder reaches BATCH_SECONDS first anyway). A content hash seen
     earlier in the batch counts as stored (a duplicate).
 
-    `stored`: content hash -> doc id of what the index held when the ingest began, for the hashes in
-    `looked_up` (one find_by_sha256s for all the files, not a request per file: on Elasticsearch those
-    were 1,352 searches for the 10k corpus); the documents this ingest writes are added to it as their
-    batches are written, so a copy in a later batch is still a duplicate. A hash not looked up is asked
-    of the backend when its file comes."""
+    `stored`: content hash -> doc id of what the index holds that the ingest leaves in place
+    (`still_held`), for the hashes in `looked_up` (one find_by_sha256s for all the files, not a request
+    per file: on Elasticsearch those were 1,352 searches for the 10k corpus); the documents this ingest
+    writes are added to it as their batches are written, so a copy in a later batch is still a duplicate.
+    A hash not looked up is asked of the backend when its file comes."""
 
     def __init__(self, archive: Archive, report: IngestReport, stored: dict[str, str] | None = None,
                  looked_up: Iterable[str] = ()) -> None:
         self.archive, self.report = archive, report
         self.items: list[IndexItem] = []
         self.shas: dict[str, str] = {}  # content hash -> doc id, of the documents waiting here
-        self.waiting: set[str] = set()  # their doc ids
         self.stored = dict(stored or {})
-        self.sha_of = {doc_id: sha for sha, doc_id in self.stored.items()}
         self.looked_up = set(looked_up)
         self.started = 0.0
 
     def existing(self, sha: str) -> str | None:
-        """The doc id this content is or will be stored under, if any (waiting here, written, or in the index).
-        A report waiting here with other content no longer holds what the index has of it."""
+        """The doc id this content is or will be stored under, if any (waiting here, written, or in the index)."""
         if sha in self.shas:
             return self.shas[sha]
         if sha in self.stored or sha in self.looked_up:
-            holder = self.stored.get(sha)
-        else:
-            holder = self.archive.backend.find_by_sha256(sha)
-        return None if holder in self.waiting else holder
+            return self.stored.get(sha)
+        return self.archive.backend.find_by_sha256(sha)
 
     def add(self, path: Path, name: str, doc_id: str | None = None, source_name: str | None = None,
             prepared: Prepared | None = None, sha: str | None = None) -> str | None:
@@ -222,7 +217,6 @@ class _Batch:
             self.started = time.monotonic()
         self.items.append(IndexItem(doc, chunks, vectors, tokens))
         self.shas[sha] = doc.doc_id
-        self.waiting.add(doc.doc_id)
         if doc.missing:
             log.info("%s: 未识别 %s", name, ", ".join(doc.missing))
         if len(self.items) >= BATCH_DOCS or time.monotonic() - self.started >= BATCH_SECONDS:
@@ -238,13 +232,8 @@ class _Batch:
             self.report.indexed.append(doc.doc_id)
             self.report.passages += len(chunks)
         self._forget_replaced(before)
-        for sha, doc_id in self.shas.items():
-            old = self.sha_of.get(doc_id, sha)
-            if old != sha:  # a report written again with other content: who holds the old one is asked again
-                del self.stored[old]
-                self.looked_up.discard(old)
-            self.stored[sha], self.sha_of[doc_id] = doc_id, sha
-        self.items, self.shas, self.waiting = [], {}, set()
+        self.stored.update(self.shas)
+        self.items, self.shas = [], {}
 
     def _forget_replaced(self, before: dict[str, Document]) -> None:
         """A report stored again with other content: its old original goes, unless a live report still has it
