@@ -97,7 +97,7 @@ def content_hash(path: Path) -> str:
                 while block := f.read(HASH_BLOCK):
                     sha.update(block)
     except OSError as exc:
-        raise ReadError(path, f"无法读取文件：{exc.strerror or exc}") from exc
+        raise ReadError(path, _reason(exc)) from exc
     return sha.hexdigest()
 
 
