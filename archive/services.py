@@ -8,7 +8,7 @@ from functools import cached_property
 
 from archive.backends import Backend, make_backend
 from archive.config import Config
-from archive.embedders import CachedEmbedder, make_embedder
+from archive.embedders import CachedEmbedder, make_embedder, resolve_embedder
 
 
 class Archive:
@@ -20,8 +20,21 @@ class Archive:
 
     @cached_property
     def embedder(self) -> CachedEmbedder:
-        inner = make_embedder(self.config.embedder, device=self.config.device, threads=self.config.embed_threads)
+        inner = make_embedder(self.embedder_spec, device=self.config.device, threads=self.config.embed_threads)
         return CachedEmbedder(inner, self.config.data_dir / "embeddings.sqlite")
+
+    @cached_property
+    def embedder_spec(self) -> str:
+        """ARCHIVE_EMBEDDER, with `auto` settled: asks the index which embedder built it (Elasticsearch down:
+        BackendUnavailable, and the next call asks again)."""
+        return resolve_embedder(self.config.embedder, self._recorded_model_id)
+
+    def _recorded_model_id(self) -> str | None:
+        probe = make_backend(self.config, dim=0, model_id="")
+        try:
+            return probe.recorded_model_id()
+        finally:
+            probe.close()
 
     @cached_property
     def backend(self) -> Backend:

@@ -72,6 +72,11 @@ class Backend(Protocol):
     def delete_document(self, doc_id: str) -> bool:
         """Remove a document and its passages; False if it was not there."""
 
+    def recorded_model_id(self) -> str | None:
+        """The model id the archive's index was built with, read without creating or changing anything; None
+        when there is no index yet. Works on a backend built with any dim and model id (`ARCHIVE_EMBEDDER=auto`
+        asks before it knows them)."""
+
     def check_compatible(self) -> None:
         """Raise IndexMismatch unless the index was built with this embedder and schema (an empty one is)."""
 

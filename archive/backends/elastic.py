@@ -188,6 +188,10 @@ class ElasticBackend:
         mapping = self._read("indices.get_mapping", {}, index=index)
         return next(iter(mapping.values()), {}).get("mappings", {})
 
+    def recorded_model_id(self) -> str | None:
+        index = self._live_index()
+        return None if index is None else self._mappings(index).get("_meta", {}).get("model_id")
+
     def check_compatible(self) -> None:
         """Refuse an index this code cannot serve: built before versioned documents, or with another embedder."""
         if self._checked is not None and time.monotonic() - self._checked < META_TTL:

