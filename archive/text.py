@@ -48,6 +48,24 @@ def normalise(text: str) -> str:
     return _SPACE_IN_NUMBER.sub(r"\1", text)
 
 
+def char_mapping(table: dict[int, str | int | None]):
+    """`lambda text: text.translate(table)` for a fixed table, the same string, faster on Chinese text where
+    few characters are in the table: CPython's translate looks every character up (40-80 ns each here), a
+    character class of the table's keys skips the others at C speed and maps only those it meets."""
+    by_char = {chr(k): "" if v is None else chr(v) if isinstance(v, int) else v for k, v in table.items()}
+    keys = re.compile("[" + "".join(map(re.escape, sorted(by_char))) + "]")
+
+    def translate(text: str) -> str:
+        return keys.sub(lambda m: by_char[m[0]], text)
+
+    return translate
+
+
+@functools.cache
+def _nfkc_mapping():
+    return char_mapping(_nfkc_table())
+
+
 @functools.cache
 def _nfkc_table() -> dict[int, str]:
     """Characters of the BMP that NFKC replaces by their full compatibility decomposition, all of it
@@ -71,7 +89,7 @@ def nfkc(text: str) -> str:
     and CPython then normalises character by character; mapping those characters by table first
     leaves a text its quick check passes (measured: the largest cost of ingest before tokenising).
     """
-    fast = text.translate(_nfkc_table())
+    fast = _nfkc_mapping()(text)
     return fast if unicodedata.is_normalized("NFKC", fast) else unicodedata.normalize("NFKC", fast)
 
 

@@ -21,10 +21,13 @@ so the same fact reads the same in either script. 多/余 qualifiers are dropped
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+
+from archive.text import char_mapping
 
 
 @dataclass(frozen=True)
@@ -52,6 +55,7 @@ class Figure:
 # Full-width ASCII to ASCII (length-preserving); the full-width comma stays so that "12，345"
 # is two clauses, never a thousands separator.
 _VIEW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20}
+_view = char_mapping(_VIEW)
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _MULTIPLIER = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
@@ -131,7 +135,7 @@ def extract_figures(text: str) -> list[Figure]:
     """Every measured number in a passage, in order of appearance."""
     if not isinstance(text, str) or not text:
         return []
-    view = text.translate(_VIEW)
+    view = _view(text)
     sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(view)]
     sentence_starts = [s for s, _ in sentences]
     shields = [(m.start(), m.end()) for m in _SHIELD.finditer(view)]
@@ -283,7 +287,7 @@ def parse_number(s: str) -> float | None:
     """The value of a written number: "17.92", "１２３", "1,234", "17.92万", "四亿零七百万", "百分之九", "二十三"."""
     if not isinstance(s, str) or len(s) > 60:
         return None
-    s = _WHITESPACE.sub("", s.translate(_VIEW)).replace(",", "")
+    s = _WHITESPACE.sub("", _view(s)).replace(",", "")
     s = s.removeprefix("百分之")
     if not s:
         return None
@@ -301,6 +305,7 @@ def _arabic(s: str) -> float | None:
         return None
 
 
+@functools.lru_cache(maxsize=4096)  # the same few numerals recur ("三", "十二"), and cn2an is slow to check one
 def _chinese(s: str) -> float | None:
     whole, _, frac = s.partition("点")
     if not whole or any(c not in _CN_DIGIT for c in frac):

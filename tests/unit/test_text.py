@@ -5,6 +5,7 @@ import pytest
 from archive.text import (
     SYNONYMS,
     USER_DICT,
+    char_mapping,
     fold,
     fold_with_offsets,
     nfkc,
@@ -42,6 +43,18 @@ def test_normalise(raw, expected):
 ])
 def test_nfkc(raw, expected):
     assert nfkc(raw) == expected
+
+
+@pytest.mark.parametrize("table", [
+    {ord("，"): ",", ord("（"): "(", ord("）"): ")", ord("㎡"): "m2"},
+    {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)} | {0x3000: 0x20},
+    {ord("]"): "[", ord("\\"): "/", ord("-"): None, ord("^"): "v", ord("."): "。", 0x1F600: "smile"},
+])
+@pytest.mark.parametrize("text", [
+    "", "行政复议（一）共１２３件，占９９. ７７％", "a]b\\c-d^e.f\U0001F600g", "无表内字符", "，，，",
+])
+def test_char_mapping_is_str_translate(table, text):
+    assert char_mapping(table)(text) == text.translate(table)
 
 
 def test_nfkc_is_unicodedata_nfkc_for_every_bmp_character_and_its_neighbours():
