@@ -6,6 +6,7 @@ pipeline's own functions file by file; the end-to-end figure is `indexer ingest`
 
     python -m bench.ingest --size 10k [--es-url http://127.0.0.1:9260]
     python -m bench.ingest --size 10k --against /tmp/before [--pairs 3]   # old code and new, interleaved
+    python -m bench.ingest --size 10k --before-embedding [--rounds 3]      # the ingest up to embedding, workers and all
 """
 
 from __future__ import annotations
@@ -233,6 +234,57 @@ def prepare_cpu(corpus: Path, tree: Path) -> tuple[float, float]:
     return got["prepare"], got["process"]
 
 
+_BEFORE_EMBEDDING = """
+import sys
+from pathlib import Path
+from indexer.pipeline import content_hash, discover, prepare, preparing, worker_count
+files, _ = discover([Path(sys.argv[1])])
+shas = {p: content_hash(p) for p in files}
+passages = 0
+with preparing(files, shas, worker_count(0, len(files)), 500) as results:
+    for path, prepared in results:
+        prepared = prepared or prepare(path, 500, sha256=shas[path])
+        passages += len(prepared.chunks)
+print(len(files), passages, worker_count(0, len(files)))
+"""
+
+
+def before_embedding(size: str, rounds: int) -> list[str]:
+    """What `indexer ingest` does before it embeds, end to end, in a fresh process each round: find the files,
+    hash them, prepare them in its worker pool (`indexer.pipeline.preparing`: read, metadata, clean, chunk,
+    figures, tokens; as many workers as cores) and hand every prepared file back to the main process."""
+    lines = machine_lines(f"Ingest before embedding, end to end, {size} passages corpus, {rounds} rounds")
+    rows, secs = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-before-") as tmp:
+        corpus = Path(tmp) / "files"
+        counts = write_files(corpus, size_of(size))
+        mb = counts["bytes"] / 1e6
+        for i in range(rounds):
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", _BEFORE_EMBEDDING, str(corpus)], cwd=code_root(),
+                                 capture_output=True, text=True, timeout=3600, check=True)
+            secs.append(time.perf_counter() - t)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers are the child's children: counted
+            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+            files, passages, workers = out.stdout.split()
+            rows.append([i + 1, f"{secs[-1]:.2f}", f"{cpu:.2f}", workers, files, passages,
+                         f"{mb / secs[-1]:.2f}", f"{mb / cpu:.2f}"])
+            report(" | ".join(map(str, rows[-1])))
+    lines += [f"Corpus: {counts['files']} files ({counts['utf8_txt']} UTF-8 text, {counts['gb18030_txt']} GB18030 "
+              f"text, {counts['html']} HTML), {mb:.2f} MB. Each round: a new Python process finds the files, hashes "
+              "them, has them prepared by the ingest's own worker pool (`indexer.pipeline.preparing`, one worker a "
+              "core) and receives every prepared file (what `indexer ingest` then embeds and writes); wall time "
+              "from the process's start to its end, CPU of it and its workers.", ""]
+    lines += table(["round", "seconds", "CPU s (all processes)", "workers", "files", "passages", "MB/s",
+                    "MB per CPU-s"], rows)
+    med = float(np.median(secs))
+    lines += ["", f"Median of {rounds}: {med:.2f} s, **{mb / med:.2f} MB/s of files before embedding** "
+                  f"({os.cpu_count()} cores)."]
+    report("\n".join(lines[-3:]))
+    return lines
+
+
 def pairs(size: str, against: Path, n: int) -> list[str]:
     """Another tree's code (`against`) and this one, interleaved n times on one corpus: `indexer ingest`
     end to end (hash embedder, embedded backend) and the workers' prepare alone, wall and CPU time."""
@@ -328,11 +380,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--against", type=Path, default=None,
                         help="another checkout: its code and this one interleaved, end to end and prepare")
     parser.add_argument("--pairs", type=int, default=3, help="with --against: how many pairs")
+    parser.add_argument("--before-embedding", action="store_true",
+                        help="the ingest's own steps before embedding, end to end, its worker pool included")
+    parser.add_argument("--rounds", type=int, default=3, help="with --before-embedding: how many rounds")
     args = parser.parse_args(argv)
     if args.against:
         lines = pairs(args.size, args.against.resolve(), args.pairs)
         if not args.no_write:
             update_results(f"ingest-pairs-{args.size}", lines)
+        return 0
+    if args.before_embedding:
+        lines = before_embedding(args.size, args.rounds)
+        if not args.no_write:
+            update_results(f"ingest-before-embedding-{args.size}", lines)
         return 0
     if args.prepare_only:
         lines = prepare_only(args.size)

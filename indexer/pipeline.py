@@ -8,6 +8,7 @@ A file's content hash is computed once per ingest and travels with it.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import multiprocessing
@@ -285,8 +286,9 @@ def _leave_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
-def _jobs(archive: Archive, files: int) -> int:
-    jobs = archive.config.ingest_jobs or os.cpu_count() or 1
+def worker_count(configured: int, files: int) -> int:
+    """Worker processes for an ingest of `files` files (`configured`: ARCHIVE_INGEST_JOBS, 0 for one per core)."""
+    jobs = configured or os.cpu_count() or 1
     # A pool costs each worker its start-up (imports, jieba-rs's dictionary: about 0.7 CPU-s): only worth it
     # for many files.
     return min(jobs, files // MIN_FILES_PER_JOB)
@@ -319,33 +321,41 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
         keep_original(archive, path, shas[path], path.name)
     report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
     files = [p for p in files if p not in unchanged]
-    jobs = _jobs(archive, len(files))
-    results: Iterable[tuple[Path, Prepared | str | None]]
-    if jobs > 1:
-        log.info("用 %d 个工作进程准备 %d 个文件", jobs, len(files))
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
-                                   initializer=_leave_with_parent, initargs=(os.getpid(),))
-        futures = [pool.submit(prepare, p, archive.config.chunk_chars, sha256=shas[p]) for p in files]
-        results = zip(files, map(_outcome, futures))
-    else:
-        pool, results = None, ((p, None) for p in files)
     shown = Progress(len(files), "bar" if progress is True else progress or "none")
     batch = _Batch(archive, report, stored, shas.values())
     try:
-        for path, prepared in results:
-            before = report.embedded
-            if isinstance(prepared, str):
-                _failed(report, str(path), prepared)
-            else:
-                batch.add(path, str(path), prepared=prepared, sha=shas[path])
-            shown.update(1, report.embedded - before)
+        with preparing(files, shas, worker_count(archive.config.ingest_jobs, len(files)),
+                       archive.config.chunk_chars) as results:
+            for path, prepared in results:
+                before = report.embedded
+                if isinstance(prepared, str):
+                    _failed(report, str(path), prepared)
+                else:
+                    batch.add(path, str(path), prepared=prepared, sha=shas[path])
+                shown.update(1, report.embedded - before)
         batch.flush()
     finally:
         shown.close()
-        if pool is not None:
-            pool.shutdown(cancel_futures=True)
     report.seconds = time.perf_counter() - started
     return report
+
+
+@contextlib.contextmanager
+def preparing(files: list[Path], shas: dict[Path, str], jobs: int,
+              chunk_chars: int) -> Iterator[Iterator[tuple[Path, Prepared | str | None]]]:
+    """The files prepared by `jobs` worker processes, in file order: (path, Prepared, or why the file cannot be
+    used). With one job or fewer, (path, None): the caller prepares it (`_Batch.add`), in this process."""
+    if jobs <= 1:
+        yield ((p, None) for p in files)
+        return
+    log.info("用 %d 个工作进程准备 %d 个文件", jobs, len(files))
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_leave_with_parent, initargs=(os.getpid(),))
+    try:
+        futures = [pool.submit(prepare, p, chunk_chars, sha256=shas[p]) for p in files]
+        yield zip(files, map(_outcome, futures))
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def _reindex_items(archive: Archive, docs: list[Document]) -> Iterator[IndexItem]:
