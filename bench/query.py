@@ -231,7 +231,7 @@ def run_one(name: str, size: str, work: Path, es_url: str | None, n_queries: int
         if name == "embedded":
             size_bytes = sum(f.stat().st_size for f in (data / "index").iterdir())
         lines.append(f"- built: {stats.passages:,} passages, {stats.documents:,} documents in {secs:.0f} s "
-                     f"({stats['passages'] / secs:,.0f} passages/s incl. generating and jieba-tokenising the "
+                     f"({stats.passages / secs:,.0f} passages/s incl. generating and jieba-tokenising the "
                      f"corpus); on disk {mib(size_bytes)} = {size_bytes / stats.passages:,.0f} bytes/passage")
     else:
         stats = backend.stats()

@@ -22,3 +22,22 @@ def test_rrf_scores_and_matched():
     assert fused["b"].matched == ["keyword", "semantic"]
     assert fused["a"].matched == ["keyword"]
     assert fused["b"].ranks == {"keyword": 2, "semantic": 1}
+
+
+def test_rrf_is_its_definition_on_long_lists_with_ties_and_repeats():
+    import random
+
+    rng = random.Random(20261202)
+    ids = [f"c{i:05d}" for i in range(3000)]
+    lists = {"keyword": rng.choices(ids, k=2500), "semantic": rng.sample(ids, 400)}
+    got = rrf(lists, k=60)
+    # the statement: score = sum of 1 / (k + rank) over the lists, a repeated id ranked where it first comes;
+    # order by score, then best rank, then id
+    ranks = {}
+    for name, ranked in lists.items():
+        for rank, cid in enumerate(dict.fromkeys(ranked), start=1):
+            ranks.setdefault(cid, {})[name] = rank
+    want = sorted(ranks, key=lambda c: (-sum(1 / (60 + r) for r in ranks[c].values()), min(ranks[c].values()), c))
+    assert [f.chunk_id for f in got] == want
+    assert all(f.ranks == ranks[f.chunk_id] and list(f.ranks) == list(ranks[f.chunk_id]) for f in got)
+    assert all(f.score == sum(1 / (60 + r) for r in ranks[f.chunk_id].values()) for f in got)
