@@ -12,6 +12,7 @@ pipeline's own functions file by file; the end-to-end figure is `indexer ingest`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -234,6 +235,15 @@ def prepare_cpu(corpus: Path, tree: Path) -> tuple[float, float]:
     return got["prepare"], got["process"]
 
 
+@contextlib.contextmanager
+def corpus_files(size: str):
+    """The bench corpus written as files in a temporary folder: (folder, counts, MB on disk)."""
+    with tempfile.TemporaryDirectory(prefix="bench-corpus-") as tmp:
+        corpus = Path(tmp) / "files"
+        counts = write_files(corpus, size_of(size))
+        yield corpus, counts, counts["bytes"] / 1e6
+
+
 _BEFORE_EMBEDDING = """
 import sys
 from pathlib import Path
@@ -255,10 +265,7 @@ def before_embedding(size: str, rounds: int) -> list[str]:
     figures, tokens; as many workers as cores) and hand every prepared file back to the main process."""
     lines = machine_lines(f"Ingest before embedding, end to end, {size} passages corpus, {rounds} rounds")
     rows, secs = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-before-") as tmp:
-        corpus = Path(tmp) / "files"
-        counts = write_files(corpus, size_of(size))
-        mb = counts["bytes"] / 1e6
+    with corpus_files(size) as (corpus, counts, mb):
         for i in range(rounds):
             before = resource.getrusage(resource.RUSAGE_CHILDREN)
             t = time.perf_counter()
@@ -292,10 +299,8 @@ def pairs(size: str, against: Path, n: int) -> list[str]:
     lines = machine_lines(f"Ingest before embedding, {size} passages corpus: {against} against {here}, "
                           f"{n} interleaved pairs")
     rows, ratios = [], []
-    with tempfile.TemporaryDirectory(prefix="bench-pairs-") as tmp:
-        corpus = Path(tmp) / "files"
-        counts = write_files(corpus, size_of(size))
-        mb = counts["bytes"] / 1e6
+    with corpus_files(size) as (corpus, counts, mb):
+        tmp = corpus.parent
         for i in range(n):
             got = {}
             for label, tree in (("before", against), ("after", here)):
