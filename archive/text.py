@@ -53,10 +53,15 @@ def char_mapping(table: dict[int, str | int | None]):
     few characters are in the table: CPython's translate looks every character up (40-80 ns each here), a
     character class of the table's keys skips the others at C speed and maps only those it meets."""
     by_char = {chr(k): "" if v is None else chr(v) if isinstance(v, int) else v for k, v in table.items()}
-    keys = re.compile("[" + "".join(map(re.escape, sorted(by_char))) + "]")
+    # A class of BMP characters is a bitmap test; one with a character beyond the BMP is a list scanned per
+    # character (tens of times slower): those are matched as any character beyond the BMP, then looked up.
+    plane = "".join(map(re.escape, sorted(c for c in by_char if c <= "\uffff")))
+    astral = any(c > "\uffff" for c in by_char)
+    keys = re.compile("|".join((["[" + plane + "]"] if plane else []) + (["[\U00010000-\U0010ffff]"] if astral else []))
+                      or "(?!)")
 
     def translate(text: str) -> str:
-        return keys.sub(lambda m: by_char[m[0]], text)
+        return keys.sub(lambda m: by_char.get(m[0], m[0]), text)
 
     return translate
 
@@ -108,9 +113,14 @@ def _t2s_table() -> dict[int, str]:
     return table
 
 
+@functools.cache
+def _t2s_mapping():
+    return char_mapping(_t2s_table())
+
+
 def simplified(text: str) -> str:
     """Traditional characters made simplified, one for one (offsets stay), nothing else changed."""
-    return text.translate(_t2s_table())
+    return _t2s_mapping()(text)
 
 
 @functools.lru_cache(maxsize=65536)

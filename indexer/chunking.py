@@ -12,7 +12,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from archive.text import DATA_DIR, normalise
 
@@ -38,6 +38,9 @@ _MARKERS: tuple[tuple[int, bool, re.Pattern[str]], ...] = (
     (3, False, re.compile(r"\d{1,2}[.、](?![\d%.])(?=\s*\S)")),
 )
 _HEADING_END = re.compile(r"[。；：！？;:!?]")
+# What a marker above can start with, besides a decimal digit (`\d`): tests/unit/test_chunking.py holds
+# every pattern to it.
+_MARKER_FIRST = frozenset("第()" + _CN)
 
 # Where a long paragraph may break, coarsest first. Each pattern's match end is a cut point.
 _SENTENCE_END = re.compile(
@@ -81,6 +84,8 @@ def detect_heading(line: str) -> tuple[int, str] | None:
 
 def _heading(line: str) -> _Heading | None:
     head = normalise(line[:_MARKER_PREFIX]).lstrip()
+    if not head or not (head[0] in _MARKER_FIRST or head[0].isdecimal()):  # most lines: no marker can match
+        return None
     for level, enumeration, pattern in _MARKERS:
         match = pattern.match(head)
         if match:
@@ -145,8 +150,6 @@ def _restore_numbers(lines: list[str]) -> list[str]:
     """Second-level numbers: "十一)" gets its bracket; a lone ")" gets its number where the numbers
     around it and the items between (short first sentences) agree on one, or where it stands right
     before or after a known number; otherwise it stays as it is."""
-    from cn2an import cn2an
-
     out = list(lines)
     pending: list[tuple[int, int]] = []  # (line index, items since the previous number)
     known, items, gap = None, 0, 0  # gap: paragraphs of any kind since the last number or lone ")"
@@ -156,7 +159,7 @@ def _restore_numbers(lines: list[str]) -> list[str]:
             out[i] = line[: len(line) - len(bare)] + f"（{m.group(1)}）" + bare[m.end() :]
         m = m or _LEVEL_TWO.match(bare)
         if m:
-            number = cn2an(m.group(1), "smart")
+            number = _numeral(m.group(1))
             _number_pending(out, pending, known, items, gap, number)
             pending, known, items, gap = [], number, 0, 0
         elif _LOST_NUMBER.match(bare) and not is_numbered_sentence(bare):
@@ -170,6 +173,13 @@ def _restore_numbers(lines: list[str]) -> list[str]:
             items += bool(_ITEM.match(bare))
             gap += 1
     return out
+
+
+@lru_cache(maxsize=1024)  # the same few numerals head every report's items, and cn2an checks each slowly
+def _numeral(text: str) -> int:
+    from cn2an import cn2an
+
+    return cn2an(text, "smart")
 
 
 def _number_pending(out: list[str], pending: list[tuple[int, int]], known: int | None, items: int, gap: int,

@@ -8,6 +8,7 @@ A file's content hash is computed once per ingest and travels with it.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import hashlib
 import logging
@@ -41,6 +42,7 @@ HASH_BLOCK = 1 << 20  # content_hash reads files 1 MiB at a time
 BATCH_DOCS = 64
 BATCH_SECONDS = 1.0
 PARENT_POLL_S = 0.5
+AHEAD_PER_JOB = 16
 
 
 @dataclass
@@ -352,10 +354,23 @@ def preparing(files: list[Path], shas: dict[Path, str], jobs: int,
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_leave_with_parent, initargs=(os.getpid(),))
     try:
-        futures = [pool.submit(prepare, p, chunk_chars, sha256=shas[p]) for p in files]
-        yield zip(files, map(_outcome, futures))
+        yield _in_order(pool, files, shas, chunk_chars, AHEAD_PER_JOB * jobs)
     finally:
         pool.shutdown(cancel_futures=True)
+
+
+def _in_order(pool: ProcessPoolExecutor, files: list[Path], shas: dict[Path, str], chunk_chars: int,
+              ahead: int) -> Iterator[tuple[Path, Prepared | str]]:
+    """Each file's outcome in file order, with at most `ahead` files sent out and not yet handed back."""
+    waiting: collections.deque[tuple[Path, Future]] = collections.deque()
+    for path in files:
+        waiting.append((path, pool.submit(prepare, path, chunk_chars, sha256=shas[path])))
+        if len(waiting) >= ahead:
+            done, future = waiting.popleft()
+            yield done, _outcome(future)
+    while waiting:
+        done, future = waiting.popleft()
+        yield done, _outcome(future)
 
 
 def _reindex_items(archive: Archive, docs: list[Document]) -> Iterator[IndexItem]:

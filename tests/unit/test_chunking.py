@@ -383,3 +383,18 @@ def test_seed_passages_are_never_bare_headings(prefix):
     for p in chunk_text(seed_body(prefix)):
         heading = detect_heading(p.text.split("\n")[0])
         assert heading is None or len(p.text) > len(heading[1]) + 2, p.text
+
+
+def test_a_heading_marker_starts_with_a_character_the_quick_check_lets_through():
+    """`_heading` skips the marker patterns for a line whose first character none of them can start with: every
+    character any of them matches first is one `_MARKER_FIRST` (or a decimal digit) lets through."""
+    from indexer.chunking import _MARKER_FIRST, _MARKERS
+
+    tails = ["一部分x", "一、x", "、x", "是x", "一是x", "一)x", ")x", "x", "1)x", ".x", "1.x"]
+    starts = set()
+    for cp in range(0x20, 0x10000):
+        c = chr(cp)
+        if not 0xD800 <= cp < 0xE000 and any(p.match(c + t) for _, _, p in _MARKERS for t in tails):
+            starts.add(c)
+    assert {"第", "(", ")", "一", "十", "1"} <= starts  # the tails reach every pattern
+    assert all(c in _MARKER_FIRST or c.isdecimal() for c in starts), sorted(starts)

@@ -111,6 +111,7 @@ def test_an_item_number_is_not_a_decimal_point():
 def test_figure_round_trips_through_a_dict():
     for f in extract_figures("全年受理申请31件，增长6.5%-7%"):
         assert Figure.from_dict(f.to_dict()) == f
+        assert list(f.to_dict()) == list(Figure.__dataclass_fields__)  # every field, in order, nothing else
     assert Figure.from_dict({**f.to_dict(), "unknown": 1}) == f
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
-from indexer.pipeline import HASH_BLOCK, content_hash, still_held
+from indexer.pipeline import HASH_BLOCK, _in_order, content_hash, still_held
 from indexer.reading import ReadError
 
 # (stored: hash -> doc id, coming: doc id -> its file's hash now, what still counts as stored)
@@ -44,3 +46,43 @@ def test_content_hash_of_a_file_that_cannot_be_read_says_why_in_chinese(tmp_path
     with pytest.raises(ReadError) as caught:
         content_hash(broken)
     assert caught.value.reason == "无法读取文件：Input/output error"
+
+
+class _CountingPool(ProcessPoolExecutor):
+    """A real worker pool that counts the files sent to it."""
+
+    def __init__(self) -> None:
+        super().__init__(2, mp_context=multiprocessing.get_context("spawn"))
+        self.submitted = 0
+
+    def submit(self, *args, **kwargs):
+        self.submitted += 1
+        return super().submit(*args, **kwargs)
+
+
+def test_prepared_files_come_back_in_order_with_a_bounded_number_out_at_once(tmp_path):
+    """The pool's results are handed back in file order, and no more than `ahead` files wait in it: an ingest of
+    a province's reports does not hold every prepared report in memory until the last one is written."""
+    files = []
+    for i in range(24):
+        path = tmp_path / f"{i:02d}.txt"
+        path.write_text(f"青川市{2000 + i}年法治政府建设年度报告\n\n一、总体情况\n全年办理行政复议案件{i + 10}件，"
+                        "较上年有所增加。\n", encoding="utf-8")
+        files.append(path)
+    broken = tmp_path / "07.txt"
+    broken.write_bytes(b"   \n")  # an empty report: its reason comes back in its place
+    shas = {p: content_hash(p) for p in files}
+    ahead = 4
+    pool = _CountingPool()
+    try:
+        seen = []
+        for i, (path, outcome) in enumerate(_in_order(pool, files, shas, 500, ahead)):
+            assert pool.submitted <= min(len(files), i + ahead)
+            seen.append(path)
+            if path == broken:
+                assert outcome == "文件为空"
+            else:
+                assert outcome.doc.sha256 == shas[path] and f"{int(path.stem) + 10}件" in outcome.chunks[0].text
+    finally:
+        pool.shutdown()
+    assert seen == files and pool.submitted == len(files)

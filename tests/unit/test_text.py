@@ -52,6 +52,7 @@ def test_nfkc(raw, expected):
 ])
 @pytest.mark.parametrize("text", [
     "", "行政复议（一）共１２３件，占９９. ７７％", "a]b\\c-d^e.f\U0001F600g", "无表内字符", "，，，",
+    "𠀀\U0001F600𠀁",  # beyond the BMP: one in the third table, two in none
 ])
 def test_char_mapping_is_str_translate(table, text):
     assert char_mapping(table)(text) == text.translate(table)
@@ -290,3 +291,15 @@ def test_inner_words_equal_jiebas_dictionary_on_seeds_demo_and_bench_corpus(seed
     assert len(words) > 500
     for word in words:
         assert list(_inner_words(word)) == _reference_inner_words(word), word
+
+
+def test_simplified_is_the_character_table_for_every_traditional_character():
+    """`simplified` goes through `char_mapping`, whose class holds BMP characters only: the table's characters
+    beyond the BMP (𠁞 and 354 others) are mapped as well."""
+    from archive.text import _t2s_table, simplified
+
+    table = _t2s_table()
+    assert any(cp > 0xFFFF for cp in table)
+    every = "".join(map(chr, table))
+    for text in (every, "行政復議𠀀\U0001F600辦案數" + every[::-1], "无繁体字"):
+        assert simplified(text) == text.translate(table)
