@@ -41,6 +41,16 @@ _HEADING_END = re.compile(r"[。；：！？;:!?]")
 # What a marker above can start with, besides a decimal digit (`\d`): tests/unit/test_chunking.py holds
 # every pattern to it.
 _MARKER_FIRST = frozenset("第()" + _CN)
+# What `normalise(...).lstrip()` takes off the front of a line: whitespace, and the spaces it makes of these.
+_BLANK = "".join(chr(c) for c in range(0x3001) if chr(c).isspace()) + "\u200b\ufeff"
+
+
+@lru_cache(maxsize=4096)
+def _may_open_marker(first: str) -> bool:
+    """Whether a line whose first non-blank character is `first` may open with a marker once normalised: NFKC
+    makes "（", "⑴", "㈠", "１" of it, say, and composes nothing into or out of these characters."""
+    head = normalise(first).lstrip()
+    return not head or head[0] in _MARKER_FIRST or head[0].isdecimal()
 
 # Where a long paragraph may break, coarsest first. Each pattern's match end is a cut point.
 _SENTENCE_END = re.compile(
@@ -83,9 +93,10 @@ def detect_heading(line: str) -> tuple[int, str] | None:
 
 
 def _heading(line: str) -> _Heading | None:
-    head = normalise(line[:_MARKER_PREFIX]).lstrip()
-    if not head or not (head[0] in _MARKER_FIRST or head[0].isdecimal()):  # most lines: no marker can match
+    first = line.lstrip(_BLANK)[:1]
+    if not first or not _may_open_marker(first):  # most lines: no marker can match, and need no normalising
         return None
+    head = normalise(line[:_MARKER_PREFIX]).lstrip()
     for level, enumeration, pattern in _MARKERS:
         match = pattern.match(head)
         if match:

@@ -78,14 +78,16 @@ def _nfkc(text: str) -> str:
     return simplified(nfkc(text))
 
 
-def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = None) -> Metadata:
-    """Metadata of one report from its raw (uncleaned) text; `sidecar` values override what is found."""
+def extract_metadata(raw_text: str, source_name: str, sidecar: dict | None = None,
+                     cleaned: str | None = None) -> Metadata:
+    """Metadata of one report from its raw (uncleaned) text; `sidecar` values override what is found.
+    `cleaned`: `clean(raw_text)`, when the caller has it already (the ingest cleans every file once)."""
     text = _nfkc(raw_text)
     lines = [line.strip() for line in text.splitlines()]
     header = lines[: header_end(lines)]
     fields = _header_fields(header)
     bullets = [_BULLET.sub("", line) for line in header if _BULLET.match(line)]
-    closing = _closing_lines(raw_text)
+    closing = _closing_lines(clean(raw_text) if cleaned is None else cleaned)
 
     side = _sidecar_values(sidecar or {})
 
@@ -201,10 +203,10 @@ def _header_fields(header: list[str]) -> dict[str, str]:
     return fields
 
 
-def _closing_lines(raw_text: str) -> list[str]:
+def _closing_lines(cleaned: str) -> list[str]:
     """The last few lines of the cleaned report, where the signature and date sit."""
-    cleaned = [line for line in clean(raw_text).splitlines() if line.strip()]
-    return [_nfkc(line) for line in cleaned[-4:]]
+    lines = [line for line in cleaned.splitlines() if line.strip()]
+    return [_nfkc(line) for line in lines[-4:]]
 
 
 def _is_org(text: str) -> bool:

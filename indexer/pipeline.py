@@ -125,8 +125,9 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None, source_name
     """Read, clean, describe, cut and tokenise one file (`sha256`: its content hash, if known already);
     ReadError if it holds no usable report."""
     raw = read_document(path)
-    meta = extract_metadata(raw.text, source_name or path.name, read_sidecar(path))
-    body = repair_headings(strip_title(clean(raw.text), meta.title))
+    cleaned = clean(raw.text)
+    meta = extract_metadata(raw.text, source_name or path.name, read_sidecar(path), cleaned)
+    body = repair_headings(strip_title(cleaned, meta.title))
     passages = chunk_text(body, max_chars=chunk_chars)
     if not passages:
         raise ReadError(path, "清理后没有正文")

@@ -398,3 +398,23 @@ def test_a_heading_marker_starts_with_a_character_the_quick_check_lets_through()
             starts.add(c)
     assert {"第", "(", ")", "一", "十", "1"} <= starts  # the tails reach every pattern
     assert all(c in _MARKER_FIRST or c.isdecimal() for c in starts), sorted(starts)
+
+
+def test_a_line_the_quick_check_turns_away_opens_with_no_marker_once_normalised():
+    """`_heading` looks at a line's first non-blank character before normalising it: for every character it turns
+    away, that line normalised (NFKC, spaces) opens with no marker, whatever follows."""
+    from archive.text import normalise
+    from indexer.chunking import _BLANK, _MARKERS, _may_open_marker
+
+    tails = ["一、x", "、x", "是x", ")x", "x", "1)x", ".x", "\u0301x", "\u3099x"]
+    turned_away = 0
+    for cp in range(0x20, 0x10000):
+        c = chr(cp)
+        if 0xD800 <= cp < 0xE000 or c in _BLANK or _may_open_marker(c):
+            continue
+        turned_away += 1
+        for t in tails:
+            head = normalise(c + t).lstrip()
+            assert not any(p.match(head) for _, _, p in _MARKERS), ascii(c + t)
+    assert turned_away > 60000
+    assert all(map(_may_open_marker, "第（(⑴㈠①１一十)"))

@@ -497,3 +497,16 @@ def test_national_titles(title, region):
 )
 def test_a_short_form_names_a_government_only_where_one_is_meant(title, region):
     assert extract_metadata(page(title, PROSE), "x.txt").region == region
+
+
+def test_metadata_given_the_cleaned_text_is_what_it_finds_cleaning_itself():
+    """The ingest cleans each file once and hands the cleaned text to `extract_metadata`: the same metadata as
+    when it cleans the raw text itself, on every demo report."""
+    from indexer.cleaning import clean
+    from indexer.reading import read_document
+
+    demo = sorted(p for p in (Path(__file__).resolve().parents[2] / "demo").iterdir() if p.suffix in (".txt", ".html"))
+    assert len(demo) >= 9
+    for path in demo:
+        raw = read_document(path).text
+        assert extract_metadata(raw, path.name, None, clean(raw)) == extract_metadata(raw, path.name), path.name
