@@ -207,10 +207,15 @@ _FAST_BLOCK = re.compile(r"(?:[\u4e00-\u9fd5]|[a-zA-Z]++(?![\d.%])|\d++(?:\.\d++
 # A character between blocks that jieba-rs would not cut as jieba does (jieba gives each character
 # there alone, "\r\n" whole; so does jieba-rs, except on its own block characters, whose ranges are wider
 # than jieba's, and on whitespace other than ASCII's).
-_SLOW_GAP = re.compile("[\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
-                       + "".join(re.escape(chr(c)) for c in range(0x3001)  # U+3000 is the last space
-                                 if chr(c).isspace() and chr(c) not in " \t\n\r")
-                       + "]")
+_SLOW_GAP_CHARS = ("\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
+                   + "".join(re.escape(chr(c)) for c in range(0x3001)  # U+3000 is the last space
+                             if chr(c).isspace() and chr(c) not in " \t\n\r"))
+_SLOW_GAP = re.compile(f"[{_SLOW_GAP_CHARS}]")
+# A text that is all plain blocks and plain gaps, recognised in one pass: `_FAST_BLOCK`'s pieces (its
+# lookaheads see the same character inside a block; after one, a gap character, which none of them names)
+# or a character that is neither in a block (jieba's `re_han_default`) nor in `_SLOW_GAP`.
+_ALL_FAST = re.compile(r"(?:[\u4e00-\u9fd5]|[a-zA-Z]++(?![0-9.%])|[0-9]++(?:\.[0-9]++)?+%?+(?![a-zA-Z])"
+                       rf"|[^\u4e00-\u9fd5a-zA-Z0-9+#&._%\-{_SLOW_GAP_CHARS}])*+")
 
 
 # A block of digits joined by hyphens (a date: 2023-08-14, a number: 2023-00051) is on every page of a
@@ -248,10 +253,10 @@ def cut_for_search(folded: str) -> list[str]:
     """
     import jieba
 
-    parts = jieba.re_han_default.split(folded)  # the blocks it matched at odd places
     fast = _rjieba()
-    if not _SLOW_GAP.search(folded) and all(map(_FAST_BLOCK.fullmatch, parts[1::2])):
+    if _ALL_FAST.fullmatch(folded):  # most passages: every block plain, every gap plain
         return fast.cut_for_search(folded)
+    parts = jieba.re_han_default.split(folded)  # the blocks it matched at odd places
     words: list[str] = []
     run: list[str] = []  # blocks and the text between them, for jieba-rs in one call
     for i, part in enumerate(parts):

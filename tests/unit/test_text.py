@@ -303,3 +303,37 @@ def test_simplified_is_the_character_table_for_every_traditional_character():
     every = "".join(map(chr, table))
     for text in (every, "行政復議𠀀\U0001F600辦案數" + every[::-1], "无繁体字"):
         assert simplified(text) == text.translate(table)
+
+
+def _plain_block_by_block(folded: str) -> bool:
+    """The rule `_ALL_FAST` recognises in one pass, as stated: no `_SLOW_GAP` character, every block of jieba's
+    `re_han_default` a `_FAST_BLOCK`."""
+    import jieba
+
+    from archive.text import _FAST_BLOCK, _SLOW_GAP
+
+    parts = jieba.re_han_default.split(folded)
+    return not _SLOW_GAP.search(folded) and all(map(_FAST_BLOCK.fullmatch, parts[1::2]))
+
+
+@pytest.mark.parametrize("text", [
+    "依法行政，建设法治政府。", "受理12345热线诉求3.56万件", "办结率99.77%", "abc5", "5abc", "v1.5", "1.5.2",
+    "a.b", "%5", "5%", "5%a", "abc٣", "5٣a", "a+b", "r&d", "full_width", "2023-08-14", "依法\u3000行政",
+    "依法\x85行政", "㐀依法", "行政\r\n复议", "", " ", "。", "1,234", "ΩΩ 5", "abc。def", "3.", ".3",
+])
+def test_all_fast_is_the_block_by_block_rule(text):
+    from archive.text import _ALL_FAST
+
+    assert bool(_ALL_FAST.fullmatch(text)) == _plain_block_by_block(text)
+
+
+def test_all_fast_is_the_block_by_block_rule_on_random_strings():
+    import random
+
+    from archive.text import _ALL_FAST
+
+    alphabet = "依法一aZ09.%+#&_-٣\u3000\u3400𠀀 ，。\t\nΩ"
+    rng = random.Random(7)
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
+        assert bool(_ALL_FAST.fullmatch(text)) == _plain_block_by_block(text), ascii(text)
