@@ -7,6 +7,7 @@ pipeline's own functions file by file; the end-to-end figure is `indexer ingest`
     python -m bench.ingest --size 10k [--es-url http://127.0.0.1:9260]
     python -m bench.ingest --size 10k --against /tmp/before [--pairs 3]   # old code and new, interleaved
     python -m bench.ingest --size 10k --before-embedding [--rounds 3]      # the ingest up to embedding, workers and all
+    python -m bench.ingest --size 10k --before-embedding --against /tmp/before   # the same, old code and new in turn
 """
 
 from __future__ import annotations
@@ -245,7 +246,7 @@ def corpus_files(size: str):
 
 
 _BEFORE_EMBEDDING = """
-import sys
+import resource, sys
 from pathlib import Path
 from indexer.pipeline import content_hash, discover, prepare, preparing, worker_count
 files, _ = discover([Path(sys.argv[1])])
@@ -255,40 +256,53 @@ with preparing(files, shas, worker_count(0, len(files)), 500) as results:
     for path, prepared in results:
         prepared = prepared or prepare(path, 500, sha256=shas[path])
         passages += len(prepared.chunks)
-print(len(files), passages, worker_count(0, len(files)))
+print(len(files), passages, worker_count(0, len(files)), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
 
-def before_embedding(size: str, rounds: int) -> list[str]:
+def before_embedding(size: str, rounds: int, against: Path | None = None) -> list[str]:
     """What `indexer ingest` does before it embeds, end to end, in a fresh process each round: find the files,
     hash them, prepare them in its worker pool (`indexer.pipeline.preparing`: read, metadata, clean, chunk,
-    figures, tokens; as many workers as cores) and hand every prepared file back to the main process."""
-    lines = machine_lines(f"Ingest before embedding, end to end, {size} passages corpus, {rounds} rounds")
-    rows, secs = [], []
+    figures, tokens; as many workers as cores) and hand every prepared file back to the main process.
+    `against`: another checkout's code, run before or after this one's in each round, in turn."""
+    here = code_root()
+    trees = [("this tree", here)] + ([("against", against)] if against else [])
+    title = f"Ingest before embedding, end to end, {size} passages corpus, {rounds} rounds"
+    lines = machine_lines(title + (f": {against} against {here}, interleaved" if against else ""))
+    rows, secs = [], {label: [] for label, _ in trees}
     with corpus_files(size) as (corpus, counts, mb):
         for i in range(rounds):
-            before = resource.getrusage(resource.RUSAGE_CHILDREN)
-            t = time.perf_counter()
-            out = subprocess.run([sys.executable, "-c", _BEFORE_EMBEDDING, str(corpus)], cwd=code_root(),
-                                 capture_output=True, text=True, timeout=3600, check=True)
-            secs.append(time.perf_counter() - t)
-            after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers are the child's children: counted
-            cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
-            files, passages, workers = out.stdout.split()
-            rows.append([i + 1, f"{secs[-1]:.2f}", f"{cpu:.2f}", workers, files, passages,
-                         f"{mb / secs[-1]:.2f}", f"{mb / cpu:.2f}"])
-            report(" | ".join(map(str, rows[-1])))
+            for label, tree in trees if i % 2 == 0 else trees[::-1]:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                t = time.perf_counter()
+                out = subprocess.run([sys.executable, "-c", _BEFORE_EMBEDDING, str(corpus)], cwd=tree,
+                                     env={**os.environ, "PYTHONPATH": str(tree)}, capture_output=True, text=True,
+                                     timeout=3600, check=True)
+                secs[label].append(time.perf_counter() - t)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)  # the workers are the child's children: counted
+                cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                files, passages, workers, peak = out.stdout.split()
+                rows.append([i + 1] + ([label] if against else []) + [
+                    f"{secs[label][-1]:.2f}", f"{cpu:.2f}", workers, files, passages, mib(int(peak)),
+                    f"{mb / secs[label][-1]:.2f}", f"{mb / cpu:.2f}"])
+                report(" | ".join(map(str, rows[-1])))
     lines += [f"Corpus: {counts['files']} files ({counts['utf8_txt']} UTF-8 text, {counts['gb18030_txt']} GB18030 "
               f"text, {counts['html']} HTML), {mb:.2f} MB. Each round: a new Python process finds the files, hashes "
               "them, has them prepared by the ingest's own worker pool (`indexer.pipeline.preparing`, one worker a "
               "core) and receives every prepared file (what `indexer ingest` then embeds and writes); wall time "
-              "from the process's start to its end, CPU of it and its workers.", ""]
-    lines += table(["round", "seconds", "CPU s (all processes)", "workers", "files", "passages", "MB/s",
-                    "MB per CPU-s"], rows)
-    med = float(np.median(secs))
-    lines += ["", f"Median of {rounds}: {med:.2f} s, **{mb / med:.2f} MB/s of files before embedding** "
-                  f"({os.cpu_count()} cores)."]
-    report("\n".join(lines[-3:]))
+              "from the process's start to its end, CPU of it and its workers, peak RSS of the main process.", ""]
+    lines += table(["round"] + (["code"] if against else []) + [
+        "seconds", "CPU s (all processes)", "workers", "files", "passages", "main process peak RSS", "MB/s",
+        "MB per CPU-s"], rows)
+    lines.append("")
+    for label, _ in trees:
+        med = float(np.median(secs[label]))
+        lines.append(f"- {label}: median of {rounds}: {med:.2f} s, **{mb / med:.2f} MB/s of files before embedding** "
+                     f"({os.cpu_count()} cores).")
+    if against:
+        ratio = float(np.median([a / b for a, b in zip(secs["this tree"], secs["against"])]))
+        lines.append(f"- this tree / against, median of the {rounds} rounds' wall-time ratios: {ratio:.2f}.")
+    report("\n".join(lines[-len(trees) - 1:]))
     return lines
 
 
@@ -383,21 +397,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-write", action="store_true", help="print only; leave RESULTS.md alone")
     parser.add_argument("--prepare-only", action="store_true", help="only the stages before embedding")
     parser.add_argument("--against", type=Path, default=None,
-                        help="another checkout: its code and this one interleaved, end to end and prepare")
+                        help="another checkout: its code and this one interleaved, end to end and prepare "
+                             "(with --before-embedding: that measure, in turn)")
     parser.add_argument("--pairs", type=int, default=3, help="with --against: how many pairs")
     parser.add_argument("--before-embedding", action="store_true",
                         help="the ingest's own steps before embedding, end to end, its worker pool included")
     parser.add_argument("--rounds", type=int, default=3, help="with --before-embedding: how many rounds")
     args = parser.parse_args(argv)
+    if args.before_embedding:
+        lines = before_embedding(args.size, args.rounds, args.against.resolve() if args.against else None)
+        if not args.no_write:
+            update_results(f"ingest-before-embedding-{args.size}", lines)
+        return 0
     if args.against:
         lines = pairs(args.size, args.against.resolve(), args.pairs)
         if not args.no_write:
             update_results(f"ingest-pairs-{args.size}", lines)
-        return 0
-    if args.before_embedding:
-        lines = before_embedding(args.size, args.rounds)
-        if not args.no_write:
-            update_results(f"ingest-before-embedding-{args.size}", lines)
         return 0
     if args.prepare_only:
         lines = prepare_only(args.size)

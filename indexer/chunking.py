@@ -38,6 +38,7 @@ _MARKERS: tuple[tuple[int, bool, re.Pattern[str]], ...] = (
     (3, False, re.compile(r"\d{1,2}[.、](?![\d%.])(?=\s*\S)")),
 )
 _HEADING_END = re.compile(r"[。；：！？;:!?]")
+_HEADING_SPAN = _MARKER_PREFIX + HEADING_MAX_CHARS  # all of a line `_heading` reads (> HEADING_MAX_CHARS + 1)
 # What a marker above can start with, besides a decimal digit (`\d`): tests/unit/test_chunking.py holds
 # every pattern to it.
 _MARKER_FIRST = frozenset("第()" + _CN)
@@ -93,6 +94,13 @@ def detect_heading(line: str) -> tuple[int, str] | None:
 
 
 def _heading(line: str) -> _Heading | None:
+    # What decides it is the line's first _HEADING_SPAN characters (its marker, and whether its first sentence
+    # ends within a heading's length): repairing, cutting and titling ask again of the same lines.
+    return _heading_of(line[:_HEADING_SPAN])
+
+
+@lru_cache(maxsize=4096)
+def _heading_of(line: str) -> _Heading | None:
     first = line.lstrip(_BLANK)[:1]
     if not first or not _may_open_marker(first):  # most lines: no marker can match, and need no normalising
         return None
@@ -294,7 +302,7 @@ def _sections(body: str) -> Iterator[tuple[str, list[Span], bool]]:
     open_headings: list[_Heading] = []
     path, paragraphs, headed = "", [], False
     for start, end in _lines(body):
-        heading = _heading(body[start : min(end, start + _MARKER_PREFIX + HEADING_MAX_CHARS)])
+        heading = _heading(body[start : min(end, start + _HEADING_SPAN)])
         # 一是 inside a 一、/(一) outline numbers paragraphs of that section; it only opens a
         # section where the report itself is outlined by 一是 (or has no outline yet).
         if heading and heading.enumeration and open_headings and not open_headings[0].enumeration:

@@ -418,3 +418,16 @@ def test_a_line_the_quick_check_turns_away_opens_with_no_marker_once_normalised(
             assert not any(p.match(head) for _, _, p in _MARKERS), ascii(c + t)
     assert turned_away > 60000
     assert all(map(_may_open_marker, "第（(⑴㈠①１一十)"))
+
+
+@pytest.mark.parametrize("end_at", [5, 30, 40, 41, 42, 71, 72, 73, 200, None])
+@pytest.mark.parametrize("marker", ["（一）", "一、", "一是", "第一部分", "1.", "(1)", "十一)", ")", "加强", "  （二）"])
+def test_a_heading_is_decided_by_the_lines_first_characters(marker, end_at):
+    """`_heading` reads (and remembers) a line's first _HEADING_SPAN characters only: the same answer as the
+    whole line gives, wherever its first sentence ends and however many commas it has."""
+    from indexer.chunking import _heading, _heading_of
+
+    for filler in ("推进依法行政", "推进依法行政，严格规范执法，"):
+        body = (filler * 30)[: (end_at or 300) - len(marker)]
+        line = marker + body + ("。" if end_at else "") + "全年办理行政复议案件120件，" * 10
+        assert _heading(line) == _heading_of.__wrapped__(line), line[:80]
