@@ -421,7 +421,8 @@ def test_a_line_the_quick_check_turns_away_opens_with_no_marker_once_normalised(
 
 
 @pytest.mark.parametrize("end_at", [5, 30, 40, 41, 42, 71, 72, 73, 200, None])
-@pytest.mark.parametrize("marker", ["（一）", "一、", "一是", "第一部分", "1.", "(1)", "十一)", ")", "加强", "  （二）"])
+@pytest.mark.parametrize("marker", ["（一）", "一、", "一是", "第一部分", "1.", "(1)", "十一)", ")", "加强",
+                                    "  （二）"])
 def test_a_heading_is_decided_by_the_lines_first_characters(marker, end_at):
     """`_heading` reads (and remembers) a line's first _HEADING_SPAN characters only: the same answer as the
     whole line gives, wherever its first sentence ends and however many commas it has."""
