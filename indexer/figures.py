@@ -135,6 +135,19 @@ _AFTER_STOP = re.compile(
 
 def extract_figures(text: str) -> list[Figure]:
     """Every measured number in a passage, in order of appearance."""
+    return [Figure(*fields) for fields in _figures(text)]
+
+
+_FIELDS = tuple(Figure.__dataclass_fields__)
+
+
+def figure_dicts(text: str) -> tuple[dict, ...]:
+    """`extract_figures(text)` as the dicts stored with a passage (`Figure.to_dict`), made without the Figures."""
+    return tuple(dict(zip(_FIELDS, fields)) for fields in _figures(text))
+
+
+def _figures(text: str) -> list[tuple]:
+    """Each figure's fields, in `Figure`'s order."""
     if not isinstance(text, str) or not text:
         return []
     view = _view(text)
@@ -142,7 +155,7 @@ def extract_figures(text: str) -> list[Figure]:
     sentence_starts = [s for s, _ in sentences]
     shields = [(m.start(), m.end()) for m in _SHIELD.finditer(view)]
     shield_starts = [s for s, _ in shields]
-    figures: list[Figure] = []
+    figures: list[tuple] = []
     said: dict[int, str] = {}  # sentence start -> its text: figures of one sentence share one string (pickled once)
     pos = floor = 0
     while run := _RUN.search(view, pos):
@@ -162,7 +175,7 @@ def extract_figures(text: str) -> list[Figure]:
             sentence = _sentence(text, s, e, m.start(), end)
         elif (sentence := said.get(s)) is None:
             sentence = said[s] = _sentence(text, s, e, m.start(), end)
-        figures.append(Figure(label, value, sys.intern(unit), text[m.start():end], sentence, m.start(), high))
+        figures.append((label, value, sys.intern(unit), text[m.start():end], sentence, m.start(), high))
         pos = floor = end
     return figures
 

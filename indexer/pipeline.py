@@ -147,9 +147,9 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None, source_name
 
 def figures_of(text: str) -> tuple[dict, ...]:
     """The numeric facts of a passage, as stored with it."""
-    from indexer.figures import extract_figures
+    from indexer.figures import figure_dicts
 
-    return tuple(f.to_dict() for f in extract_figures(text))
+    return figure_dicts(text)
 
 
 def prepare_each(paths: list[Path], shas: dict[Path, str], chunk_chars: int) -> list[Prepared | str]:

@@ -218,3 +218,15 @@ def test_seed_004_taiyuan():
     assert spaced.text == "99. 77%" and spaced.label == "整体办结率"
     (consults,) = find(figures, 5.9, "万件")
     assert consults.text == "5. 9万余件"
+
+
+@pytest.mark.parametrize("prefix", ["000", "001", "002", "003", "004"])
+def test_stored_figure_dicts_are_the_figures_to_dict(prefix):
+    """The ingest stores `figure_dicts(text)`, made without Figure objects: each is `Figure.to_dict()` of the
+    figure `extract_figures` finds, in the same order."""
+    from indexer.figures import figure_dicts
+
+    text = seed_text(prefix)
+    figures = extract_figures(text)
+    assert figures and figure_dicts(text) == tuple(f.to_dict() for f in figures)
+    assert figure_dicts("") == () and figure_dicts("没有数字") == ()

@@ -425,3 +425,60 @@ def test_a_traditional_report_in_any_encoding_gets_its_title_region_and_year(tmp
     expected = ("云溪市2021年法治政府建设年度报告", "云溪市", 2021, "年度报告")
     assert (doc.title, doc.region, doc.year, doc.doc_type) == expected
     assert "行政複議申請152件" in chunks[0].text  # the passages keep the characters as written
+
+
+def _reference_html_text(html: str) -> str:
+    """The page's text as `_html_text` defined it before it became one walk: strings replaced and line breaks
+    inserted into the parsed page, then bs4's get_text. The walk must give the same text."""
+    from bs4 import BeautifulSoup, NavigableString
+
+    from indexer.reading import _BLOCK_TAGS, _CELL_TAGS, _CJK_BREAK, _DROP_TAGS, _WHITESPACE
+
+    soup = BeautifulSoup(html, "lxml")
+    for tag in soup.find_all(_DROP_TAGS):
+        tag.decompose()
+    for node in soup.find_all(string=True):
+        if type(node) is NavigableString and node.find_parent("pre") is None:
+            node.replace_with(_WHITESPACE.sub(" ", _CJK_BREAK.sub("", str(node))))
+    for br in soup.find_all("br"):
+        br.replace_with("\n")
+    for tag in soup.find_all(True):
+        if tag.name in _BLOCK_TAGS:
+            tag.insert_before("\n")
+            tag.insert_after("\n")
+        elif tag.name in _CELL_TAGS:
+            tag.insert_after("\t")
+    lines = (line.strip() for line in soup.get_text().splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+ODD_PAGES = [
+    "<html><head><title>标题</title></head><body><p>甲\n乙</p><!-- 注释 --><p>丙</p></body></html>",
+    "前文<html><body><pre>  a\n  b <br>c</pre><div>x<script>y</script>尾</div></body></html>后文",
+    "<ruby>漢<rp>(</rp><rt>han<div>d</div></rt><rp>)</rp></ruby>字",  # ruby annotations: bs4 leaves them out
+    "<table><tr><td>a</td> <td>b</td></tr><tr><th>c</th><td><p>d</p></td></tr></table>",
+    "<div><nav>菜单<p>x</p></nav>正文<br/><br>下一行</div>",
+    "<![CDATA[ raw ]]><p>p</p><?php echo 1 ?>tail",
+    "<!DOCTYPE html><html><body><template><p>t</p></template>&nbsp;a&amp;b&lt;c</body></html>",
+    "<o:p>办公</o:p><svg><text>矢量</text></svg>外面<iframe>框</iframe>",
+    "<pre><b>粗\n体</b>\n  缩进</pre><p>\u3000全角空格\t制表</p>",
+    "<div>" * 3000 + "深" + "</div>" * 3000,  # deeper than Python's recursion limit
+    "<p>中\n文</p><p>A\nB</p><p>中 \n 文</p>",
+    "<noscript><p>n</p></noscript><style>s{}</style><head><p>在头里</p></head>",
+    "<ul><li>一<li>二</ul><dl><dt>术<dd>义</dl><hr>线",
+    "<p>未闭合<div>块<span>行内</p>尾巴",
+]
+
+
+def test_html_text_is_the_reference_on_odd_pages_fixtures_demo_and_bench_pages(tmp_path):
+    from bench.corpus import write_files
+    from indexer.reading import _decode, _html_text
+
+    write_files(tmp_path / "bench", 1500)
+    root = Path(__file__).resolve().parents[2]
+    files = [*(root / "tests" / "fixtures" / "reports").glob("*.html"), *(root / "demo").glob("*.html"),
+             *(tmp_path / "bench").glob("*.html")]
+    pages = ODD_PAGES + [PAGE] + [_decode(p, p.read_bytes())[0] for p in files]
+    assert len(files) >= 10
+    for page in pages:
+        assert _html_text(page) == _reference_html_text(page), page[:80]
