@@ -207,6 +207,10 @@ _FAST_BLOCK = re.compile(r"(?:[\u4e00-\u9fd5]|[a-zA-Z]++(?![\d.%])|\d++(?:\.\d++
 # A character between blocks that jieba-rs would not cut as jieba does (jieba gives each character
 # there alone, "\r\n" whole; so does jieba-rs, except on its own block characters, whose ranges are wider
 # than jieba's, and on whitespace other than ASCII's).
+# jieba's own `re_han_default` and `re_skip_default` (jieba/__init__.py; tests/unit/test_text.py holds them
+# equal): importing jieba for them cost a worker 0.13 CPU-s, and report text never needs jieba itself.
+_HAN_DEFAULT = re.compile("([\u4E00-\u9FD5a-zA-Z0-9+#&\\._%\\-]+)", re.U)
+_SKIP_DEFAULT = re.compile("(\r\n|\\s)", re.U)
 _SLOW_GAP_CHARS = ("\u3400-\u4dbf\u9fd6-\u9fff\uf900-\ufaff\U00020000-\U0002fa1f"
                    + "".join(re.escape(chr(c)) for c in range(0x3001)  # U+3000 is the last space
                              if chr(c).isspace() and chr(c) not in " \t\n\r"))
@@ -251,12 +255,10 @@ def cut_for_search(folded: str) -> list[str]:
     jieba-rs whole, in one call (a call per block cost twice jieba-rs's segmentation), a run of plain
     blocks likewise. Hyphenated numbers are cut by `_cut_dashed`, anything else to jieba itself.
     """
-    import jieba
-
     fast = _rjieba()
     if _ALL_FAST.fullmatch(folded):  # most passages: every block plain, every gap plain
         return fast.cut_for_search(folded)
-    parts = jieba.re_han_default.split(folded)  # the blocks it matched at odd places
+    parts = _HAN_DEFAULT.split(folded)  # the blocks it matched at odd places
     words: list[str] = []
     run: list[str] = []  # blocks and the text between them, for jieba-rs in one call
     for i, part in enumerate(parts):
@@ -270,7 +272,7 @@ def cut_for_search(folded: str) -> list[str]:
             dashed = _cut_dashed(part)
             words += _jieba().cut_for_search(part) if dashed is None else dashed
         else:  # between blocks jieba gives each character alone, and "\r\n" whole
-            for piece in jieba.re_skip_default.split(part):
+            for piece in _SKIP_DEFAULT.split(part):
                 words += [piece] if piece == "\r\n" else piece
     if run:
         words += fast.cut_for_search("".join(run))
@@ -310,6 +312,9 @@ def _longest_word() -> int:
                                                                          .splitlines())])
 
 
+_LONGEST_AT_LEAST = 16  # the dictionary has words this long and longer (tests/unit/test_text.py holds it)
+
+
 def _inner_words(token: str) -> tuple[str, ...]:
     """Dictionary words inside a long token that jieba's search mode leaves out, and its numbers.
 
@@ -322,8 +327,10 @@ def _inner_words(token: str) -> tuple[str, ...]:
         # jieba-rs holds the same dictionary: a word it has is one jieba gives a frequency (tests/unit/test_text.py).
         has_word = _rjieba().has_word
         # No dictionary word is longer than the longest entry: stop there, or a long run of
-        # digits or letters costs cubic time.
-        for size in range(4, min(len(token), _longest_word() + 1)):
+        # digits or letters costs cubic time. (A token up to one longer than _LONGEST_AT_LEAST needs no bound:
+        # the longest entry is found only for the rare longer ones, 0.15 CPU-s a process.)
+        bound = len(token) if len(token) <= _LONGEST_AT_LEAST + 1 else min(len(token), _longest_word() + 1)
+        for size in range(4, bound):
             for start in range(len(token) - size + 1):
                 word = token[start:start + size]
                 if word not in extra and has_word(word):

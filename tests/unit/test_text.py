@@ -287,7 +287,8 @@ def test_inner_words_equal_jiebas_dictionary_on_seeds_demo_and_bench_corpus(seed
     assert _longest_word() == max(map(len, _jieba().FREQ))
     words = {w for texts in _corpus_texts(seeds_dir, demo_dir).values() for text in texts
              for w in cut_for_search(fold(normalise(text))) if len(w) > 4}
-    words |= {"法治政府建设", "12345政务服务便民热线", "中华人民共和国行政复议法实施条例"}
+    words |= {"法治政府建设", "12345政务服务便民热线", "中华人民共和国行政复议法实施条例",
+              "中华人民共和国行政复议法实施条例规定全年办理行政复议案件", "1234567890" * 3 + "法治政府"}  # > 17
     assert len(words) > 500
     for word in words:
         assert list(_inner_words(word)) == _reference_inner_words(word), word
@@ -337,3 +338,23 @@ def test_all_fast_is_the_block_by_block_rule_on_random_strings():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 10)))
         assert bool(_ALL_FAST.fullmatch(text)) == _plain_block_by_block(text), ascii(text)
+
+
+def test_the_bound_inner_words_skip_for_short_tokens_holds():
+    """`_inner_words` looks up the dictionary's longest word only for tokens longer than _LONGEST_AT_LEAST + 1:
+    for shorter ones the bound cannot cut their search short, provided the longest word is that long."""
+    from archive.text import _LONGEST_AT_LEAST, _longest_word
+
+    assert _longest_word() >= _LONGEST_AT_LEAST
+    assert _jieba_longest() >= _LONGEST_AT_LEAST
+
+
+def test_block_patterns_are_jiebas():
+    """The block and skip patterns `cut_for_search` splits with are jieba's own, copied so that cutting report
+    text needs no import of jieba."""
+    import jieba
+
+    from archive.text import _HAN_DEFAULT, _SKIP_DEFAULT
+
+    for ours, theirs in ((_HAN_DEFAULT, jieba.re_han_default), (_SKIP_DEFAULT, jieba.re_skip_default)):
+        assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
