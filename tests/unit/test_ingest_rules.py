@@ -51,8 +51,8 @@ def test_content_hash_of_a_file_that_cannot_be_read_says_why_in_chinese(tmp_path
 class _CountingPool(ProcessPoolExecutor):
     """A real worker pool that counts the files sent to it (`prepare_each`'s first argument)."""
 
-    def __init__(self) -> None:
-        super().__init__(2, mp_context=multiprocessing.get_context("spawn"))
+    def __init__(self, method: str) -> None:
+        super().__init__(2, mp_context=multiprocessing.get_context(method))
         self.submitted = 0
 
     def submit(self, fn, paths, *args, **kwargs):
@@ -60,7 +60,8 @@ class _CountingPool(ProcessPoolExecutor):
         return super().submit(fn, paths, *args, **kwargs)
 
 
-def test_prepared_files_come_back_in_order_with_a_bounded_number_out_at_once(tmp_path):
+@pytest.mark.parametrize("method", ["spawn", "fork"])
+def test_prepared_files_come_back_in_order_with_a_bounded_number_out_at_once(tmp_path, method):
     """The pool's results are handed back in file order, and no more than `ahead` files wait in it: an ingest of
     a province's reports does not hold every prepared report in memory until the last one is written."""
     files = []
@@ -73,7 +74,7 @@ def test_prepared_files_come_back_in_order_with_a_bounded_number_out_at_once(tmp
     broken.write_bytes(b"   \n")  # an empty report: its reason comes back in its place
     shas = {p: content_hash(p) for p in files}
     ahead = 4
-    pool = _CountingPool()
+    pool = _CountingPool(method)
     try:
         seen = []
         for i, (path, outcome) in enumerate(_in_order(pool, files, shas, 500, ahead)):
@@ -86,3 +87,15 @@ def test_prepared_files_come_back_in_order_with_a_bounded_number_out_at_once(tmp
     finally:
         pool.shutdown()
     assert seen == files and pool.submitted == len(files)
+
+
+def test_workers_are_forked_only_from_a_process_with_no_other_thread():
+    """`start_method`: fork where nothing but the main thread runs (the CLI's ingest), spawn once another thread
+    does (a fork may copy a lock that thread holds). Asked in fresh processes: pytest's own may run threads."""
+    import subprocess
+    import sys
+
+    code = ("import threading, time; from indexer.pipeline import start_method; print(start_method()); "
+            "threading.Thread(target=time.sleep, args=(2,), daemon=True).start(); print(start_method())")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
+    assert out.stdout.split() == (["fork", "spawn"] if sys.platform.startswith("linux") else ["spawn", "spawn"])
