@@ -43,7 +43,9 @@ HASH_BLOCK = 1 << 20  # content_hash reads files 1 MiB at a time
 BATCH_DOCS = 64
 BATCH_SECONDS = 1.0
 PARENT_POLL_S = 0.5
-AHEAD_PER_JOB = 16  # files a worker may have prepared and not yet handed back
+# Files out in the pool and not yet handed back: enough for the workers to prepare the next batch while this
+# process embeds and writes one (BATCH_DOCS), few enough that memory does not grow with the archive.
+AHEAD = 2 * BATCH_DOCS
 FILES_PER_TASK = 4
 
 
@@ -361,7 +363,7 @@ def preparing(files: list[Path], shas: dict[Path, str], jobs: int,
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(start_method()),
                                initializer=_leave_with_parent, initargs=(os.getpid(),))
     try:
-        yield _in_order(pool, files, shas, chunk_chars, AHEAD_PER_JOB * jobs)
+        yield _in_order(pool, files, shas, chunk_chars, max(AHEAD, 4 * FILES_PER_TASK * jobs))
     finally:
         pool.shutdown(cancel_futures=True)
 
