@@ -29,6 +29,11 @@ class Archive:
         BackendUnavailable, and the next call asks again)."""
         return resolve_embedder(self.config.embedder, self._recorded_model_id)
 
+    def embedder_name(self) -> str:
+        """The embedder this archive uses, once settled (`embedder_spec`); until then the setting, `auto` say,
+        without asking the index (start-up logs this before any request)."""
+        return self.__dict__.get("embedder_spec", self.config.embedder)
+
     def _recorded_model_id(self) -> str | None:
         probe = make_backend(self.config, dim=0, model_id="")
         try:

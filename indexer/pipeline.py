@@ -300,8 +300,8 @@ def _leave_with_parent(parent: int) -> None:
 def worker_count(configured: int, files: int) -> int:
     """Worker processes for an ingest of `files` files (`configured`: ARCHIVE_INGEST_JOBS, 0 for one per core)."""
     jobs = configured or os.cpu_count() or 1
-    # A pool costs each worker its start-up (imports, jieba-rs's dictionary: about 0.7 CPU-s): only worth it
-    # for many files.
+    # A pool costs each worker its start-up (jieba-rs's dictionary, cn2an, the region pattern, bs4: about 0.6-0.7
+    # CPU-s; spawned, its imports too): only worth it for many files.
     return min(jobs, files // MIN_FILES_PER_JOB)
 
 

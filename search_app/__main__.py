@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         parser.exit(1, f"无法启动: {problem}\n")
     log.info("正在 http://%s:%d 提供服务（后端 %s，嵌入模型 %s）", args.host, args.port,
-             config.backend, app.extensions["archive"].__dict__.get("embedder_spec", config.embedder))
+             config.backend, app.extensions["archive"].embedder_name())
     serve(app, args.host, args.port, args.threads)
     return 0
 
