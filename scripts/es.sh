@@ -209,14 +209,17 @@ prepare_node() {
     return 0
 }
 
-# As root: the node's user owns ES_DIR (once per start, after every node to start is prepared).
+# As root: the node's user owns ES_DIR, the distribution and the directories of the nodes about to start
+# (given), once per start after they are prepared. Not the other nodes' directories: a running node deletes
+# and merges files there while a recursive chown walks them (a test's restart failed on a vanished file).
 hand_over() {
     if [[ "$(id -u)" == 0 ]]; then
         if ! id "$ES_USER" >/dev/null 2>&1; then
             useradd --system --no-create-home --shell /usr/sbin/nologin "$ES_USER" \
                 || die "cannot create user $ES_USER (Elasticsearch refuses to run as root)"
         fi
-        chown -R "$ES_USER:" "$ES_DIR"
+        chown "$ES_USER:" "$ES_DIR"
+        chown -R "$ES_USER:" "$ES_HOME" "$@"
         runuser -u "$ES_USER" -- test -r "$ES_HOME/bin/elasticsearch" \
             || die "user $ES_USER cannot read $ES_DIR: a parent directory is not world-traversable; set ES_DIR"
     fi
@@ -259,7 +262,7 @@ launch() {
 # The nodes of a cluster boot side by side: one after another, the first would wait out
 # discovery.initial_state_timeout alone before the second even began (measured: 2 min for three).
 start() {
-    local p jh="" todo=() jobs=() job failed=0
+    local p jh="" todo=() dirs=() jobs=() job failed=0
     for p in $(ports); do
         use_node "$p"
         running_pid >/dev/null && continue  # already running (perhaps still starting)
@@ -267,8 +270,9 @@ start() {
         if [[ -z "$jh" ]]; then fetch; jh="$(java_home)"; fi
         prepare_node "$jh"
         todo+=("$p")
+        dirs+=("$NODE")
     done
-    if (( ${#todo[@]} )); then hand_over; fi
+    if (( ${#todo[@]} )); then hand_over "${dirs[@]}"; fi
     for p in "${todo[@]}"; do
         use_node "$p"
         launch "$jh" &
