@@ -86,11 +86,15 @@ _NOT_UNIT = {"人": "民", "条": "例款", "场": "所景", "项": "目", "期"
              "处": "理罚置", "家": "庭长渠", "位": "于置", "部": "门分署", "台": "账县河区",
              "次": "数", "间": "隔", "起": "来草", "种": "类", "例": "如", "所": "有在属以", "元": "旦素"}
 
+# Patterns searched for (not matched at a known place) start with a literal character where they can, or with
+# words each starting with one, not with a lookbehind or a repeated group: the regex engine then skips to their
+# possible starts by scanning for those characters (measured 2-5x faster on report text than a lookbehind or a
+# repeat first, which it tries at every place).
 _QUOTE_BREAK = re.compile(r"[“,，;:]")
 _SENTENCE = re.compile(r"[^。!?;\n]+")
 # Numbers inside titles, quoted names, document-number brackets and slogans are names, not measurements.
 _SHIELD = re.compile(
-    r"两个(?:确立|维护)|四个(?:意识|自信|全面)|[三四]项制度|四种形态|三个区分开来"
+    r"两个(?:确立|维护)|四个(?:意识|自信|全面)|三项制度|四项制度|四种形态|三个区分开来"
     r"|《[^《》\n]{0,80}》|“[^“”。!?;\n]{0,20}”|〔[^〔〕\n]{0,12}〕|【[^【】\n]{0,12}】|\[[^\[\]\n]{0,12}\]"
 )
 _WINDOW, _AFTER, _MAX_LABEL, _MAX_SENTENCE = 40, 24, 16, 500
@@ -103,29 +107,32 @@ _VERBS = (
 )
 _VERB = re.compile(_VERBS)
 _PARENS = re.compile(r"\([^()]{0,20}\)")
-_BOUNDARY = re.compile(r"[,，;:()!?\t]| {2,}")
+_BOUNDARY = re.compile(r"[,，;:()!?\t]|  +")
 _QUOTED = re.compile(r"“[^“”]*”")
 _NOISE = re.compile(r"[\s“”\"'‘’]")
 _HOTLINE = re.compile(r"12345[\u4e00-\u9fff]{0,12}?热线")
-_FILLER_BEFORE_VERB = re.compile(rf"(?:全年|全市|今年|当年|共计|累计|合计|总计|共|均|已|先后|依法|分别)+(?={_VERBS})")
+_FILLERS = "全年|全市|今年|当年|共计|累计|合计|总计|共|均|已|先后|依法|分别"
+_FILLER_BEFORE_VERB = re.compile(rf"(?:{_FILLERS})(?:{_FILLERS})*(?={_VERBS})")
 _LEAD = re.compile(
     r"^(?:[一二三四五六七八九十]+是|\([一二三四五六七八九十\d]+\)|\d+[.、]|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+[批次届期轮]?"
     r"|截至|截止|\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初)?|\d{1,2}(?:[-—至]\d{1,2})?月(?:份|底|末)?|\d{1,2}日"
     r"|今年|去年|全年|上半年|下半年|年内|当年|以来|目前|至今|全市|全县|全区|全省|我市|本市|其中|另外|此外|同时"
     r"|共计|累计|合计|总计|先后|同比|较上年|比上年|各类|首先|其次|确保|力争|对(?![照接象标外话]))+"
 )
-_TRAIL = re.compile(
-    r"(?:达到了?|分别为|分别|共计|累计|合计|总计|提高到|提高至|提升至|提升到|上升至|上升到|增至|增加到|增加至|保持在|"
-    r"稳定在|控制在|同比|较上年|比上年|不少于|不低于|不超过|不到|低于|高于|超过|实现|各类|等|了|达|为|约|近|超|逾|共|计|是|"
-    r"至|的|在|和|及|与|从|由)$"
-)
+_TRAIL_WORDS = (
+    "达到了 达到 分别为 分别 共计 累计 合计 总计 提高到 提高至 提升至 提升到 上升至 上升到 增至 增加到 增加至 "
+    "保持在 稳定在 控制在 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
+    "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由"
+).split()
+_TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
+_TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
               "计": "统会设审估", "共": "公总", "超": "赶", "是": "但就还也总于", "等": "平同对相", "了": "为除",
               "至": "截甚乃", "的": "目", "在": "存现正所实", "和": "平温缓总", "及": "普涉以危可", "与": "参给",
               "从": "服遵自随", "由": "自理经缘"}
 _CLAUSE_END = ",，、;:。!?"  # after one of these (or at the end) nothing follows the number in its clause
-_CONJUNCTION = re.compile(r"(?<![平温缓总普涉以危参给])[和及与]\s*$")
+_CONJUNCTION = re.compile(r"[和及与](?<![平温缓总普涉以危参给][和及与])\s*$")
 _TITLE_END = re.compile(r"^[^《]*》")
 _AFTER_WORD = re.compile(r"[\u4e00-\u9fff]{1,12}")
 _AFTER_STOP = re.compile(
@@ -135,27 +142,24 @@ _AFTER_STOP = re.compile(
 
 def extract_figures(text: str) -> list[Figure]:
     """Every measured number in a passage, in order of appearance."""
-    return [Figure(*fields) for fields in _figures(text)]
-
-
-_FIELDS = tuple(Figure.__dataclass_fields__)
+    return [Figure(**fields) for fields in _figures(text)]
 
 
 def figure_dicts(text: str) -> tuple[dict, ...]:
     """`extract_figures(text)` as the dicts stored with a passage (`Figure.to_dict`), made without the Figures."""
-    return tuple(dict(zip(_FIELDS, fields)) for fields in _figures(text))
+    return tuple(_figures(text))
 
 
-def _figures(text: str) -> list[tuple]:
-    """Each figure's fields, in `Figure`'s order."""
+def _figures(text: str) -> list[dict]:
+    """Each figure's fields, in `Figure`'s order (the dict `Figure.to_dict` gives)."""
     if not isinstance(text, str) or not text:
         return []
     view = _view(text)
-    sentences = [(m.start(), m.end()) for m in _SENTENCE.finditer(view)]
+    sentences = [m.span() for m in _SENTENCE.finditer(view)]
     sentence_starts = [s for s, _ in sentences]
-    shields = [(m.start(), m.end()) for m in _SHIELD.finditer(view)]
+    shields = [m.span() for m in _SHIELD.finditer(view)]
     shield_starts = [s for s, _ in shields]
-    figures: list[tuple] = []
+    figures: list[dict] = []
     said: dict[int, str] = {}  # sentence start -> its text: figures of one sentence share one string (pickled once)
     pos = floor = 0
     while run := _RUN.search(view, pos):
@@ -175,7 +179,8 @@ def _figures(text: str) -> list[tuple]:
             sentence = _sentence(text, s, e, m.start(), end)
         elif (sentence := said.get(s)) is None:
             sentence = said[s] = _sentence(text, s, e, m.start(), end)
-        figures.append((label, value, sys.intern(unit), text[m.start():end], sentence, m.start(), high))
+        figures.append({"label": label, "value": value, "unit": sys.intern(unit), "text": text[m.start():end],
+                        "sentence": sentence, "start": m.start(), "value_high": high})
         pos = floor = end
     return figures
 
@@ -242,7 +247,9 @@ def _sentence(text: str, s: int, e: int, start: int, end: int) -> str:
 
 def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> str:
     """The phrase right before the number, within its clause, trimmed and shortened."""
-    seg = _PARENS.sub("", view[max(floor, start - _WINDOW):start]).rstrip(": ")
+    seg = view[max(floor, start - _WINDOW):start]
+    seg = (_PARENS.sub("", seg) if "(" in seg else seg).rstrip(": ")  # (the checks before a pattern: a figure
+    # is labelled in 10-15 µs, a pattern that finds nothing costs half a µs)
     piece, listed = _last_item(_BOUNDARY.split(seg)[-1])
     after = _after(view[end:min(sentence_end, end + _AFTER)]) if view[end:end + 1] not in _CLAUSE_END else ""
     if after and _CONJUNCTION.search(piece):  # "免罚清单和117项轻罚清单": the second list names it
@@ -262,21 +269,28 @@ def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> st
 
 def _last_item(seg: str) -> tuple[str, bool]:
     """The last 、-separated item of a clause, or its first when the clause is a list ending in 等."""
-    items = _QUOTED.sub(lambda q: q[0].replace("、", "\0"), seg).split("、")
-    items = [item.replace("\0", "、") for item in items]
+    if "、" not in seg:
+        return seg, False
+    if "“" in seg:
+        items = [item.replace("\0", "、") for item in _QUOTED.sub(lambda q: q[0].replace("、", "\0"), seg).split("、")]
+    else:
+        items = seg.split("、")
     if len(items) > 1 and items[-1].rstrip().endswith("等"):
         return items[0], True
     return items[-1], False
 
 
 def _clean(label: str) -> str:
-    label = _FILLER_BEFORE_VERB.sub("", _HOTLINE.sub("12345热线", _NOISE.sub("", label)))
-    label = _TITLE_END.sub("", label)  # the window began inside a 《title》: drop its end
+    label = _NOISE.sub("", label)
+    label = _FILLER_BEFORE_VERB.sub("", _HOTLINE.sub("12345热线", label) if "热线" in label else label)
+    if "》" in label:
+        label = _TITLE_END.sub("", label)  # the window began inside a 《title》: drop its end
     previous = None
     while previous != label:
         previous = label
-        label = _LEAD.sub("", label)
-        tail = _TRAIL.search(label)
+        if lead := _LEAD.match(label):
+            label = label[lead.end():]
+        tail = _TRAIL.search(label, max(0, len(label) - _TRAIL_LONGEST))
         before = label[tail.start() - 1:tail.start()] if tail else ""
         if tail and not (len(tail[0]) == 1 and before and before in _KEEP_TAIL.get(tail[0], "")):
             label = label[:tail.start()]
@@ -294,7 +308,7 @@ def _shorten(label: str) -> str:
 
 
 def _after(rest: str) -> str:
-    word = _AFTER_WORD.match(_NOISE.sub("", _PARENS.sub("", rest)))
+    word = _AFTER_WORD.match(_NOISE.sub("", _PARENS.sub("", rest) if "(" in rest else rest))
     return _AFTER_STOP.split(word[0])[0] if word else ""
 
 

@@ -230,3 +230,37 @@ def test_stored_figure_dicts_are_the_figures_to_dict(prefix):
     figures = extract_figures(text)
     assert figures and figure_dicts(text) == tuple(f.to_dict() for f in figures)
     assert figure_dicts("") == () and figure_dicts("没有数字") == ()
+
+
+def _pattern_windows(seeds_dir: Path, demo_dir: Path) -> list[str]:
+    """Every 40-character window (a figure's label window) of the seeds and demo reports, in their matching view,
+    with made-up ones for the rarer shapes."""
+    from indexer.figures import _view
+    from indexer.reading import read_document
+
+    texts = [_view(read_document(p).text) for p in [*sorted(seeds_dir.glob("*.txt")), *sorted(demo_dir.rglob("*.txt"))]]
+    windows = [text[i:i + 40] for text in texts for i in range(0, len(text), 7)]
+    return windows + ["三项制度和四项制度以及“四个意识”《条例》〔2023〕5号", "共计已依法受理办理", "和  平及与 ",
+                      "温和总和与参与 和", "达到了", "达到", "提高到了", "为", "行为", ""]
+
+
+def test_the_fast_figure_patterns_match_what_their_plain_forms_match(seeds_dir, demo_dir):
+    """The patterns written for the regex engine's first-character scan (see the note above `_QUOTE_BREAK`) against
+    their plain forms, and the tail searched from near the end against a search of the whole label."""
+    from indexer import figures as F
+
+    plain_shield = re.compile(F._SHIELD.pattern.replace("三项制度|四项制度", "[三四]项制度"))
+    plain_filler = re.compile(rf"(?:{F._FILLERS})+(?={F._VERBS})")
+    plain_conjunction = re.compile(r"(?<![平温缓总普涉以危参给])[和及与]\s*$")
+    plain_boundary = re.compile(r"[,，;:()!?\t]| {2,}")
+    windows = _pattern_windows(seeds_dir, demo_dir)
+    assert len(windows) > 1000
+    for w in windows:
+        assert [m.span() for m in F._SHIELD.finditer(w)] == [m.span() for m in plain_shield.finditer(w)], w
+        assert F._FILLER_BEFORE_VERB.sub("", w) == plain_filler.sub("", w), w
+        assert bool(F._CONJUNCTION.search(w)) == bool(plain_conjunction.search(w)), w
+        assert F._BOUNDARY.split(w) == plain_boundary.split(w), w
+        for label in (w, w[-6:], w[-3:]):
+            near_end = F._TRAIL.search(label, max(0, len(label) - F._TRAIL_LONGEST))
+            anywhere = F._TRAIL.search(label)
+            assert (near_end and near_end.span()) == (anywhere and anywhere.span()), label

@@ -80,6 +80,28 @@ def test_fold(raw, expected):
     assert fold(raw) == expected
 
 
+def test_fold_is_fold_char_for_every_character(seeds_dir, demo_dir):
+    """`fold` maps only the characters it found `fold_char` changing: it must agree with `fold_char` character by
+    character over the whole BMP, beyond it (compatibility ideographs, mathematical letters, emoji, rare
+    characters), and on whole reports."""
+    import re
+
+    from archive.text import fold_char
+
+    astral = [0x1D400, 0x1D7CE, 0x1F600, 0x1F1E6, 0x20000, 0x2A6D6, 0x2F800, 0x2F8A6, 0x2FA1D, 0xE0041, 0x10FFFD]
+    for cp in [*range(0xD800), *range(0xE000, 0x10000), *astral]:
+        assert fold(chr(cp)) == fold_char(chr(cp)), hex(cp)
+    bmp = "".join(map(chr, range(0x20, 0xD800)))
+    assert fold(bmp) == "".join(map(fold_char, bmp))
+    from indexer.reading import read_document
+
+    texts = [read_document(p).text for p in [*sorted(seeds_dir.glob("*.txt")), *sorted(demo_dir.rglob("*.txt"))]]
+    assert len(texts) >= 5
+    for text in texts + ["行政復議\U0002F800ＡＢＣ\u3000𠀀" * 3]:
+        assert fold(text) == "".join(map(fold_char, text))
+        assert re.search(r"[A-Z\uff01-\uff5e]", fold(text)) is None
+
+
 def test_fold_offsets_point_back_to_source_characters():
     text = "㈠行政復議"
     folded, offsets = fold_with_offsets(text)
