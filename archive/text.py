@@ -47,7 +47,8 @@ STOPWORDS = frozenset(
 def normalise(text: str) -> str:
     """NFKC, non-breaking and ideographic spaces to plain spaces, no spaces inside numbers."""
     text = nfkc(_SPACES.sub(" ", text))
-    return _SPACE_IN_NUMBER.sub(r"\1", text)
+    # Every space the pattern could remove is a plain one by now (NFKC, _SPACES); most passages have none.
+    return _SPACE_IN_NUMBER.sub(r"\1", text) if " " in text else text
 
 
 def char_mapping(table: dict[int, str | int | None], beyond_bmp: Callable[[str], str] | None = None):

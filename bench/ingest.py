@@ -246,13 +246,15 @@ def corpus_files(size: str):
 
 
 _BEFORE_EMBEDDING = """
-import resource, sys
+import inspect, resource, sys
 from pathlib import Path
-from indexer.pipeline import content_hash, discover, prepare, preparing, worker_count
+from indexer.pipeline import content_hash, discover, doc_id_for, prepare, preparing, worker_count
 files, _ = discover([Path(sys.argv[1])])
 shas = {p: content_hash(p) for p in files}
+# as `ingest_paths` does (since ids were passed to the workers; older trees' workers find them themselves)
+ids = {"ids": {p: doc_id_for(p) for p in files}} if "ids" in inspect.signature(preparing).parameters else {}
 passages = 0
-with preparing(files, shas, worker_count(0, len(files)), 500) as results:
+with preparing(files, shas, worker_count(0, len(files)), 500, **ids) as results:
     for path, prepared in results:
         prepared = prepared or prepare(path, 500, sha256=shas[path])
         passages += len(prepared.chunks)

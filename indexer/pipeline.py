@@ -155,13 +155,14 @@ def figures_of(text: str) -> tuple[dict, ...]:
     return figure_dicts(text)
 
 
-def prepare_each(paths: list[Path], shas: dict[Path, str], chunk_chars: int) -> list[Prepared | str]:
+def prepare_each(paths: list[Path], shas: dict[Path, str], chunk_chars: int,
+                 ids: dict[Path, str] | None = None) -> list[Prepared | str]:
     """A worker's task: several files, each prepared, or why it cannot be used (one task a file cost the main
-    process a quarter of a millisecond a file in the pool's own bookkeeping)."""
+    process a quarter of a millisecond a file in the pool's own bookkeeping). `ids`: their doc ids, if known."""
     outcomes: list[Prepared | str] = []
     for path in paths:
         try:
-            outcomes.append(prepare(path, chunk_chars, sha256=shas[path]))
+            outcomes.append(prepare(path, chunk_chars, ids and ids[path], sha256=shas[path]))
         except (ReadError, OSError, ValueError) as exc:
             outcomes.append(_reason(exc))
     return outcomes
@@ -326,23 +327,24 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
         except ReadError as exc:
             _failed(report, str(path), exc.reason)
     files = list(shas)
-    stored = still_held(archive.backend.find_by_sha256s(shas.values()), {doc_id_for(p): shas[p] for p in files})
-    unchanged = {p for p in files if stored.get(shas[p]) == doc_id_for(p)}
+    ids = {p: doc_id_for(p) for p in files}  # once a file, here: a path resolved costs 20-30 µs
+    stored = still_held(archive.backend.find_by_sha256s(shas.values()), {ids[p]: shas[p] for p in files})
+    unchanged = {p for p in files if stored.get(shas[p]) == ids[p]}
     for path in unchanged:  # an archive from before originals were kept gets them now
         keep_original(archive, path, shas[path], path.name)
-    report.unchanged += [doc_id_for(p) for p in files if p in unchanged]
+    report.unchanged += [ids[p] for p in files if p in unchanged]
     files = [p for p in files if p not in unchanged]
     shown = Progress(len(files), "bar" if progress is True else progress or "none")
     batch = _Batch(archive, report, stored, shas.values())
     try:
         with preparing(files, shas, worker_count(archive.config.ingest_jobs, len(files)),
-                       archive.config.chunk_chars) as results:
+                       archive.config.chunk_chars, ids) as results:
             for path, prepared in results:
                 before = report.embedded
                 if isinstance(prepared, str):
                     _failed(report, str(path), prepared)
                 else:
-                    batch.add(path, str(path), prepared=prepared, sha=shas[path])
+                    batch.add(path, str(path), ids[path], prepared=prepared, sha=shas[path])
                 shown.update(1, report.embedded - before)
         batch.flush()
     finally:
@@ -352,10 +354,11 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
 
 
 @contextlib.contextmanager
-def preparing(files: list[Path], shas: dict[Path, str], jobs: int,
-              chunk_chars: int) -> Iterator[Iterator[tuple[Path, Prepared | str | None]]]:
+def preparing(files: list[Path], shas: dict[Path, str], jobs: int, chunk_chars: int,
+              ids: dict[Path, str] | None = None) -> Iterator[Iterator[tuple[Path, Prepared | str | None]]]:
     """The files prepared by `jobs` worker processes, in file order: (path, Prepared, or why the file cannot be
-    used). With one job or fewer, (path, None): the caller prepares it (`_Batch.add`), in this process."""
+    used). With one job or fewer, (path, None): the caller prepares it (`_Batch.add`), in this process.
+    `ids`: the files' doc ids, if known (else each worker finds them)."""
     if jobs <= 1:
         yield ((p, None) for p in files)
         return
@@ -363,7 +366,7 @@ def preparing(files: list[Path], shas: dict[Path, str], jobs: int,
     pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(start_method()),
                                initializer=_leave_with_parent, initargs=(os.getpid(),))
     try:
-        yield _in_order(pool, files, shas, chunk_chars, max(AHEAD, 4 * FILES_PER_TASK * jobs))
+        yield _in_order(pool, files, shas, chunk_chars, max(AHEAD, 4 * FILES_PER_TASK * jobs), ids)
     finally:
         pool.shutdown(cancel_futures=True)
 
@@ -376,14 +379,15 @@ def start_method() -> str:
 
 
 def _in_order(pool: ProcessPoolExecutor, files: list[Path], shas: dict[Path, str], chunk_chars: int,
-              ahead: int) -> Iterator[tuple[Path, Prepared | str]]:
+              ahead: int, ids: dict[Path, str] | None = None) -> Iterator[tuple[Path, Prepared | str]]:
     """Each file's outcome in file order, sent out FILES_PER_TASK at a time, with at most `ahead` files out
     and not yet handed back."""
     waiting: collections.deque[tuple[list[Path], Future]] = collections.deque()
     tasks = max(1, ahead // FILES_PER_TASK)
     for i in range(0, len(files), FILES_PER_TASK):
         paths = files[i:i + FILES_PER_TASK]
-        waiting.append((paths, pool.submit(prepare_each, paths, {p: shas[p] for p in paths}, chunk_chars)))
+        waiting.append((paths, pool.submit(prepare_each, paths, {p: shas[p] for p in paths}, chunk_chars,
+                                           ids and {p: ids[p] for p in paths})))
         if len(waiting) >= tasks:
             yield from _handed_back(*waiting.popleft())
     while waiting:
