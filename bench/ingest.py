@@ -246,19 +246,25 @@ def corpus_files(size: str):
 
 
 _BEFORE_EMBEDDING = """
-import inspect, resource, sys
+import contextlib, inspect, resource, sys
 from pathlib import Path
+from indexer import pipeline
 from indexer.pipeline import content_hash, discover, doc_id_for, prepare, preparing, worker_count
 files, _ = discover([Path(sys.argv[1])])
-shas = {p: content_hash(p) for p in files}
-# as `ingest_paths` does (since ids were passed to the workers; older trees' workers find them themselves)
-ids = {"ids": {p: doc_id_for(p) for p in files}} if "ids" in inspect.signature(preparing).parameters else {}
-passages = 0
-with preparing(files, shas, worker_count(0, len(files)), 500, **ids) as results:
-    for path, prepared in results:
-        prepared = prepared or prepare(path, 500, sha256=shas[path])
-        passages += len(prepared.chunks)
-print(len(files), passages, worker_count(0, len(files)), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+jobs = worker_count(0, len(files))
+# as `ingest_paths` does: the workers started before the files are hashed, each file's doc id found here (older
+# trees started them after, and their workers found the ids themselves)
+early = hasattr(pipeline, "worker_pool")
+with pipeline.worker_pool(jobs, pipeline.has_html(files)) if early else contextlib.nullcontext() as pool:
+    shas = {p: content_hash(p) for p in files}
+    more = {"ids": {p: doc_id_for(p) for p in files}} if "ids" in inspect.signature(preparing).parameters else {}
+    more.update({"pool": pool} if early else {})
+    passages = 0
+    with preparing(files, shas, jobs, 500, **more) as results:
+        for path, prepared in results:
+            prepared = prepared or prepare(path, 500, sha256=shas[path])
+            passages += len(prepared.chunks)
+print(len(files), passages, jobs, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 """
 
 

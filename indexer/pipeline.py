@@ -129,12 +129,10 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None, source_name
     """Read, clean, describe, cut and tokenise one file (`sha256`: its content hash, if known already);
     ReadError if it holds no usable report."""
     raw = read_document(path)
-    cleaned = clean(raw.text)
-    meta = extract_metadata(raw.text, source_name or path.name, read_sidecar(path), cleaned)
-    body = repair_headings(strip_title(cleaned, meta.title))
-    passages = chunk_text(body, max_chars=chunk_chars)
-    if not passages:
+    found = _described(raw.text, source_name or path.name, read_sidecar(path), chunk_chars)
+    if found is None:
         raise ReadError(path, "清理后没有正文")
+    meta, passages = found
     doc_id = doc_id or doc_id_for(path)
     doc = Document(
         doc_id=doc_id, title=meta.title, region=meta.region, year=meta.year, doc_type=meta.doc_type,
@@ -146,6 +144,29 @@ def prepare(path: Path, chunk_chars: int, doc_id: str | None = None, source_name
     chunks = [Chunk(chunk_id_for(doc_id, i), doc_id, i, p.section, p.text, figures_of(p.text))
               for i, p in enumerate(passages)]
     return Prepared(doc, chunks, document_tokens(doc.title, chunks))
+
+
+def _described(text: str, name: str, sidecar: dict, chunk_chars: int):
+    """A report's text cleaned, described and cut: (its metadata, its passages), or None when no body is left."""
+    cleaned = clean(text)
+    meta = extract_metadata(text, name, sidecar, cleaned)
+    passages = chunk_text(repair_headings(strip_title(cleaned, meta.title)), max_chars=chunk_chars)
+    return (meta, passages) if passages else None
+
+
+# A made-up report that takes the paths a first file takes (heading numbers, a Chinese numeral, a region, a figure).
+_WARM_UP = "示例市2023年法治政府建设年度报告\n一、总体情况\n（一）全年收到行政复议申请三十六件，办结率99.7%。\n"
+
+
+def warm_up(html: bool = False) -> None:
+    """Load now what preparing a first file loads: jieba-rs's dictionary, cn2an, the region names' pattern, the
+    character tables, and bs4 if `html` (about 0.6-0.7 CPU-s a process; a worker does it as it starts)."""
+    meta, passages = _described(_WARM_UP, "warm-up.txt", {}, 500)
+    chunks = [Chunk(chunk_id_for("warm-up", i), "warm-up", i, p.section, p.text, figures_of(p.text))
+              for i, p in enumerate(passages)]
+    document_tokens(meta.title, chunks)
+    if html:
+        import bs4  # noqa: F401  (0.17 s of imports)
 
 
 def figures_of(text: str) -> tuple[dict, ...]:
@@ -298,6 +319,11 @@ def _leave_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
+def _start_worker(parent: int, html: bool) -> None:
+    _leave_with_parent(parent)
+    warm_up(html)
+
+
 def worker_count(configured: int, files: int) -> int:
     """Worker processes for an ingest of `files` files (`configured`: ARCHIVE_INGEST_JOBS, 0 for one per core)."""
     jobs = configured or os.cpu_count() or 1
@@ -317,58 +343,78 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     started = time.perf_counter()
     found, problems = discover(paths)
     report = IngestReport(failed=list(problems))
-    # Every file's hash first, and the index's answer for all of them at once (not a request per file);
-    # unchanged files are skipped before any work is sent out, and _Batch.add judges the others with the
-    # hash computed here, so that the workers and the batch read no file twice.
-    shas: dict[Path, str] = {}
-    for path in found:
+    # The workers start first and load what they need (`warm_up`) while this process hashes the files.
+    with worker_pool(worker_count(archive.config.ingest_jobs, len(found)), has_html(found)) as pool:
+        # Every file's hash, and the index's answer for all of them at once (not a request per file);
+        # unchanged files are skipped before any work is sent out, and _Batch.add judges the others with the
+        # hash computed here, so that the workers and the batch read no file twice.
+        shas: dict[Path, str] = {}
+        for path in found:
+            try:
+                shas[path] = content_hash(path)
+            except ReadError as exc:
+                _failed(report, str(path), exc.reason)
+        files = list(shas)
+        ids = {p: doc_id_for(p) for p in files}  # once a file, here: a path resolved costs 20-30 µs
+        stored = still_held(archive.backend.find_by_sha256s(shas.values()), {ids[p]: shas[p] for p in files})
+        unchanged = {p for p in files if stored.get(shas[p]) == ids[p]}
+        for path in unchanged:  # an archive from before originals were kept gets them now
+            keep_original(archive, path, shas[path], path.name)
+        report.unchanged += [ids[p] for p in files if p in unchanged]
+        files = [p for p in files if p not in unchanged]
+        shown = Progress(len(files), "bar" if progress is True else progress or "none")
+        batch = _Batch(archive, report, stored, shas.values())
         try:
-            shas[path] = content_hash(path)
-        except ReadError as exc:
-            _failed(report, str(path), exc.reason)
-    files = list(shas)
-    ids = {p: doc_id_for(p) for p in files}  # once a file, here: a path resolved costs 20-30 µs
-    stored = still_held(archive.backend.find_by_sha256s(shas.values()), {ids[p]: shas[p] for p in files})
-    unchanged = {p for p in files if stored.get(shas[p]) == ids[p]}
-    for path in unchanged:  # an archive from before originals were kept gets them now
-        keep_original(archive, path, shas[path], path.name)
-    report.unchanged += [ids[p] for p in files if p in unchanged]
-    files = [p for p in files if p not in unchanged]
-    shown = Progress(len(files), "bar" if progress is True else progress or "none")
-    batch = _Batch(archive, report, stored, shas.values())
-    try:
-        with preparing(files, shas, worker_count(archive.config.ingest_jobs, len(files)),
-                       archive.config.chunk_chars, ids) as results:
-            for path, prepared in results:
-                before = report.embedded
-                if isinstance(prepared, str):
-                    _failed(report, str(path), prepared)
-                else:
-                    batch.add(path, str(path), ids[path], prepared=prepared, sha=shas[path])
-                shown.update(1, report.embedded - before)
-        batch.flush()
-    finally:
-        shown.close()
+            with preparing(files, shas, worker_count(archive.config.ingest_jobs, len(files)),
+                           archive.config.chunk_chars, ids, pool) as results:
+                for path, prepared in results:
+                    before = report.embedded
+                    if isinstance(prepared, str):
+                        _failed(report, str(path), prepared)
+                    else:
+                        batch.add(path, str(path), ids[path], prepared=prepared, sha=shas[path])
+                    shown.update(1, report.embedded - before)
+            batch.flush()
+        finally:
+            shown.close()
     report.seconds = time.perf_counter() - started
     return report
 
 
+def has_html(files: list[Path]) -> bool:
+    return any(p.suffix.lower() in (".html", ".htm") for p in files)
+
+
+@contextlib.contextmanager
+def worker_pool(jobs: int, html: bool = False) -> Iterator[ProcessPoolExecutor | None]:
+    """`jobs` worker processes for `preparing`, started now, each loading what it needs as it starts (`warm_up`;
+    `html`: bs4 too); None for one job or fewer. Shut down on leaving, work not yet begun cancelled."""
+    if jobs <= 1:
+        yield None
+        return
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(start_method()),
+                               initializer=_start_worker, initargs=(os.getpid(), html))
+    try:
+        pool.submit(int)  # the workers start on a first task: forked, all of them at once
+        yield pool
+    finally:
+        pool.shutdown(cancel_futures=True)
+
+
 @contextlib.contextmanager
 def preparing(files: list[Path], shas: dict[Path, str], jobs: int, chunk_chars: int,
-              ids: dict[Path, str] | None = None) -> Iterator[Iterator[tuple[Path, Prepared | str | None]]]:
+              ids: dict[Path, str] | None = None,
+              pool: ProcessPoolExecutor | None = None) -> Iterator[Iterator[tuple[Path, Prepared | str | None]]]:
     """The files prepared by `jobs` worker processes, in file order: (path, Prepared, or why the file cannot be
     used). With one job or fewer, (path, None): the caller prepares it (`_Batch.add`), in this process.
-    `ids`: the files' doc ids, if known (else each worker finds them)."""
+    `ids`: the files' doc ids, if known (else each worker finds them); `pool`: workers started already
+    (`worker_pool`, the caller's to shut down), else `jobs` of them are started here."""
     if jobs <= 1:
         yield ((p, None) for p in files)
         return
     log.info("用 %d 个工作进程准备 %d 个文件", jobs, len(files))
-    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context(start_method()),
-                               initializer=_leave_with_parent, initargs=(os.getpid(),))
-    try:
-        yield _in_order(pool, files, shas, chunk_chars, max(AHEAD, 4 * FILES_PER_TASK * jobs), ids)
-    finally:
-        pool.shutdown(cancel_futures=True)
+    with contextlib.nullcontext(pool) if pool is not None else worker_pool(jobs, has_html(files)) as workers:
+        yield _in_order(workers, files, shas, chunk_chars, max(AHEAD, 4 * FILES_PER_TASK * jobs), ids)
 
 
 def start_method() -> str:
