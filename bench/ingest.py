@@ -296,8 +296,9 @@ def before_embedding(size: str, rounds: int, against: Path | None = None) -> lis
                 report(" | ".join(map(str, rows[-1])))
     lines += [f"Corpus: {counts['files']} files ({counts['utf8_txt']} UTF-8 text, {counts['gb18030_txt']} GB18030 "
               f"text, {counts['html']} HTML), {mb:.2f} MB. Each round: a new Python process finds the files, hashes "
-              "them, has them prepared by the ingest's own worker pool (`indexer.pipeline.preparing`, one worker a "
-              "core) and receives every prepared file (what `indexer ingest` then embeds and writes); wall time "
+              "them, has them prepared by the ingest's own worker pool (`indexer.pipeline.worker_pool` and "
+              "`preparing`, one worker a core, started before the hashing where the tree has `worker_pool`) and "
+              "receives every prepared file (what `indexer ingest` then embeds and writes); wall time "
               "from the process's start to its end, CPU of it and its workers, peak RSS of the main process.", ""]
     lines += table(["round"] + (["code"] if against else []) + [
         "seconds", "CPU s (all processes)", "workers", "files", "passages", "main process peak RSS", "MB/s",
