@@ -76,6 +76,10 @@ _SEP = " ?(?:——|[-—–−~至到]) ?"
 _BEFORE = r"(?<![\d./A-Za-z_第零〇一二两三四五六七八九十百千万亿\-])(?<!\d:)"
 _TAIL = rf"[余多]?(?P<m>万亿|亿|万)?[余多]?(?P<u>{_UNIT})"
 _RUN = re.compile("[0-9]+|[零〇一二两三四五六七八九十百千万亿]+")  # where a figure may start: cheap to find
+# What can follow such a run inside a figure that starts with it: the number going on (",", ".", 多, 余, 点), its
+# multiplier (万, 亿), 百分之's 分, a range's separator (and the space before one) or a unit. A run followed by
+# anything else starts no figure (most runs of Chinese numerals: 一是, 进一步, 十四五).
+_AFTER_RUN = frozenset(",.多余点分万亿 —-–−~至到") | {unit[0] for unit in _UNITS}
 _SINGLE = re.compile(rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})|(?P<n1>{_NUM}){_TAIL})")
 _RANGE = re.compile(
     rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})"
@@ -163,7 +167,7 @@ def _figures(text: str) -> list[dict]:
     said: dict[int, str] = {}  # sentence start -> its text: figures of one sentence share one string (pickled once)
     pos = floor = 0
     while run := _RUN.search(view, pos):
-        m = _RANGE.match(view, run.start())
+        m = _RANGE.match(view, run.start()) if view[run.end():run.end() + 1] in _AFTER_RUN else None
         if m is None:  # no figure can start inside a run of digits: skip it whole
             pos = run.end()
             continue
