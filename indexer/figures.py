@@ -166,15 +166,17 @@ def _figures(text: str) -> list[dict]:
     figures: list[dict] = []
     said: dict[int, str] = {}  # sentence start -> its text: figures of one sentence share one string (pickled once)
     pos = floor = 0
-    while run := _RUN.search(view, pos):
-        m = _RANGE.match(view, run.start()) if view[run.end():run.end() + 1] in _AFTER_RUN else None
-        if m is None:  # no figure can start inside a run of digits: skip it whole
-            pos = run.end()
+    # Each run in turn, those starting before `pos` (inside the figure just found) left out. No figure starts inside
+    # a run, where `_BEFORE` sees a digit or numeral before it: a run is tried at its start only.
+    for run in _RUN.finditer(view):
+        if run.start() < pos or view[run.end():run.end() + 1] not in _AFTER_RUN:
+            continue
+        m = _RANGE.match(view, run.start())
+        if m is None:
             continue
         shielded = _inside(shields, shield_starts, m.start()) or _before_close_quote(view, m.start(), m.end())
         found = None if shielded else _measure(m, view)
         if found is None:
-            pos = m.start() + 1
             continue
         end, value, high, unit = found
         s, e = sentences[bisect.bisect_right(sentence_starts, m.start()) - 1]
