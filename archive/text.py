@@ -142,22 +142,11 @@ def fold_char(ch: str) -> str:
     return unicodedata.normalize("NFKC", ch).translate(_t2s_table()).lower()
 
 
-class _FoldTable(dict):
-    """fold_char by code point, filled as characters are met: `str.translate` then folds at C speed."""
-
-    def __missing__(self, cp: int) -> str:
-        self[cp] = folded = fold_char(chr(cp))
-        return folded
-
-
-_FOLD_TABLE = _FoldTable()
-
-
 @functools.cache
 def _fold_mapping():
     """`fold` as a `char_mapping` of the BMP characters `fold_char` changes (some 7,800; 0.03 CPU-s to find, once
-    a process), the others beyond the BMP folded as met: on report text 3-4x faster than `str.translate` by
-    `_FOLD_TABLE`, which looks every character up. A character `fold_char` changes is traditional, has a
+    a process), the others beyond the BMP folded as met: on report text 3-10x faster than `str.translate` by a
+    table of `fold_char`, which looks every character up. A character `fold_char` changes is traditional, has a
     lower case, is one of its spaces, or is one NFKC changes."""
     t2s = _t2s_table()
     changed: dict[int, str] = {}

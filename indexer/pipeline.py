@@ -34,7 +34,7 @@ from indexer.chunking import chunk_text, repair_headings
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
 from indexer.progress import Progress
-from indexer.reading import SUPPORTED_SUFFIXES, ReadError, read_document, read_sidecar, sidecar_paths
+from indexer.reading import SUPPORTED_SUFFIXES, ReadError, format_of, read_document, read_sidecar, sidecar_paths
 
 log = logging.getLogger(__name__)
 
@@ -343,7 +343,8 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
     started = time.perf_counter()
     found, problems = discover(paths)
     report = IngestReport(failed=list(problems))
-    # The workers start first and load what they need (`warm_up`) while this process hashes the files.
+    # The workers start first and load what they need (`warm_up`) while this process hashes the files (an archive
+    # ingested again unchanged has them load for nothing, beside the hashing, and leave).
     with worker_pool(worker_count(archive.config.ingest_jobs, len(found)), has_html(found)) as pool:
         # Every file's hash, and the index's answer for all of them at once (not a request per file);
         # unchanged files are skipped before any work is sent out, and _Batch.add judges the others with the
@@ -382,7 +383,8 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
 
 
 def has_html(files: list[Path]) -> bool:
-    return any(p.suffix.lower() in (".html", ".htm") for p in files)
+    """Whether any of the files is a page (its workers then load bs4 as they start)."""
+    return any(format_of(p) == "html" for p in files)
 
 
 @contextlib.contextmanager

@@ -83,6 +83,11 @@ def is_sidecar(path: Path) -> bool:
     return path.name.lower().endswith(SIDECAR_SUFFIX)
 
 
+def format_of(path: Path) -> str | None:
+    """The format a file is read as, by its suffix ("txt", "html", "pdf", "docx", "doc", "wps"), or None."""
+    return _FORMATS.get(Path(path).suffix.lower())
+
+
 def is_report_file(path: Path) -> bool:
     """True when `path` has a supported suffix and is not a sidecar."""
     return path.suffix.lower() in SUPPORTED_SUFFIXES and not is_sidecar(path)
