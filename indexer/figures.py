@@ -253,9 +253,10 @@ def _sentence(text: str, s: int, e: int, start: int, end: int) -> str:
 
 def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> str:
     """The phrase right before the number, within its clause, trimmed and shortened."""
+    # Here and in `_clean`, `_last_item` and `_after` a pattern runs only where its first character occurs: a figure
+    # is labelled in 10-15 µs, and a pattern that finds nothing still costs half a µs.
     seg = view[max(floor, start - _WINDOW):start]
-    seg = (_PARENS.sub("", seg) if "(" in seg else seg).rstrip(": ")  # (the checks before a pattern: a figure
-    # is labelled in 10-15 µs, a pattern that finds nothing costs half a µs)
+    seg = (_PARENS.sub("", seg) if "(" in seg else seg).rstrip(": ")
     piece, listed = _last_item(_BOUNDARY.split(seg)[-1])
     after = _after(view[end:min(sentence_end, end + _AFTER)]) if view[end:end + 1] not in _CLAUSE_END else ""
     if after and _CONJUNCTION.search(piece):  # "免罚清单和117项轻罚清单": the second list names it
