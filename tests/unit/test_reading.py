@@ -482,3 +482,62 @@ def test_html_text_is_the_reference_on_odd_pages_fixtures_demo_and_bench_pages(t
     assert len(files) >= 10
     for page in pages:
         assert _html_text(page) == _reference_html_text(page), page[:80]
+
+
+# Text of other East Asian encodings that is valid GB18030 as bytes (written for this test).
+KOREAN = ("정부는 올해 행정 심판 사건을 처리하면서 법치 행정을 강화하였다. "
+          "지방 정부의 연간 보고서에 따르면 민원 처리 건수는 작년보다 크게 늘었으며, "
+          "공무원 교육과 정보 공개도 꾸준히 추진되었다. 우리는 국민의 권리를 보호하고 "
+          "투명한 행정을 실현하기 위하여 다양한 제도를 마련하였다. "
+          "앞으로도 시민과 소통하며 신뢰받는 정부가 되도록 노력할 것이다. ") * 4
+JAPANESE = ("政府は本年度、行政不服審査の事件を処理し、法の支配に基づく行政を強化した。"
+            "地方自治体の年次報告によれば、苦情の処理件数は昨年より大きく増え、"
+            "職員の研修と情報公開も着実に進められた。私たちは国民の権利を守り、"
+            "透明な行政を実現するために様々な制度を整えた。"
+            "今後も市民と対話しながら、信頼される政府を目指して努力する。") * 4
+
+
+def _chinese_reports(seeds_dir: Path, demo_dir: Path) -> dict[str, str]:
+    from bench.corpus import generate, render_text
+
+    files = [*sorted(seeds_dir.glob("*.txt")), *sorted(demo_dir.rglob("*.txt"))]
+    texts = {p.name: read_document(p).text for p in files}
+    texts.update({f"bench corpus {i}": render_text(g) for i, g in enumerate(generate(2000)) if i % 7 == 5})
+    return texts
+
+
+def test_plain_gb_text_is_read_without_the_detector_as_the_detector_reads_it(seeds_dir, demo_dir, tmp_path):
+    from indexer.reading import _GB_MIN_HAN, _HAN, _detect, _plainly_gb
+
+    texts = _chinese_reports(seeds_dir, demo_dir)
+    assert len(texts) > 20
+    plain = 0
+    for name, text in texts.items():
+        data = text.encode("gb18030")
+        if len(_HAN.findall(text)) < _GB_MIN_HAN:  # too little Chinese to tell: the detector's to judge
+            assert _plainly_gb(data) is None, name
+            continue
+        assert _plainly_gb(data) == text, name
+        assert _detect(tmp_path / name, data) == "gb18030", name  # the detector, asked, says the same
+        assert read_document(write(tmp_path, "report.txt", data)) == RawText(text, "gb18030", "txt"), name
+        plain += 1
+    assert plain >= 20
+
+
+@pytest.mark.parametrize(("text", "encoding"), [(KOREAN, "euc_kr"), (KOREAN, "cp949"), (JAPANESE, "euc_jp"),
+                                                (JAPANESE, "shift_jis"), ("big5", "big5")],
+                         ids=["euc-kr", "cp949", "euc-jp", "shift-jis", "big5"])
+def test_other_encodings_valid_as_gb_bytes_are_left_to_the_detector(seeds_dir, tmp_path, text, encoding):
+    """Their bytes decode as GB18030 (else the test proves nothing), but read so they are not plain Chinese: the
+    detector reads them, and right."""
+    from indexer.reading import _plainly_gb
+
+    if text == "big5":  # a seed report made traditional, as Taiwan or Hong Kong would write it
+        import opencc
+
+        seed = sorted(seeds_dir.glob("*.txt"))[0].read_text(encoding="utf-8")
+        text = opencc.OpenCC("s2t").convert(seed)
+    data = text.encode(encoding, errors="ignore")
+    data.decode("gb18030")  # raises if these bytes are not valid GB18030
+    assert _plainly_gb(data) is None
+    assert read_document(write(tmp_path, "report.txt", data)).text == data.decode(encoding)
