@@ -110,10 +110,10 @@ def test_a_worker_warmed_up_has_loaded_what_its_first_file_would(html):
     import sys
 
     code = ("import sys; from indexer.pipeline import warm_up; from archive import regions, text; "
-            "before = [text._fast is not None, 'cn2an' in sys.modules, regions._names_pattern.cache_info().currsize, "
+            "before = [text._fast is not None, 'cn2an' in sys.modules, regions._name_starts.cache_info().currsize, "
             "text._fold_mapping.cache_info().currsize, 'bs4' in sys.modules]; "
             f"warm_up({html}); "
-            "after = [text._fast is not None, 'cn2an' in sys.modules, regions._names_pattern.cache_info().currsize, "
+            "after = [text._fast is not None, 'cn2an' in sys.modules, regions._name_starts.cache_info().currsize, "
             "text._fold_mapping.cache_info().currsize, 'bs4' in sys.modules]; print(before, after)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == f"[False, False, 0, 0, False] [True, True, 1, 1, {html}]"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import re
+
 import pytest
 
 from archive.regions import LEVELS, Region, canonical, divisions, find_mentions, lookup, nation, short_forms
@@ -100,6 +103,57 @@ def test_short_forms(full, short, aliases):
 def test_mentions_are_found_longest_first_with_short_flags():
     found = [(m.surface, m.short) for m in find_mentions("广西壮族自治区南宁市与宁夏、太原的合作")]
     assert found == [("广西壮族自治区", False), ("南宁市", False), ("宁夏", True), ("太原", True)]
+
+
+@functools.cache
+def _one_pattern_of_all_names() -> re.Pattern[str]:
+    """The rule as first written: one regular expression of every name, a trie (at each place the longest name
+    there), found left to right, each search going on after the name found."""
+    from archive.regions import _index
+
+    full, short = _index()
+    root: dict = {}
+    for name in [*full, *short]:
+        node = root
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = {}
+
+    def build(node: dict) -> str:
+        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
+        if not alts:
+            return ""
+        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
+        return f"(?:{body})?" if "" in node else body
+
+    return re.compile(build(root))
+
+
+def test_mentions_are_the_names_one_pattern_of_them_all_finds(seeds_dir, demo_dir):
+    """`find_mentions` looks names up at the places one may start; it finds what one pattern of all the names found,
+    on the seeds, demo/, the bench corpus and strings run together from names and their pieces (names inside
+    names, a name's end starting another, short forms before full ones)."""
+    import random
+
+    from archive.regions import _index
+    from bench.corpus import generate, render_text
+
+    full, short = _index()
+    names = sorted([*full, *short])
+    rng = random.Random(7)
+    pieces = names + [n[:k] for n in rng.sample(names, 400) for k in range(1, len(n))] + list("的市县区与、 1")
+    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds_dir.glob("*.txt"))]
+    texts += [p.read_text(encoding="utf-8", errors="replace") for p in sorted(demo_dir.rglob("*.txt"))]
+    texts += [render_text(g) for g in generate(300)]
+    texts += ["".join(rng.choice(pieces) for _ in range(12)) for _ in range(3000)]
+    found = 0
+    for text in texts:
+        mentions = find_mentions(text)
+        assert [(m.start, m.end, m.surface) for m in mentions] == [
+            (m.start(), m.end(), m[0]) for m in _one_pattern_of_all_names().finditer(text)], text
+        assert all(m.candidates == (short if m.short else full)[m.surface] for m in mentions)
+        found += len(mentions)
+    assert found > 10_000
 
 
 def test_generic_district_names_are_not_regions():
