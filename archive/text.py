@@ -271,7 +271,7 @@ def cut_for_search(folded: str) -> list[str]:
     jieba-rs whole, in one call (a call per block cost twice jieba-rs's segmentation), a run of plain
     blocks likewise. Hyphenated numbers are cut by `_cut_dashed`, anything else to jieba itself.
     """
-    fast = _rjieba()
+    fast = _fast or _rjieba()  # once built, no lock (taken a passage, it was 1% of an ingest before embedding)
     if _ALL_FAST.fullmatch(folded):  # most passages: every block plain, every gap plain
         return fast.cut_for_search(folded)
     parts = _HAN_DEFAULT.split(folded)  # the blocks it matched at odd places
@@ -356,14 +356,28 @@ def _inner_words(token: str) -> tuple[str, ...]:
     return tuple(extra)
 
 
-@functools.lru_cache(maxsize=1 << 18)
 def _terms(word: str) -> tuple[str, ...]:
-    """The search tokens one segmented word gives: none, or itself and its inner words (remembered:
-    report vocabularies are small, and these checks cost more than jieba-rs's segmentation)."""
+    """The search tokens one segmented word gives: none, or itself and its inner words."""
     word = word.strip()
     if not word or not _is_word(word) or word in STOPWORDS:
         return ()
     return (word, *_inner_words(word))
+
+
+class _Remembered(dict):
+    """word -> `_terms(word)`, each found once (report vocabularies are small, and its checks cost more than
+    jieba-rs's segmentation); emptied when it holds _REMEMBERED words (a text made to grow it). A dict's own
+    lookup: an `lru_cache` of `_terms` cost a quarter more, keeping its order of use."""
+
+    def __missing__(self, word: str) -> tuple[str, ...]:
+        if len(self) >= _REMEMBERED:
+            self.clear()
+        terms = self[word] = _terms(word)
+        return terms
+
+
+_REMEMBERED = 1 << 18
+_terms_of = _Remembered()
 
 
 def tokenize(text: str) -> list[str]:
@@ -372,7 +386,7 @@ def tokenize(text: str) -> list[str]:
     Long words also yield the dictionary words of 4+ characters inside them, and
     words mixing digits and letters (12345热线, 99.77%) also yield their numbers.
     """
-    return list(itertools.chain.from_iterable(map(_terms, cut_for_search(fold(normalise(text))))))
+    return list(itertools.chain.from_iterable(map(_terms_of.__getitem__, cut_for_search(fold(normalise(text))))))
 
 
 @functools.lru_cache(maxsize=8192)

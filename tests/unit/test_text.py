@@ -127,6 +127,22 @@ def test_tokenize_drops_punctuation_and_stopwords():
     assert tokens == []
 
 
+def test_the_remembered_terms_stay_bounded_and_tokens_stay_the_same(monkeypatch):
+    """Words remembered with their tokens are forgotten all at once when there are too many (a text made of ever
+    new words cannot grow the memory): tokens are the same remembered or not."""
+    from archive import text
+
+    words = [f"第{i}号文件行政复议决定书" for i in range(300)]
+    fresh = [tokenize(w) for w in words]
+    monkeypatch.setattr(text, "_REMEMBERED", 50)
+    monkeypatch.setattr(text, "_terms_of", text._Remembered())
+    sizes = []
+    for word, expected in zip(words, fresh, strict=True):
+        assert tokenize(word) == expected
+        sizes.append(len(text._terms_of))
+    assert max(sizes) <= 50 and min(sizes[100:]) < max(sizes)  # filled, emptied, filled again
+
+
 # --- the dictionary and synonym files ------------------------------------------------------------
 
 @pytest.mark.parametrize("lines, expected", [
