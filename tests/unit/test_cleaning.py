@@ -168,3 +168,34 @@ def test_clean_is_idempotent():
     once = clean(raw)
     assert clean(once) == once
     assert once.startswith(TITLE) and once.endswith("2022年12月2日")
+
+
+def _ui_line_by_pieces(bare: str) -> bool:
+    """The rule as first written: split at the separators, every piece a page-furniture word."""
+    import re
+
+    from indexer.cleaning import _UI_SEPARATOR, _UI_WORDS
+
+    pieces = [t for t in re.split(f"{_UI_SEPARATOR}+", bare) if t]
+    return bool(pieces) and all(t in _UI_WORDS for t in pieces)
+
+
+def test_a_line_of_page_furniture_words_is_told_as_splitting_it_tells(seeds_dir, demo_dir):
+    """`_UI_LINE` matches a line exactly when its pieces between separators are all page-furniture words: on every
+    line of the seeds, demo/ and the bench corpus, and on lines made up of those words, separators, other words
+    and stray characters."""
+    import random
+
+    from bench.corpus import generate, render_text
+    from indexer.cleaning import _UI_LINE, _UI_WORDS
+
+    lines = [line.strip() for p in [*seeds_dir.glob("*.txt"), *demo_dir.rglob("*.txt")]
+             for line in p.read_text(encoding="utf-8", errors="replace").splitlines()]
+    lines += [line.strip() for g in generate(300) for line in render_text(g).splitlines()]
+    rng = random.Random(3)
+    parts = sorted(_UI_WORDS) + [" ", "|", "/", "【", "】", "[", "]", "(", ")", ":", ",", "、", "  ", "\t", "打",
+                                 "本页", "印", "关闭窗", "法治", "12", "。", "，"]
+    made = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
+    told = [bool(_UI_LINE.fullmatch(line)) for line in lines + made]
+    assert told == [_ui_line_by_pieces(line) for line in lines + made]
+    assert 1_000 < sum(told[len(lines):]) < 19_000  # the made-up lines hold both kinds
