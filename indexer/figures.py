@@ -171,22 +171,23 @@ def _figures(text: str) -> list[dict]:
     for run in _RUN.finditer(view):
         if run.start() < pos or view[run.end():run.end() + 1] not in _AFTER_RUN:
             continue
-        m = _RANGE.match(view, run.start())
+        start = run.start()
+        m = _RANGE.match(view, start)
         if m is None:
             continue
-        shielded = _inside(shields, shield_starts, m.start()) or _before_close_quote(view, m.start(), m.end())
+        shielded = (shields and _inside(shields, shield_starts, start)) or _before_close_quote(view, start, m.end())
         found = None if shielded else _measure(m, view)
         if found is None:
             continue
         end, value, high, unit = found
-        s, e = sentences[bisect.bisect_right(sentence_starts, m.start()) - 1]
-        label = _label(view, max(s, floor), m.start(), end, e)
+        s, e = sentences[bisect.bisect_right(sentence_starts, start) - 1]
+        label = _label(view, max(s, floor), start, end, e)
         if e - s > _MAX_SENTENCE:  # a run-on "sentence": each figure its own neighbourhood
-            sentence = _sentence(text, s, e, m.start(), end)
+            sentence = _sentence(text, s, e, start, end)
         elif (sentence := said.get(s)) is None:
-            sentence = said[s] = _sentence(text, s, e, m.start(), end)
-        figures.append({"label": label, "value": value, "unit": sys.intern(unit), "text": text[m.start():end],
-                        "sentence": sentence, "start": m.start(), "value_high": high})
+            sentence = said[s] = _sentence(text, s, e, start, end)
+        figures.append({"label": label, "value": value, "unit": sys.intern(unit), "text": text[start:end],
+                        "sentence": sentence, "start": start, "value_high": high})
         pos = floor = end
     return figures
 
@@ -220,13 +221,13 @@ def _measure(m: re.Match, view: str) -> tuple[int, float, float | None, str] | N
 
 
 def _checked(m: re.Match, view: str, value: float, high: float | None, unit: str):
-    nxt = view[m.end():m.end() + 1]
+    end, n1 = m.end(), m["n1"]
+    nxt = view[end:end + 1]
     if nxt and nxt in _NOT_UNIT.get(m["u"], ""):
         return None
-    before = view[m.start() - 1:m.start()]
-    if m["n1"] == "一" or (". " in m["n1"] and (not before or before in " \t。;!?:()")):
+    if n1 == "一" or (". " in n1 and (not (before := view[m.start() - 1:m.start()]) or before in " \t。;!?:()")):
         return None  # "一个", "一次性" are idiom; "2. 3个" is an item number, then a count
-    return m.end(), value, high, unit
+    return end, value, high, unit
 
 
 def _amount(token: str, mult: str) -> tuple[float, str] | None:
