@@ -160,13 +160,13 @@ _WARM_UP = "示例市2023年法治政府建设年度报告\n一、总体情况\n
 
 def warm_up(html: bool = False) -> None:
     """Load now what preparing a first file loads: jieba-rs's dictionary, cn2an, the region names' pattern, the
-    character tables, and bs4 if `html` (about 0.6-0.7 CPU-s a process; a worker does it as it starts)."""
+    character tables, and lxml's parser if `html` (about 0.6-0.7 CPU-s a process; a worker does it as it starts)."""
     meta, passages = _described(_WARM_UP, "warm-up.txt", {}, 500)
     chunks = [Chunk(chunk_id_for("warm-up", i), "warm-up", i, p.section, p.text, figures_of(p.text))
               for i, p in enumerate(passages)]
     document_tokens(meta.title, chunks)
     if html:
-        import bs4  # noqa: F401  (0.17 s of imports)
+        import lxml.etree  # noqa: F401  (pages are parsed by it; bs4 only for pages nested past its floor)
 
 
 def figures_of(text: str) -> tuple[dict, ...]:
@@ -327,7 +327,7 @@ def _start_worker(parent: int, html: bool) -> None:
 def worker_count(configured: int, files: int) -> int:
     """Worker processes for an ingest of `files` files (`configured`: ARCHIVE_INGEST_JOBS, 0 for one per core)."""
     jobs = configured or os.cpu_count() or 1
-    # A pool costs each worker its start-up (jieba-rs's dictionary, cn2an, the region pattern, bs4: about 0.6-0.7
+    # A pool costs each worker its start-up (jieba-rs's dictionary, cn2an, the region pattern, lxml: about 0.6-0.7
     # CPU-s; spawned, its imports too): only worth it for many files.
     return min(jobs, files // MIN_FILES_PER_JOB)
 
@@ -383,14 +383,14 @@ def ingest_paths(archive: Archive, paths: Iterable[Path], progress: bool | str =
 
 
 def has_html(files: list[Path]) -> bool:
-    """Whether any of the files is a page (its workers then load bs4 as they start)."""
+    """Whether any of the files is a page (its workers then load lxml's parser as they start)."""
     return any(format_of(p) == "html" for p in files)
 
 
 @contextlib.contextmanager
 def worker_pool(jobs: int, html: bool = False) -> Iterator[ProcessPoolExecutor | None]:
     """`jobs` worker processes for `preparing`, started now, each loading what it needs as it starts (`warm_up`;
-    `html`: bs4 too); None for one job or fewer. Shut down on leaving, work not yet begun cancelled."""
+    `html`: lxml's parser too); None for one job or fewer. Shut down on leaving, work not yet begun cancelled."""
     if jobs <= 1:
         yield None
         return

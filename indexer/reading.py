@@ -253,11 +253,71 @@ def _html_to_text(path: Path, data: bytes) -> tuple[str, str]:
 def _html_text(html: str) -> str:
     """Visible text of a page, one line per block element, navigation and scripts dropped.
 
-    One walk over the parsed page, in document order, without changing it (the page's strings were replaced
-    and line breaks inserted as nodes before, the same text at a third of the cost): a text node as it is
-    inside `pre`, its source-code whitespace collapsed as a browser would elsewhere; `br` a line break; a
-    block element between line breaks, a table cell followed by a tab; scripts, styles, navigation and the
-    other _DROP_TAGS with all they hold, and comments, declarations and ruby annotations, left out."""
+    One walk over the parsed page, in document order, without changing it: a text node as it is inside `pre`, its
+    source-code whitespace collapsed as a browser would elsewhere; `br` a line break; a block element between line
+    breaks, a table cell followed by a tab; scripts, styles, navigation and the other _DROP_TAGS with all they hold,
+    and comments, processing instructions and ruby annotations (`rt`, `rp`), left out.
+
+    The page is parsed by lxml, fed as bs4 feeds it (the same libxml2 parser, 512 characters at a time), and its
+    tree walked: the text bs4's tree gave (`_html_text_by_bs4`, tests/unit/test_reading.py holds the two equal), at
+    a quarter of the cost. libxml2 builds a tree no deeper than 2,048 elements and drops what lies below: a page
+    nested past _LXML_DEEPEST is read through bs4 instead, whose tree has no such floor."""
+    from lxml import etree
+
+    parser = etree.HTMLParser(recover=True, huge_tree=True)
+    for i in range(0, len(html), _FEED_CHARS):
+        parser.feed(html[i:i + _FEED_CHARS])
+    try:
+        root = parser.close()
+    except etree.XMLSyntaxError:  # no tree at all (an empty page)
+        root = None
+    if root is None:  # what bs4 makes of such a page, then
+        return _html_text_by_bs4(html)
+    out: list[str] = []
+
+    def put(text: str | None, in_pre: bool, hidden: bool) -> None:
+        if text and not hidden:
+            out.append(text if in_pre else _WHITESPACE.sub(" ", _CJK_BREAK.sub("", text)))
+
+    # (children, inside pre, inside a ruby annotation, text after them, their element), the page's top level first:
+    # the root element with the comments and processing instructions beside it.
+    top = [*reversed(list(root.itersiblings(preceding=True))), root, *root.itersiblings()]
+    stack: list[tuple] = [(iter(top), False, False, "", None)]
+    while stack:
+        children, in_pre, hidden, after, element = stack[-1]
+        node = next(children, None)
+        if node is None:
+            stack.pop()
+            out.append(after)
+            if element is not None:  # the text after an element is its parent's
+                put(element.tail, stack[-1][1], stack[-1][2])
+            continue
+        tag = node.tag
+        if not isinstance(tag, str) or tag in _DROP_TAGS:  # a comment or processing instruction; dropped
+            put(node.tail, in_pre, hidden)
+        elif tag == "br":
+            out.append("\n")
+            put(node.tail, in_pre, hidden)
+        elif len(stack) > _LXML_DEEPEST:
+            return _html_text_by_bs4(html)
+        else:
+            block = tag in _BLOCK_TAGS
+            out.append("\n" if block else "")
+            inner_pre, inner_hidden = in_pre or tag == "pre", hidden or tag in _RUBY_TAGS
+            put(node.text, inner_pre, inner_hidden)
+            stack.append((iter(node), inner_pre, inner_hidden, "\n" if block else "\t" if tag in _CELL_TAGS else "",
+                          node))
+    lines = (line.strip() for line in "".join(out).splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+_FEED_CHARS = 512  # bs4's LXMLTreeBuilder.CHUNK_SIZE
+_LXML_DEEPEST = 1024
+_RUBY_TAGS = frozenset({"rt", "rp"})  # bs4 gives their text as RubyTextString, RubyParenthesisString: not text
+
+
+def _html_text_by_bs4(html: str) -> str:
+    """`_html_text` by a walk over bs4's tree of the page (bs4 driving lxml), for pages lxml's tree cannot hold."""
     from bs4 import BeautifulSoup, CData, NavigableString
 
     out: list[str] = []

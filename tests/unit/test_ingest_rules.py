@@ -104,16 +104,16 @@ def test_workers_are_forked_only_from_a_process_with_no_other_thread():
 @pytest.mark.parametrize("html", [False, True])
 def test_a_worker_warmed_up_has_loaded_what_its_first_file_would(html):
     """`warm_up` (run by each ingest worker as it starts, while the ingest hashes the files): the tokenizer's
-    dictionary, the numeral parser, the region names' pattern and the fold table are loaded after it, and bs4 only
-    when the files include HTML. Asked in a fresh process, where none of them is loaded yet."""
+    dictionary, the numeral parser, the region names' pattern and the fold table are loaded after it, and lxml's
+    parser only when the files include HTML. Asked in a fresh process, where none of them is loaded yet."""
     import subprocess
     import sys
 
     code = ("import sys; from indexer.pipeline import warm_up; from archive import regions, text; "
             "before = [text._fast is not None, 'cn2an' in sys.modules, regions._name_starts.cache_info().currsize, "
-            "text._fold_mapping.cache_info().currsize, 'bs4' in sys.modules]; "
+            "text._fold_mapping.cache_info().currsize, 'lxml.etree' in sys.modules]; "
             f"warm_up({html}); "
             "after = [text._fast is not None, 'cn2an' in sys.modules, regions._name_starts.cache_info().currsize, "
-            "text._fold_mapping.cache_info().currsize, 'bs4' in sys.modules]; print(before, after)")
+            "text._fold_mapping.cache_info().currsize, 'lxml.etree' in sys.modules]; print(before, after)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120)
     assert out.stdout.strip() == f"[False, False, 0, 0, False] [True, True, 1, 1, {html}]"

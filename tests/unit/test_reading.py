@@ -484,6 +484,52 @@ def test_html_text_is_the_reference_on_odd_pages_fixtures_demo_and_bench_pages(t
         assert _html_text(page) == _reference_html_text(page), page[:80]
 
 
+def test_html_text_by_lxmls_tree_is_bs4s_on_tag_soup():
+    """`_html_text` walks lxml's tree, `_html_text_by_bs4` bs4's of the same parser: the same text on 3,000 pages of
+    made-up tag soup (unclosed and stray tags, comments, processing instructions, entities, ruby, pre, tables, Chinese
+    text broken across lines, text before and after the page) and on pages nested past lxml's floor."""
+    import random
+
+    from indexer.reading import _LXML_DEEPEST, _html_text, _html_text_by_bs4
+
+    rng = random.Random(11)
+    tags = ["p", "div", "span", "b", "pre", "td", "th", "tr", "table", "li", "ul", "h2", "section", "ruby", "rt",
+            "rp", "script", "style", "nav", "head", "body", "html", "o:p", "font", "a", "form", "center", "tbody"]
+    texts = ["法治政府", "建设\n年度", "报告 ", "\u3000全角", "A\nB", "  ", "\n", "12,345件", "中 \n 文", "&nbsp;",
+             "&amp;", "&#x4e2d;", "&lt;b&gt;", "&bogus;", "<br>", "<br/>", "<hr>", "<!-- 注释 -->", "<?php x ?>",
+             "<![CDATA[ c ]]>", "\t", "。", "尾"]
+
+    def piece() -> str:
+        roll = rng.random()
+        if roll < 0.35:
+            return f"<{rng.choice(tags)}>"
+        if roll < 0.6:
+            return f"</{rng.choice(tags)}>"
+        return rng.choice(texts)
+
+    pages = [rng.choice(["", "<!DOCTYPE html>"]) + "".join(piece() for _ in range(rng.randint(1, 40)))
+             for _ in range(3000)]
+    pages += ["<div>" * depth + "深" + "</div>" * depth + "<p>后</p>" for depth in (_LXML_DEEPEST - 1, _LXML_DEEPEST,
+                                                                                   _LXML_DEEPEST + 1, 2047, 2049)]
+    for page in pages:
+        assert _html_text(page) == _html_text_by_bs4(page), page
+    assert sum(bool(_html_text(page)) for page in pages) > 2000  # most made-up pages have text to give
+
+
+@pytest.mark.parametrize(("page", "text"), [
+    ("<p>中<!DOCTYPE html>\n文</p>", "中文"),  # bs4 ended a text node at the declaration: "中 文"
+    ("<p>中\n<!DOCTYPE html>文</p>", "中文"),
+    ("<p>a<!DOCTYPE html>\nb</p>", "a b"),
+    ("<p>中<!-- 注释 -->\n文</p>", "中 文"),  # a comment still parts the text around it, as it did
+])
+def test_a_declaration_inside_text_is_not_there(page, text):
+    """A DOCTYPE inside a page's text (pages glued together) leaves no trace in lxml's tree: the text around it is
+    one text, a line break in it between Chinese characters layout (bs4 split the text there, and kept a space)."""
+    from indexer.reading import _html_text
+
+    assert _html_text(page) == text
+
+
 # Text of other East Asian encodings that is valid GB18030 as bytes (written for this test).
 KOREAN = ("정부는 올해 행정 심판 사건을 처리하면서 법치 행정을 강화하였다. "
           "지방 정부의 연간 보고서에 따르면 민원 처리 건수는 작년보다 크게 늘었으며, "
