@@ -260,8 +260,8 @@ def _html_text(html: str) -> str:
 
     The page is parsed by lxml, fed as bs4 feeds it (the same libxml2 parser, 512 characters at a time), and its
     tree walked: the text bs4's tree gave (`_html_text_by_bs4`, tests/unit/test_reading.py holds the two equal), at
-    a quarter of the cost. libxml2 builds a tree no deeper than 2,048 elements and drops what lies below: a page
-    nested past _LXML_DEEPEST is read through bs4 instead, whose tree has no such floor."""
+    a quarter of the cost. libxml2 builds a tree no deeper than 2,048 elements (`huge_tree`; 256 without it) and
+    drops what lies below: a page nested past _LXML_DEEPEST is read through bs4 instead, whose tree has no floor."""
     from lxml import etree
 
     parser = etree.HTMLParser(recover=True, huge_tree=True)
@@ -293,7 +293,7 @@ def _html_text(html: str) -> str:
                 put(element.tail, stack[-1][1], stack[-1][2])
             continue
         tag = node.tag
-        if not isinstance(tag, str) or tag in _DROP_TAGS:  # a comment or processing instruction; dropped
+        if not isinstance(tag, str) or tag in _DROP_TAGS:  # a comment, a processing instruction, a dropped element
             put(node.tail, in_pre, hidden)
         elif tag == "br":
             out.append("\n")
