@@ -176,7 +176,7 @@ def _decode_any(path: Path, data: bytes, declared: str | None) -> tuple[str, str
 # GB text that says so itself. charset-normalizer weighs every codec it knows against the bytes: 4-5 ms a file of a
 # few KB (most of reading a GB18030 report, and a tenth of an ingest before embedding). Bytes that are valid GB18030
 # and read as plain Chinese, a large share of their Chinese characters among the hundred commonest (the detector's own
-# list), are GB18030: reports read so give 0.20-0.31 (seeds, demo/, the bench corpus); Big5, EUC-KR, EUC-JP and
+# list), are GB18030: reports read so give 0.19-0.27 (seeds, demo/, the bench corpus); Big5, EUC-KR, EUC-JP and
 # Shift-JIS text read as GB18030 gives 0.00-0.03 (tests/unit/test_reading.py). Anything less plain (fewer Chinese
 # characters, a NUL byte, a share below the bar) is left to the detector.
 _GB_MIN_HAN = 100
