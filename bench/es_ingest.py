@@ -39,6 +39,8 @@ VARIANTS: dict[str, list[tuple[tuple[str, ...], object]]] = {
     "hnsw": [],  # mappings/passages.json as it is
     "hnsw-m16-ef40": [(VECTOR, {"type": "hnsw", "m": 16, "ef_construction": 40})],
     "hnsw-m8-ef40": [(VECTOR, {"type": "hnsw", "m": 8, "ef_construction": 40})],
+    "int8_hnsw": [(VECTOR, {"type": "int8_hnsw", "m": 16, "ef_construction": 100})],
+    "int8_hnsw-ef40": [(VECTOR, {"type": "int8_hnsw", "m": 16, "ef_construction": 40})],
     "flat": [(VECTOR, {"type": "flat"})],
     "int8_flat": [(VECTOR, {"type": "int8_flat"})],
     "flat-lean-source": [(VECTOR, {"type": "flat"}), (("mappings", "_source"),

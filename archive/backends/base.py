@@ -63,6 +63,10 @@ class Backend(Protocol):
     """Stores documents with their passages and vectors; answers keyword and vector searches."""
 
     name: str
+    # Whether `index_documents` mostly waits on another process (a server indexing what it was sent), so that an
+    # ingest may write one batch in a thread of its own while it embeds the next (`indexer.pipeline._Batch`):
+    # one call at a time, in order, and no other call of the ingest's meanwhile.
+    writes_in_background: bool
 
     def index_documents(self, items: Sequence[IndexItem]) -> None:
         """Add or replace documents, each with all its passages atomically (old passages disappear), in as

@@ -65,6 +65,7 @@ class ElasticBackend:
     """Elasticsearch 8.x behind an alias; connects lazily, on first use."""
 
     name = "elasticsearch"
+    writes_in_background = True  # the node indexes; the ingest only waits
 
     def __init__(self, url: str, alias: str, dim: int, model_id: str, timeout: float = 10.0,
                  options: Mapping | None = None, shards: int | None = None, replicas: int | None = None,

@@ -84,6 +84,7 @@ class EmbeddedBackend:
     """SQLite + FTS5 + numpy, in one directory; safe for one writer and many readers."""
 
     name = "embedded"
+    writes_in_background = False  # its writes are this process's own work (SQLite, postings)
 
     def __init__(self, directory: Path, dim: int, model_id: str,
                  postings_cache_bytes: int = POSTINGS_CACHE_BYTES, ivf_min_rows: int = IVF_MIN_ROWS) -> None:

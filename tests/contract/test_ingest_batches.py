@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -308,3 +309,85 @@ def test_ctrl_c_during_an_ingest_leaves_whole_reports_and_exits_at_once(open_arc
     assert done.returncode == 0, done.stderr[-2000:]
     assert sorted(d.doc_id for d in archive.backend.list_documents()) == sorted(map(doc_id_for, paths))
     assert archive.backend.stats().passages == SECTIONS * len(paths)
+
+
+def watch_writes(monkeypatch, archive: Archive, hold: float) -> tuple[list[dict], list[float]]:
+    """Every `index_documents` call of the archive's backend, recorded (its thread, the doc ids, when it began
+    and ended, how many were running), each held `hold` seconds before it writes, and when each embedding began:
+    the real backend and embedder do the work."""
+    backend, embedder = archive.backend, archive.embedder
+    real_write, real_embed = backend.index_documents, embedder.embed_counting
+    writes, embeds, running = [], [], []
+
+    def index_documents(items):
+        running.append(1)
+        began = time.monotonic()
+        time.sleep(hold)
+        try:
+            real_write(items)
+        finally:
+            writes.append({"thread": threading.current_thread(), "doc_ids": [item.doc.doc_id for item in items],
+                           "began": began, "ended": time.monotonic(), "running": len(running)})
+            running.pop()
+
+    def embed_counting(texts):
+        embeds.append(time.monotonic())
+        return real_embed(texts)
+
+    monkeypatch.setattr(backend, "index_documents", index_documents)
+    monkeypatch.setattr(embedder, "embed_counting", embed_counting)
+    return writes, embeds
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_a_batch_is_written_beside_the_next_where_the_backend_waits_on_a_server(open_archive, tmp_path, monkeypatch,
+                                                                             kind, batch):
+    """On Elasticsearch each full batch is written by one writer thread while the ingest embeds the next (the node
+    indexes meanwhile); one write at a time, in file order, the last one waited for. A copy of a report of the
+    batch being written is its duplicate. The embedded backend writes in the ingest's own thread, in turn."""
+    folder = tmp_path / "in"
+    paths = write_reports(folder, 3 * batch + 2)
+    first, copy = batch + 5, 2 * batch  # the copy comes first in batch 3, while batch 2 is being written
+    paths[copy].write_bytes(paths[first].read_bytes())
+    archive = open_archive(kind)
+    writes, embeds = watch_writes(monkeypatch, archive, hold=0.5)
+    report = ingest_paths(archive, [folder])
+    written = [doc_id_for(p) for n, p in enumerate(paths) if n != copy]
+    assert report.ok and report.indexed == written and report.duplicates == [(str(paths[copy]),
+                                                                               doc_id_for(paths[first]))]
+    assert [doc_id for w in writes for doc_id in w["doc_ids"]] == written
+    assert [w["running"] for w in writes] == [1] * len(writes)
+    assert sorted(d.doc_id for d in archive.backend.list_documents()) == sorted(written)
+    during = [sum(w["began"] < t < w["ended"] for t in embeds) for w in writes]
+    if kind == "elasticsearch":
+        assert archive.backend.writes_in_background
+        assert all(w["thread"] is not threading.main_thread() for w in writes)
+        assert len(writes) == 4 and sum(during[:-1]) >= batch, during  # the next batch embedded during a write
+    else:
+        assert not archive.backend.writes_in_background
+        assert all(w["thread"] is threading.main_thread() for w in writes) and during == [0] * len(writes)
+
+
+@pytest.mark.parametrize("kind", BACKENDS)
+def test_an_old_text_given_up_in_a_batch_keeps_its_original_for_a_file_of_the_next(open_archive, tmp_path,
+                                                                                monkeypatch, kind, batch):
+    """Every report rewritten, and a new file in the second batch with report 1's old text: once batch 1 is
+    written no report holds that text, yet its original stays for the new report (on Elasticsearch batch 1 is
+    counted when batch 2 is already gathered, and its file kept already)."""
+    folder = tmp_path / "in"
+    paths = write_reports(folder, 2 * batch)
+    archive = open_archive(kind)
+    assert ingest_paths(archive, [folder]).ok
+    old = paths[1].read_bytes()
+    for n, path in enumerate(paths):
+        write_report(path, n, edition=2)
+    taker = folder / f"report-{batch:04d}b.txt"  # sorted into the second batch
+    taker.write_bytes(old)
+    watch_writes(monkeypatch, archive, hold=0.2)
+    report = ingest_paths(archive, [folder])
+    assert report.ok and report.duplicates == [] and len(report.indexed) == len(paths) + 1
+    new = archive.backend.get_document(doc_id_for(taker))
+    assert new.sha256 == content_hash(taker)
+    kept = originals.find(archive.config.data_dir, new)
+    assert kept is not None and kept.file.read_bytes() == old
+    assert originals.find(archive.config.data_dir, archive.backend.get_document(doc_id_for(paths[1]))) is not None
