@@ -100,12 +100,29 @@ def node_work(backend) -> str:
             f"flush {p['flush']['total_time_in_millis'] / 1000:.1f} s ({p['flush']['total']})")
 
 
+def merging(backend) -> int:
+    """How many merges the node is running in the live index now."""
+    index = backend._live_index()
+    got = backend.transport.call("indices.stats", index=index, metric="merge")
+    return got["indices"][index]["primaries"]["merges"]["current"]
+
+
+def settle(backend, es_pid: int | None, limit: float = 120.0) -> tuple[float, float]:
+    """Wait until the node runs no merge in the live index (one left running when an ingest ends goes on
+    costing the node CPU): (seconds waited, node CPU seconds over them)."""
+    node0, started = cpu_of(es_pid), time.perf_counter()
+    while merging(backend) and time.perf_counter() - started < limit:
+        time.sleep(0.2)
+    return time.perf_counter() - started, cpu_of(es_pid) - node0
+
+
 def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str | None,
                 es_pid: int | None = None, variant: str | None = None,
-                embedder: str = "hash") -> tuple[float, str, float, float, str]:
+                embedder: str = "hash") -> tuple[float, str, float, float, str, float, float]:
     """One fresh `indexer ingest` of `corpus` run from the checkout `code` (into an index of `variant`'s
     options if given); (seconds, its summary line, CPU seconds of the ingest, CPU seconds of the node,
-    the node's own account of its work)."""
+    the node's own account of its work, seconds until the node ran no merge after the ingest ended and its CPU
+    seconds over them)."""
     alias = f"bench-ingest-{uuid.uuid4().hex[:8]}"
     setting = dict([variant.split("=", 1)]) if variant and "=" in variant else {}
     if variant and not setting:
@@ -125,11 +142,12 @@ def ingest_once(code: Path, corpus: Path, data: Path, backend: str, es_url: str 
         from bench.query import open_backend
 
         opened = open_backend("elasticsearch", data, 256, "hash:256", es_url, alias=alias)
-        work = node_work(opened)
+        work = node_work(opened)  # as the ingest ended; then a merge it left running is waited for
+        after, after_cpu = settle(opened, es_pid)
         drop(opened)
     else:
-        work = "-"
-    return secs, said[-1].split(": ")[-1].replace("|", "/"), cpu, node, work
+        work, after, after_cpu = "-", 0.0, 0.0
+    return secs, said[-1].split(": ")[-1].replace("|", "/"), cpu, node, work, after, after_cpu
 
 
 def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | None = None,
@@ -151,24 +169,28 @@ def run(size: str, es_url: str, before: Path | None, rounds: int, es_pid: int | 
         for r in range(rounds):
             for name, backend, code, variant in runs:
                 data = Path(tmp) / f"data-{r}-{backend}-{code.name}-{variant}"
-                secs, summary, cpu, node, work = ingest_once(code, corpus, data, backend, es_url, es_pid, variant,
-                                                             embedder)
+                secs, summary, cpu, node, work, after, after_cpu = ingest_once(code, corpus, data, backend, es_url,
+                                                                               es_pid, variant, embedder)
                 report(f"round {r + 1}: {name}: {secs:.1f} s, CPU {cpu:.1f} s ingest + {node:.1f} s node "
-                       f"({summary}); node: {work}; load {load_average()}")
+                       f"({summary}); node: {work}; merges left running: {after:.1f} s, {after_cpu:.1f} CPU-s; "
+                       f"load {load_average()}")
                 rows.append([r + 1, name, f"{secs:.1f}", f"{mb / secs:.2f}", f"{cpu:.1f}", f"{node:.1f}",
-                             f"{cpu + node:.1f}", work, load_average(), summary])
-                seen.setdefault(name, []).append((secs, cpu + node))
+                             f"{cpu + node:.1f}", work, f"{after:.1f} s, {after_cpu:.1f} CPU-s", load_average(),
+                             summary])
+                seen.setdefault(name, []).append((secs, cpu + node, secs + after, cpu + node + after_cpu))
     lines += [f"Corpus: {counts['files']} files, {mb:.1f} MB; embedder {embedder} (a fresh data directory, so "
               f"nothing is cached); Elasticsearch at {es_url}. "
               "CPU: user + system seconds of the ingest with its workers, and of the node's JVM over the same "
               "round (during an embedded round the node only idles).", ""]
     lines += table(["round", "backend (code)", "seconds", "MB/s", "CPU ingest s", "CPU node s", "CPU total s",
-                    "node's own account", "load after", "report"], rows)
-    med = {name: (statistics.median(s for s, _ in v), statistics.median(c for _, c in v)) for name, v in seen.items()}
-    wall0, cpu0 = med["embedded"]
+                    "node's own account (as the ingest ended)", "merges left running (wait, node CPU)",
+                    "load after", "report"], rows)
+    med = {name: [statistics.median(x[k] for x in v) for k in range(4)] for name, v in seen.items()}
+    wall0, cpu0 = med["embedded"][:2]
     lines += [""] + [f"- median of {rounds}: {name} {secs:.1f} s ({mb / secs:.2f} MB/s, {wall0 / secs:.2f}x the "
                      f"embedded backend's rate); CPU {cpu:.1f} s ({cpu0 / cpu:.2f}x the embedded backend's "
-                     "CPU per corpus)" for name, (secs, cpu) in med.items()]
+                     f"CPU per corpus); until the node ran no merge: {settled:.1f} s ({wall0 / settled:.2f}x), "
+                     f"CPU {settled_cpu:.1f} s" for name, (secs, cpu, settled, settled_cpu) in med.items()]
     report("\n".join(lines[-len(med):]))
     return lines
 

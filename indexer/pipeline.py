@@ -215,9 +215,10 @@ class _Batch:
 
     `background`: a full batch is written by one writer thread while this one embeds the next, one batch in
     flight at most, in file order (where the backend's writes wait on its server: `writes_in_background`;
-    Elasticsearch's node indexed while the ingest waited, 10k corpus: 12.8 -> 10.5 s, bench/RESULTS.md). Its
-    reports count as indexed, and its hashes as stored, once it is written; a write that failed fails the
-    next `flush` (nothing is written after it). `flush()` and `close()` wait for it."""
+    Elasticsearch's node indexed while the ingest waited: the 10k corpus 14.4 -> 11.5 s, 1.06x the embedded
+    backend's rate, bench/RESULTS.md). Its reports count as indexed, and its hashes as stored, once it is
+    written; a write that failed fails the next `flush` (nothing is written after it). `flush()` and `close()`
+    wait for it."""
 
     def __init__(self, archive: Archive, report: IngestReport, stored: dict[str, str] | None = None,
                  looked_up: Iterable[str] = (), background: bool = False) -> None:
