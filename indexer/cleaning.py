@@ -14,7 +14,7 @@ import re
 _BULLET = re.compile(r"^[•·●○◆◇▪▫■□►▶◎※]+\s*")
 _EMPTYISH = re.compile(r"[\s•·●○◆◇▪▫■□►▶◎※\-*_=~|]*")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\u200b-\u200d\ufeff]")
-_COLON = r"\s*[::]"
+_COLON = r"\s*[:：]"
 
 # Buttons, widgets and site navigation: a line made only of these words is page furniture.
 _UI_WORDS = frozenset(
@@ -23,7 +23,7 @@ _UI_WORDS = frozenset(
     放大 缩小 繁体 繁體 简体 无障碍 长者模式 关怀版 English 手机版 电子期刊 登录 注册 退出 学习强国
     公众号 订阅号 服务号 视频号 微信 微博 QQ空间 今日头条 客户端 网站地图 联系我们 首页 搜索 [ ] 【 】""".split()
 )
-_UI_SEPARATOR = r"[\s|/【】\[\]()()::,,、]"
+_UI_SEPARATOR = r"[\s|｜/【】\[\]()（）:：,，、]"
 # A line made only of those words between separators, told by one match: most lines fail at their first character,
 # where splitting every line at its separators to look the pieces up cost two thirds of telling junk lines. (A word
 # that is a separator, 【 or [, is never a piece: a line of separators alone is not one of these.)
@@ -39,7 +39,7 @@ _LABELS = (
 ).split()
 # "索 引 号" and "关 键 词" are spaced out on some sites, so labels allow spaces between characters.
 _LABEL = "(?:" + "|".join(r"\s*".join(map(re.escape, w)) for w in _LABELS) + ")"
-_STARTS_WITH_LABEL = re.compile(rf"^{_LABEL}\s*(?:[::]|\s|\d|$)")
+_STARTS_WITH_LABEL = re.compile(rf"^{_LABEL}\s*(?:[:：]|\s|\d|$)")
 _ANY_LABEL = re.compile(_LABEL)
 
 # One alternation, matched once per line: fourteen patterns tried one by one from Python were the
@@ -49,19 +49,19 @@ _JUNK_LINE = re.compile(
         f"(?:{p})"
         for p in (
             rf"(?:您|你)?(?:当前|现在|所在)?的?(?:位置|路径){_COLON}.*",  # 当前位置:首页 > …
-            r"首页\s*(?:>|»|>>|›|→|/|-).*",  # 首页 > 政务公开 > 正文内容
+            r"首页\s*(?:>|＞|»|>>|›|→|/|-).*",  # 首页 > 政务公开 > 正文内容
             rf"[【\[]?\s*(?:文章)?(?:字号|字体){_COLON}.*",  # 【字号: / 文章字体:【 】
             r"扫一扫.{0,30}",  # 扫一扫在手机打开当前页
             r"(?:用)?手机扫(?:描|码).{0,30}",
             rf"(?:友情链接|相关链接|分享到){_COLON}?.*",
             rf"(?:上一篇|下一篇|上一条|下一条){_COLON}.*",
-            rf"(?:本站|本网)?版权所有(?:{_COLON}|\s|©|\(|$).*",
+            rf"(?:本站|本网)?版权所有(?:{_COLON}|\s|©|[(（]|$).*",
             r"(?:Copyright|©).*",
             r".{0,60}(?:ICP备|ICP证|公网安备)\s*\d{4,}.*",
             rf".{{0,40}}网站标识码{_COLON}?\s*[A-Za-z0-9]{{6,}}.*",
             rf"(?:主办|承办|主管)(?:单位)?{_COLON}.*(?:地址|邮编|电话|ICP|版权|备案|技术支持).*",
             r"\S{2,30}主管\s+\S{2,30}主办",  # 中国出版传媒股份有限公司主管 中国民主法制出版社有限公司主办
-            r"(?:推荐阅读|相关阅读|相关文章|相关新闻|热点推荐|猜你喜欢|延伸阅读)\s*[::]?",
+            r"(?:推荐阅读|相关阅读|相关文章|相关新闻|热点推荐|猜你喜欢|延伸阅读)\s*[:：]?",
         )
     )
 )
@@ -71,10 +71,10 @@ _FOOTER_START = re.compile(
     rf"(?:推荐阅读|相关阅读|相关文章|相关新闻|相关链接|热点推荐|猜你喜欢|延伸阅读|友情链接|网站地图|联系我们"
     rf"|(?:主办|承办|主管)(?:单位)?{_COLON}|版权所有|扫一扫|上一篇|下一篇|分享到).*"
 )
-_BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|»|›|→)\s*")
+_BREADCRUMB_SPLIT = re.compile(r"\s*(?:>>|>|＞|»|›|→)\s*")
 _DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 # Lines after the closing date that still belong to an official document.
-_DOCUMENT_TAIL = re.compile(r"^(?:[((]|抄送|主送|附件|此件|注[::]|印发|联系人)")
+_DOCUMENT_TAIL = re.compile(r"^(?:[(（]|抄送|主送|附件|此件|注[:：]|印发|联系人)")
 _HEADER_MAX_LINES = 40
 
 
@@ -108,7 +108,7 @@ def is_junk_line(line: str) -> bool:
 
 def is_prose(line: str) -> bool:
     """A line of running text: long, with sentence punctuation (titles and panels have none)."""
-    return len(line) >= 30 and ("。" in line or len(re.findall(r"[,,;;]", line)) >= 2)
+    return len(line) >= 30 and ("。" in line or len(re.findall(r"[,，;；]", line)) >= 2)
 
 
 def header_end(lines: list[str]) -> int:

@@ -15,6 +15,18 @@ def page(*lines: str) -> str:
     return "\n".join(lines)
 
 
+# Pages write their punctuation full-width (当前位置：首页 ＞ …, 【打印】｜【关闭】, （此件公开发布）), some
+# sites half-width; cleaning reads the raw text, so each case below is also tried with full-width punctuation.
+_FULL_WIDTH = str.maketrans({":": "：", ",": "，", ";": "；", "(": "（", ")": "）", ">": "＞", "|": "｜"})
+
+
+def full_width(text: str) -> str:
+    return text.translate(_FULL_WIDTH)
+
+
+FORMS = pytest.mark.parametrize("form", [str, full_width], ids=["half-width", "full-width"])
+
+
 @pytest.mark.parametrize(
     "line",
     [
@@ -27,6 +39,9 @@ def page(*lines: str) -> str:
         "【字号:大 中 小】",
         "打印",
         "【打印本页】 【关闭窗口】",
+        "【打印本页】|【关闭窗口】",
+        "打印(关闭)",
+        "字号:大 中 小",
         "[ 打印 ] [ 关闭 ]",
         "文章字体:【 】 发布日期: 2022-03-07 来源:某市司法局",
         "扫一扫在手机打开当前页",
@@ -54,8 +69,9 @@ def page(*lines: str) -> str:
         "• 公开目录重点领域信息公开公开形式主动公开",
     ],
 )
-def test_junk_lines_are_recognised(line):
-    assert is_junk_line(line)
+@FORMS
+def test_junk_lines_are_recognised(line, form):
+    assert is_junk_line(form(line))
 
 
 BODY_LINES = [
@@ -80,14 +96,16 @@ BODY_LINES = [
 
 
 @pytest.mark.parametrize("line", BODY_LINES)
-def test_body_lines_are_not_junk(line):
-    assert not is_junk_line(line)
+@FORMS
+def test_body_lines_are_not_junk(line, form):
+    assert not is_junk_line(form(line))
 
 
 @pytest.mark.parametrize("line", BODY_LINES)
-def test_body_lines_survive_clean_anywhere(line):
-    cleaned = clean(page(TITLE, PROSE, line, PROSE2)).splitlines()
-    assert line in cleaned
+@FORMS
+def test_body_lines_survive_clean_anywhere(line, form):
+    cleaned = clean(form(page(TITLE, PROSE, line, PROSE2))).splitlines()
+    assert form(line) in cleaned
 
 
 @pytest.mark.parametrize(
@@ -118,8 +136,9 @@ def test_body_lines_survive_clean_anywhere(line):
     ids=["header", "header-bullets", "header-fields", "footer-heading", "footer-host", "after-date",
          "after-date-keeps-document-tail", "date-mid-body"],
 )
-def test_clean_by_position(raw, expected):
-    assert clean(raw) == expected
+@FORMS
+def test_clean_by_position(raw, expected, form):
+    assert clean(form(raw)) == form(expected)
 
 
 @pytest.mark.parametrize(
@@ -153,8 +172,9 @@ def test_whitespace_is_tidied(raw, expected):
         ("您当前的位置:首页 » 信息公开>>某市2017年法治政府建设综述>>详情>>正文内容", False),
     ],
 )
-def test_is_prose(line, expected):
-    assert is_prose(line) is expected
+@FORMS
+def test_is_prose(line, expected, form):
+    assert is_prose(form(line)) is expected
 
 
 def test_header_end_is_the_first_prose_line():
@@ -194,8 +214,33 @@ def test_a_line_of_page_furniture_words_is_told_as_splitting_it_tells(seeds_dir,
     lines += [line.strip() for g in generate(300) for line in render_text(g).splitlines()]
     rng = random.Random(3)
     parts = sorted(_UI_WORDS) + [" ", "|", "/", "【", "】", "[", "]", "(", ")", ":", ",", "、", "  ", "\t", "打",
+                                 "（", "）", "：", "，", "｜",
                                  "本页", "印", "关闭窗", "法治", "12", "。", "，"]
     made = ["".join(rng.choice(parts) for _ in range(rng.randint(1, 6))) for _ in range(20_000)]
     told = [bool(_UI_LINE.fullmatch(line)) for line in lines + made]
     assert told == [_ui_line_by_pieces(line) for line in lines + made]
     assert 1_000 < sum(told[len(lines):]) < 19_000  # the made-up lines hold both kinds
+
+
+def test_a_page_scraped_with_full_width_furniture_keeps_only_its_report(tmp_path):
+    """A government page saved as GB18030 text, its furniture in full-width punctuation as such sites write it: the
+    ingest keeps the title, the body, the signature and the document's own ending, and none of the furniture."""
+    from indexer.pipeline import prepare
+
+    furniture = ["当前位置：首页 ＞ 政务公开 ＞ 法治政府建设", "字号：大 中 小", "【打印本页】｜【关闭窗口】",
+                 "打印（关闭）", "分享到：微信 微博", "上一篇：某县2022年法治政府建设年度报告",
+                 "主办单位：某市人民政府办公室 地址：某市青屏大街86号 邮编：452370"]
+    body = ["一、主要工作", "全市各级行政机关共收到行政复议申请136件，办结128件，办结率94.1%；"
+            "行政机关负责人出庭应诉率达到100%，同比提高3个百分点"]
+    text = "\n".join([furniture[0], TITLE, "发布时间：2024-03-26　来源：某市司法局", *furniture[1:4],
+                      full_width(PROSE), *body, "某市人民政府", "2024年3月26日", "（此件公开发布）",
+                      furniture[4], furniture[3], furniture[5], furniture[6]])
+    path = tmp_path / "report.txt"
+    path.write_bytes(text.encode("gb18030"))
+    doc, chunks, _ = prepare(path, 500)
+    kept = "\n".join(c.text for c in chunks)
+    assert doc.title == TITLE
+    for line in furniture:
+        assert line not in kept
+    for line in [full_width(PROSE), *body, "某市人民政府", "2024年3月26日", "（此件公开发布）"]:
+        assert line in kept
