@@ -71,6 +71,11 @@ _TITLE_YEAR = re.compile(r"(?<![\d—\-~～至])((?:19|20)\d{2})\s*年(?!\s*[—
 _BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度|以来)?\s*[,,]")
 
 _ORG = re.compile(r"[\u4e00-\u9fff()]{2,40}(?:政府|委员会|办公室|管委会|局|厅|办|委|院|部|中心|小组|司法所|法制办)")
+# A signature and its date on one line ("西安市人民政府 2022年3月31日"), or, where a report lost its line breaks,
+# at the end of its last paragraph ("…持续推进法治政府示范创建。西安市人民政府 2022年3月31日"): looked for in the
+# last line's last characters only (a report that lost its breaks is one line).
+_FUSED_SIGNATURE = re.compile(rf"(?:^|(?<=[。!?;]))\s*({_ORG.pattern})?\s*({_DATE_ONLY.pattern})\s*$")
+_SIGNATURE_CHARS = 120
 
 
 def _nfkc(text: str) -> str:
@@ -205,8 +210,11 @@ def _header_fields(header: list[str]) -> dict[str, str]:
 
 def _closing_lines(cleaned: str) -> list[str]:
     """The last few lines of the cleaned report, where the signature and date sit."""
-    lines = [line for line in cleaned.splitlines() if line.strip()]
-    return [_nfkc(line) for line in lines[-4:]]
+    lines = [_nfkc(line) for line in [line for line in cleaned.splitlines() if line.strip()][-4:]]
+    if lines and (fused := _FUSED_SIGNATURE.search(lines[-1], max(0, len(lines[-1]) - _SIGNATURE_CHARS))):
+        head = lines[-1][:fused.start()].rstrip()
+        lines[-1:] = [*([head] if head else []), *(part for part in fused.groups() if part)]
+    return lines
 
 
 def _is_org(text: str) -> bool:

@@ -143,9 +143,15 @@ def test_parse_doc_number(text, number):
         (page("• 某市司法局", "• 2023-08-14", "关于印发某市2023年度工作安排的通知", PROSE), "2023-08-14"),
         (page("某市2017年法治政府建设综述", PROSE, "某市人民政府", "2018年3月6日", "扫一扫在手机打开当前页"),
          "2018-03-06"),
+        (page("某市2017年法治政府建设综述", PROSE, "某市人民政府 2018年3月6日"), "2018-03-06"),
+        # A report that lost its line breaks: its signature and date end its last paragraph.
+        ("某市2017年法治政府建设综述 " + PROSE + PROSE + "某市人民政府 2018年3月6日", "2018-03-06"),
+        ("某市2017年法治政府建设综述 " + PROSE + "2018年3月6日", "2018-03-06"),
         (page("某市2017年法治政府建设综述", PROSE), None),
+        (page("某市2017年法治政府建设综述", PROSE + "截至2018年3月6日"), None),  # a date inside a sentence
     ],
-    ids=["发布时间", "发文日期", "公开日期", "发布日期", "bullet", "closing-date", "none"],
+    ids=["发布时间", "发文日期", "公开日期", "发布日期", "bullet", "closing-date", "signature-and-date-one-line",
+         "fused-signature", "fused-date", "none", "date-in-a-sentence"],
 )
 def test_published_date_sources(raw, published):
     assert extract_metadata(raw, "x.txt").published == published
@@ -162,9 +168,12 @@ def test_published_date_sources(raw, published):
          "新密市司法局"),
         (page("关于某区2022年自查情况的报告", PROSE, "中共某市某示范区工作委员会", "2022年12月2日"),
          "中共某市某示范区工作委员会"),
+        (page("某市2017年法治政府建设综述", PROSE, "某市人民政府 2018年3月6日"), "某市人民政府"),
+        ("某市2017年法治政府建设综述 " + PROSE + PROSE + "某市人民政府 2018年3月6日", "某市人民政府"),
         (page("某市2017年法治政府建设综述", PROSE), None),
     ],
-    ids=["文章来源", "发布机构", "来源", "发文机关-first", "bullet-office", "signature", "none"],
+    ids=["文章来源", "发布机构", "来源", "发文机关-first", "bullet-office", "signature", "signature-and-date-one-line",
+         "fused-signature", "none"],
 )
 def test_publisher_sources(raw, publisher):
     assert extract_metadata(raw, "x.txt").publisher == publisher
