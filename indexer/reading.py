@@ -68,6 +68,32 @@ class ReadError(ArchiveError):
         # A worker process's ReadError reaches the ingest whole (the default pickles only the message).
         return type(self), (self.path, self.reason)
 
+# A line set out character by character ("成 都 市 2 0 2 3 年 法 治 政 府 建 设 年 度 报 告"): what some PDF text layers
+# (justified or letter-spaced text) and copies of them give. In a text with six spaced Chinese characters in a row,
+# a run of four or more single characters, each one space apart, three or more and a third of them Chinese, is one
+# word group: its spaces go. Spaces between words stay ("诚信太原 放心消费", "大 中 小", "年度  报告"), and a text
+# without such a row is left as it is.
+# (The row is looked for from its first space: a pattern that starts with a literal is found by a fast scan for it,
+# one that starts with a class is tried at every Chinese character, 0.02 against 0.4 CPU-s on the 100k corpus.)
+_SPACED_HINT = re.compile(r" [\u4e00-\u9fff](?: [\u4e00-\u9fff]){4}(?!\S)")
+_SPACED_RUN = re.compile(r"(?<!\S)\S(?: \S){3,}(?!\S)")
+_HAN = re.compile(r"[\u4e00-\u9fff]")
+
+
+def unspaced(text: str) -> str:
+    """`text` with its character-by-character spaced runs closed up (see `_SPACED_RUN`)."""
+    return _SPACED_RUN.sub(_closed_up, text) if _spaced_out(text) else text
+
+
+def _spaced_out(text: str) -> bool:
+    return any(m.start() and _HAN.match(text, m.start() - 1) for m in _SPACED_HINT.finditer(text))
+
+
+def _closed_up(run: re.Match) -> str:
+    chars = run[0][::2]
+    han = len(_HAN.findall(chars))
+    return chars if han >= 3 and 3 * han >= len(chars) else run[0]
+
 
 @dataclass(frozen=True)
 class RawText:
@@ -122,6 +148,7 @@ def read_document(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> RawText:
         raise ReadError(path, exc.reason) from exc
     if not text.strip():
         raise ReadError(path, "文件中没有文字")
+    text = unspaced(text)
     log.debug("read %s as %s (%s), %d characters", path, fmt, encoding, len(text))
     return RawText(text=text, encoding=encoding, format=fmt, notes=notes)
 

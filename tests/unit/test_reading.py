@@ -19,6 +19,7 @@ from indexer.reading import (
     is_report_file,
     read_document,
     read_sidecar,
+    unspaced,
 )
 from tests.conftest import require
 
@@ -143,6 +144,45 @@ def test_pdf_text_layer_is_read(tmp_path):
     assert result.format == "pdf"
     assert result.encoding is None
     assert "Annual report 2023: 406 cases" in result.text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("成 都 市 2 0 2 3 年 法 治 政 府 建 设 年 度 报 告", "成都市2023年法治政府建设年度报告"),
+        ("坚 持 以 习 近 平 法 治 思 想 为 指 导 ， 深 入 推 进", "坚持以习近平法治思想为指导，深入推进"),
+        # Once a text is spaced out, shorter runs among its lines close up too, Chinese enough.
+        ("法 治 政 府 建 设\n一 、 主 要 工 作\n全市共办理 案 件 1 2 3 件 ，",
+         "法治政府建设\n一、主要工作\n全市共办理 案件123件，"),
+        # Spaces between words stay.
+        ("主体“诚信太原 放心消费”示范", "主体“诚信太原 放心消费”示范"),
+        ("字号：大 中 小", "字号：大 中 小"),
+        ("省 市 县 乡 村 五级", "省 市 县 乡 村 五级"),  # five in a row: not a spaced-out text
+        ("法 治 政 府 建 设\n1 2 3 4 5 6 7\na b c d e f 法", "法治政府建设\n1 2 3 4 5 6 7\na b c d e f 法"),
+        ("法 治 政 府 建 设  年 度 报 告", "法治政府建设  年度报告"),  # two spaces: two word groups
+        ("", ""),
+    ],
+    ids=["title", "prose", "short-runs", "words", "ui-words", "five-singles", "not-chinese", "word-gap", "empty"],
+)
+def test_text_set_out_character_by_character_is_closed_up(text, expected):
+    assert unspaced(text) == expected
+
+
+def test_a_report_set_out_character_by_character_reads_as_one_written_normally(tmp_path):
+    """The text of a letter-spaced PDF, saved as GB18030: its title, kind, region and year are found, its words
+    are searchable, its figures read."""
+    from archive.text import tokenize
+    from indexer.pipeline import prepare
+
+    lines = ["成都市2023年法治政府建设年度报告", "2023年，成都市坚持以习近平法治思想为指导，深入推进依法行政，"
+             "全年办理行政复议案件123件，办结率98.5%。", "成都市人民政府", "2024年1月5日"]
+    path = write(tmp_path, "spaced.txt", "\n".join(" ".join(line) for line in lines).encode("gb18030"))
+    doc, chunks, _ = prepare(path, 500)
+    assert (doc.title, doc.doc_type, doc.region, doc.year) == (lines[0], "年度报告", "成都市", 2023)
+    assert (doc.publisher, doc.published) == ("成都市人民政府", "2024-01-05")
+    assert {"依法行政", "行政复议"} <= set(tokenize(chunks[0].text))
+    assert [(f["label"], f["value"], f["unit"]) for f in chunks[0].figures] == [
+        ("办理行政复议案件", 123.0, "件"), ("办结率", 98.5, "%")]
 
 
 def make_docx(path: Path) -> Path:
