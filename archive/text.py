@@ -386,7 +386,59 @@ def tokenize(text: str) -> list[str]:
     Long words also yield the dictionary words of 4+ characters inside them, and
     words mixing digits and letters (12345热线, 99.77%) also yield their numbers.
     """
-    return list(itertools.chain.from_iterable(map(_terms_of.__getitem__, cut_for_search(fold(normalise(text))))))
+    return _tokens(search_form(text))
+
+
+def tokenize_folded(text: str, folded: str) -> list[str]:
+    """`tokenize(text)` given `folded`, `fold(text)` (a passage's, stored beside it anyway): the same tokens,
+    without normalising and folding the text again (a tenth of tokenising a passage)."""
+    return _tokens(search_form_given(text, folded))
+
+
+def _tokens(form: str) -> list[str]:
+    return list(itertools.chain.from_iterable(map(_terms_of.__getitem__, cut_for_search(form))))
+
+
+def search_form(text: str) -> str:
+    """What `tokenize` segments: the text normalised, then folded."""
+    return fold(normalise(text))
+
+
+def search_form_given(text: str, folded: str) -> str:
+    """`search_form(text)` from `folded`, `fold(text)`.
+
+    `fold` applies NFKC character by character, `normalise` to the whole text, and takes the spaces out of
+    numbers: the two differ only where NFKC joins or reorders characters across their boundaries (combining
+    marks, Hangul jamo) and on a zero-width space (a space to `normalise`, kept by `fold`). A text holding one
+    of those (`_in_context`) is normalised and folded afresh; any other is `folded` with the spaces in its
+    numbers taken out (tests/unit/test_text.py holds the two equal on every character, on strings made of
+    them, and on the seeds, demo/ and the bench corpus)."""
+    if _in_context().search(text):
+        return search_form(text)
+    return _SPACE_IN_NUMBER.sub(r"\1", folded) if " " in folded else folded
+
+
+@functools.cache
+def _in_context() -> re.Pattern[str]:
+    """Characters whose NFKC may depend on their neighbours, or that `normalise` and `fold` treat apart: the
+    second parts of canonical compositions (Hangul vowels and final consonants among them), characters with a
+    combining class, characters whose compatibility decomposition holds either, the zero-width space, and any
+    character beyond the BMP (rare in reports: such a text is tokenised from scratch). Found once a process
+    (about 0.05 CPU-s)."""
+    bmp = [chr(cp) for cp in range(0x10000) if not 0xD800 <= cp < 0xE000]
+    decomposed = [(ch, d) for ch in bmp if (d := unicodedata.decomposition(ch))]
+    seconds = {chr(int(part, 16)) for _, d in decomposed if not d.startswith("<") for part in d.split()[1:]}
+    seconds |= {*map(chr, range(0x1161, 0x1176)), *map(chr, range(0x11A8, 0x11C3))}  # Hangul's, algorithmic
+
+    def joins(ch: str) -> bool:
+        return ch in seconds or unicodedata.combining(ch) != 0
+
+    # Only a character with a decomposition decomposes into others (Hangul syllables too, but into jamo that
+    # join only with what follows: the vowels and final consonants, already here).
+    risky = {ch for ch in bmp if joins(ch)} | {ch for ch, _ in decomposed
+                                              if any(map(joins, unicodedata.normalize("NFKD", ch)))}
+    risky.add("\u200b")
+    return re.compile("[" + "".join(map(re.escape, sorted(risky))) + "\U00010000-\U0010ffff]")
 
 
 @functools.lru_cache(maxsize=8192)
@@ -397,9 +449,11 @@ def heading_tokens(text: str) -> tuple[str, ...]:
 
 def document_tokens(title: str, chunks: Sequence[Chunk], bodies: Sequence[Sequence[str]] | None = None) -> Tokens:
     """Every token the index stores for a document's passages (`bodies`: the passages' tokens, if known)."""
-    bodies = [tokenize(c.text) for c in chunks] if bodies is None else bodies
+    folded = tuple(fold(c.text) for c in chunks)
+    if bodies is None:
+        bodies = [tokenize_folded(c.text, f) for c, f in zip(chunks, folded)]
     return Tokens(heading_tokens(title), tuple(heading_tokens(c.section) for c in chunks),
-                  tuple(tuple(b) for b in bodies), tuple(fold(c.text) for c in chunks))
+                  tuple(tuple(b) for b in bodies), folded)
 
 
 def parse_synonyms(lines) -> dict[str, tuple[str, ...]]:

@@ -396,3 +396,37 @@ def test_block_patterns_are_jiebas():
 
     for ours, theirs in ((_HAN_DEFAULT, jieba.re_han_default), (_SKIP_DEFAULT, jieba.re_skip_default)):
         assert (ours.pattern, ours.flags) == (theirs.pattern, theirs.flags)
+
+
+def test_search_form_from_the_folded_text_is_the_search_form_for_every_character_and_string_of_them():
+    """`search_form_given(text, fold(text))` is `search_form(text)`: for every BMP character alone, beside the marks
+    and jamo NFKC joins with its neighbours, and on random strings of characters, digits, spaces, full-width forms,
+    combining marks and Hangul compatibility jamo (ㄱㅏ is 가 to NFKC of the whole, two letters one by one)."""
+    import random
+
+    from archive.text import search_form, search_form_given
+
+    joiners = "\u0301\u0308\u3099\u309a\u0327\u1161\u11a8\uff9e\u314f\u3131\u200b"
+    for cp in range(0x20, 0x10000):
+        if 0xD800 <= cp < 0xE000:
+            continue
+        c, j = chr(cp), joiners[cp % len(joiners)]
+        for s in (c, c + j, j + c, "1 " + c + " 2", c + c):
+            assert search_form_given(s, fold(s)) == search_form(s), ascii(s)
+    rng = random.Random(7)
+    pool = list("行政复議辦案數法治政府ＡＢＣａé가각") + list("0123456789０１２ 　\u00a0.．%") * 3 + list(joiners)
+    for _ in range(50_000):
+        s = "".join(rng.choice(pool) for _ in range(rng.randint(1, 8)))
+        assert search_form_given(s, fold(s)) == search_form(s), ascii(s)
+
+
+def test_tokens_from_the_folded_text_are_tokenizes_on_seeds_demo_and_bench_corpus(seeds_dir, demo_dir):
+    """What the index stores for a passage (`document_tokens`, from its folded text) is what a query's `tokenize`
+    makes of the same text."""
+    from archive.text import tokenize_folded
+
+    for name, texts in _corpus_texts(seeds_dir, demo_dir).items():
+        assert texts, name
+        for text in texts:
+            for passage in text.split("\n"):
+                assert tokenize_folded(passage, fold(passage)) == tokenize(passage), name
