@@ -125,10 +125,18 @@ _LEAD = re.compile(
 )
 _TRAIL_WORDS = (
     "达到了 达到 分别为 分别 共计 累计 合计 总计 提高到 提高至 提升至 提升到 上升至 上升到 增至 增加到 增加至 "
+    "下降到 下降至 降低到 降低至 降至 减少到 减少至 减至 "
     "保持在 稳定在 控制在 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
     "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由"
 ).split()
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
+# A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
+_TRAIL_TIME = re.compile(r"(?:\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初|上半年|下半年)?|上年|去年|今年|当年|[上下]半年)$")
+_TIME_LONGEST = 13
+# "办结率2021年为95%，2022年为98%", "败诉率由2021年的12.3%下降到2022年的8.5%": a figure whose own words are only its
+# time (and a verb of change) measures what the figure before it in the sentence measures.
+_TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")
+_SENTENCE_END = re.compile(r"[。!?\n]")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
@@ -182,6 +190,8 @@ def _figures(text: str) -> list[dict]:
         end, value, high, unit = found
         s, e = sentences[bisect.bisect_right(sentence_starts, start) - 1]
         label = _label(view, max(s, floor), start, end, e)
+        if not label and figures and _same_thing(view, figures[-1], floor, start, unit):
+            label = figures[-1]["label"]
         if e - s > _MAX_SENTENCE:  # a run-on "sentence": each figure its own neighbourhood
             sentence = _sentence(text, s, e, start, end)
         elif (sentence := said.get(s)) is None:
@@ -190,6 +200,17 @@ def _figures(text: str) -> list[dict]:
                         "sentence": sentence, "start": start, "value_high": high})
         pos = floor = end
     return figures
+
+
+def _same_thing(view: str, previous: dict, floor: int, start: int, unit: str) -> bool:
+    """Whether a figure with no words of its own ("2022年为98%") measures what `previous` does: the same sentence
+    (no 。 between them), the same unit (万 or 亿 apart), and a time of its own between them."""
+    return (_base_unit(previous["unit"]) == _base_unit(unit) and not _SENTENCE_END.search(view, floor, start)
+            and _TIME.search(view, floor, start) is not None)
+
+
+def _base_unit(unit: str) -> str:
+    return unit.removeprefix("万亿").removeprefix("亿").removeprefix("万")
 
 
 def _inside(spans: list[tuple[int, int]], starts: list[int], at: int) -> bool:
@@ -302,6 +323,8 @@ def _clean(label: str) -> str:
         before = label[tail.start() - 1:tail.start()] if tail else ""
         if tail and not (len(tail[0]) == 1 and before and before in _KEEP_TAIL.get(tail[0], "")):
             label = label[:tail.start()]
+        if time := _TRAIL_TIME.search(label, max(0, len(label) - _TIME_LONGEST)):
+            label = label[:time.start()]
     return label
 
 
