@@ -25,6 +25,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.periods import find_nth
 from archive.text import fold
 
 CATALOGUE = Path(__file__).parent / "data" / "measures.json"
@@ -92,13 +93,14 @@ def topic_of(label: str, before: str, cat: Catalogue | None = None) -> str | Non
 
 
 def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
-               cat: Catalogue | None = None) -> Measure | None:
-    """The catalogue's measure for a figure's label and unit, in the context of its sentence."""
+               cat: Catalogue | None = None, nth: int = 0) -> Measure | None:
+    """The catalogue's measure for a figure's label and unit, in the context of its sentence (the words before
+    its `nth` occurrence there, `archive.periods.occurrence`)."""
     cat = cat or catalogue()
     family = family_of(unit, cat)
     if family is None or not label:
         return None
-    cut = sentence.find(text) if text else -1
+    cut = find_nth(sentence, text, nth) if text else -1
     before = sentence[:cut] if cut >= 0 else sentence
     topic = topic_of(label, before, cat)
     fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)]
@@ -135,13 +137,14 @@ def convert(value: float | None, unit: str, to_unit: str, cat: Catalogue | None 
 
 
 @functools.lru_cache(maxsize=65536)
-def _cached_measure(label: str, unit: str, sentence: str, text: str) -> Measure | None:
-    return measure_of(label, unit, sentence, text)  # the same figures are read on every request
+def _cached_measure(label: str, unit: str, sentence: str, text: str, nth: int) -> Measure | None:
+    return measure_of(label, unit, sentence, text, nth=nth)  # the same figures are read on every request
 
 
-def describe(fig: dict) -> dict:
-    """A stored figure's measure and its value in the measure's unit (None where no measure fits)."""
-    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""))
+def describe(fig: dict, nth: int = 0) -> dict:
+    """A stored figure's measure and its value in the measure's unit (None where no measure fits); `nth`: which
+    occurrence of its text in its sentence the figure is (`archive.periods.occurrence`)."""
+    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""), nth)
     if m is None:
         return {"measure": None, "measure_name": None, "measure_value": None, "measure_value_high": None,
                 "measure_unit": None}

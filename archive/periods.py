@@ -131,11 +131,15 @@ def _view(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)  # pure, and the same figures are read on every request
-def place(sentence: str, text: str, report: Report, section: str = "") -> Placed:
-    """The period and kind of the figure written as `text` in `sentence` of `report`."""
-    view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")
-    at = view.find(written) if written else -1
-    before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
+def place(sentence: str, text: str, report: Report, section: str = "", nth: int = 0) -> Placed:
+    """The period and kind of the figure written as `text` in `sentence` of `report`: its `nth` occurrence there
+    (0, the first; see `occurrence`)."""
+    if nth and (at := find_nth(sentence, text, nth)) >= 0:  # a later occurrence: the sentence cut there
+        before, after = _view(sentence[:at]), _view(sentence[at + len(text):])
+    else:  # the first outside titles and document numbers (a figure is never inside one)
+        view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")
+        at = view.find(written) if written else -1
+        before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
     found = mentions(before, report.year) or mentions(_view(section), report.year)
     period = (found[-1][1], found[-1][2]) if found else None
     kind = kind_of(before, after, report, section, period)
@@ -143,6 +147,32 @@ def place(sentence: str, text: str, report: Report, section: str = "") -> Placed
         year = covered_year(report) if kind == "result" else report.year
         period = (year, year)
     return Placed(period[0], period[1], kind)
+
+
+def occurrence(passage: str, fig: dict) -> int:
+    """Which occurrence of a stored figure's `text` in its `sentence` the figure is (0, the first), from its
+    `start` in the passage: in "办结率2021年为100%，2022年为100%" the second 100% is measured in 2022, not 2021.
+    0 where the passage does not hold the sentence around the figure (a figure without its passage)."""
+    sentence, text, start = fig.get("sentence", ""), fig.get("text", ""), fig.get("start")
+    if not text or not isinstance(start, int) or sentence.count(text) < 2:
+        return 0
+    at = passage.find(sentence)
+    while at >= 0 and at + len(sentence) < start + len(text):  # the sentence's place that holds the figure
+        at = passage.find(sentence, at + 1)
+    if at < 0 or at > start or passage[start:start + len(text)] != text:
+        return 0
+    return sentence.count(text, 0, start - at)
+
+
+def find_nth(text: str, part: str, nth: int) -> int:
+    """Where the `nth` occurrence (0, the first) of `part` in `text` starts, or the first where there are fewer."""
+    at = text.find(part)
+    first = at
+    for _ in range(nth):
+        at = text.find(part, at + len(part))
+        if at < 0:
+            return first
+    return at
 
 
 def kind_of(before: str, after: str, report: Report, section: str, period: tuple[int, int] | None) -> str:

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from archive.measures import catalogue, describe
 from archive.models import Chunk, Document
-from archive.periods import Report, place
+from archive.periods import Report, occurrence, place
 from archive.services import Archive
 from search_app.compare import _matches, sentence_matches
 from search_app.labels import missing
@@ -28,13 +28,14 @@ def report_of(doc: Document) -> Report:
 
 def figure_row(doc: Document, chunk: Chunk, fig: dict, q: str = "") -> dict:
     """One figure as the API serves it: where it is, what it says, when and what it measures."""
+    nth = occurrence(chunk.text, fig)  # "2021年为100%，2022年为100%": each 100% read where it stands
     return {
         "region": doc.region, "year": doc.year, "label": fig["label"], "value": fig["value"],
         "value_high": fig.get("value_high"), "unit": fig["unit"], "text": fig.get("text", ""),
         "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
         "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
-        **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section).to_dict(),
-        **describe(fig),
+        **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section, nth).to_dict(),
+        **describe(fig, nth),
     }
 
 

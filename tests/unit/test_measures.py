@@ -116,3 +116,19 @@ def test_random_labels_never_break_the_mapping():
         sentence = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) + label
         d = describe({"label": label, "unit": rng.choice(units), "sentence": sentence, "text": "", "value": 1.0})
         assert (d["measure"] is None) == (d["measure_unit"] is None)
+
+
+def test_a_comparison_sentence_gives_each_year_its_figure_and_measure():
+    """"由2021年的12.3%下降到2022年的8.5%", "2021年为100%，2022年为100%": as the figures API serves them, each figure
+    has the measure of the sentence and the year it stands after."""
+    from archive.models import Chunk, Document
+    from indexer.pipeline import figures_of
+    from search_app.figures import figure_row
+
+    text = "全市行政诉讼案件败诉率由2021年的12.3%下降到2022年的8.5%。行政复议案件办结率2021年为100%，2022年为100%。"
+    doc = Document(doc_id="d", title="某市2022年法治政府建设年度报告", region="某市", year=2022, doc_type="年度报告",
+                   covers=2022)
+    chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
+    got = [(r["measure"], r["period"], r["value"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)]
+    assert got == [("litigation.loss_rate", "2021", 12.3), ("litigation.loss_rate", "2022", 8.5),
+                   ("admin_review.closing_rate", "2021", 100.0), ("admin_review.closing_rate", "2022", 100.0)]

@@ -100,3 +100,44 @@ def test_random_sentences_never_break_the_rules():
         placed = place(sentence, sentence[cut:cut + rng.randint(0, 5)], rng.choice(reports), rng.choice(["", sentence]))
         assert placed.kind in ("result", "target", "plan")
         assert placed.start is None or placed.start <= placed.end
+
+
+@pytest.mark.parametrize("passage, periods, nths", [
+    ("全市行政复议案件办结率2021年为100%，2022年为100%。", ["2021", "2022"], [0, 1]),
+    ("办结率2021年为100%，2022年为98%，2023年为100%。", ["2021", "2022", "2023"], [0, 0, 1]),
+    # a title holding the same text comes first: the figure is its second occurrence, and placed as such
+    ("《2021年100%覆盖方案》印发后，2023年覆盖率达到100%。", ["2023"], [1]),
+    # the sentence twice in the passage: the occurrence is counted in the one that holds the figure
+    ("2021年为100%，2022年为100%。2021年为100%，2022年为100%。", ["2021", "2022", "2021", "2022"], [0, 1, 0, 1]),
+])
+def test_equal_figures_of_one_sentence_are_each_placed_where_they_stand(passage, periods, nths):
+    """"2021年为100%，2022年为100%": the second 100% is 2022's (read at the first occurrence, it was 2021's)."""
+    from archive.periods import occurrence
+    from indexer.figures import figure_dicts
+
+    figures = figure_dicts(passage)
+    assert [occurrence(passage, f) for f in figures] == nths
+    placed = [place(f["sentence"], f["text"], ANNUAL_2023, "", occurrence(passage, f)) for f in figures]
+    assert [p.label for p in placed] == periods
+
+
+@pytest.mark.parametrize("fig", [
+    {"sentence": "办结率100%，满意率100%", "text": "100%", "start": 99},  # not in the passage
+    {"sentence": "办结率100%，满意率100%", "text": "100%"},  # no start
+    {"sentence": "办结率100%", "text": "100%", "start": 3},  # one occurrence
+    {"sentence": "", "text": "", "start": 0},
+])
+def test_occurrence_falls_back_to_the_first(fig):
+    from archive.periods import occurrence
+
+    assert occurrence("办结率100%，满意率100%", fig) == 0
+
+
+@pytest.mark.parametrize("text, part, nth, at", [
+    ("100%，100%，100%", "100%", 0, 0), ("100%，100%，100%", "100%", 2, 10), ("100%，100%", "100%", 5, 0),
+    ("受理12件", "13件", 1, -1), ("aaaa", "aa", 1, 2),
+])
+def test_find_nth(text, part, nth, at):
+    from archive.periods import find_nth
+
+    assert find_nth(text, part, nth) == at
