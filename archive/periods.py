@@ -124,6 +124,10 @@ def mentions(text: str, anchor: int | None) -> list[tuple[int, int, int]]:
     return out
 
 
+# "由上年的95%提高到98%": a time written as "X年的" before a number is that number's; a figure after it is not.
+_BOUND_ELSEWHERE = re.compile(r"的\s*(?:[0-9]|[零〇一二两三四五六七八九十百千])")
+
+
 def _view(text: str) -> str:
     """Full-width digits as ASCII, titles and document numbers blanked (their years name things)."""
     text = unicodedata.normalize("NFKC", text or "")
@@ -140,7 +144,8 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
         view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")
         at = view.find(written) if written else -1
         before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
-    found = mentions(before, report.year) or mentions(_view(section), report.year)
+    found = [m for m in mentions(before, report.year) if not _BOUND_ELSEWHERE.match(before, m[0])] \
+        or mentions(_view(section), report.year)
     period = (found[-1][1], found[-1][2]) if found else None
     kind = kind_of(before, after, report, section, period)
     if period is None:

@@ -123,9 +123,11 @@ _LEAD = re.compile(
     r"|今年|去年|全年|上半年|下半年|年内|当年|以来|目前|至今|全市|全县|全区|全省|我市|本市|其中|另外|此外|同时"
     r"|共计|累计|合计|总计|先后|同比|较上年|比上年|各类|首先|其次|确保|力争|对(?![照接象标外话]))+"
 )
+# Verbs that bring a measure to a level ("提高到98%": the figure is the level, not a change).
+_TO_LEVEL = ("达到了 达到 提高到 提高至 提升至 提升到 上升至 上升到 增至 增加到 增加至 "
+             "下降到 下降至 降低到 降低至 降至 减少到 减少至 减至").split()
 _TRAIL_WORDS = (
-    "达到了 达到 分别为 分别 共计 累计 合计 总计 提高到 提高至 提升至 提升到 上升至 上升到 增至 增加到 增加至 "
-    "下降到 下降至 降低到 降低至 降至 减少到 减少至 减至 "
+    "分别为 分别 共计 累计 合计 总计 " + " ".join(_TO_LEVEL) + " "
     "保持在 稳定在 控制在 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
     "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由"
 ).split()
@@ -133,9 +135,10 @@ _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
 # A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
 _TRAIL_TIME = re.compile(r"(?:\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初|上半年|下半年)?|上年|去年|今年|当年|[上下]半年)$")
 _TIME_LONGEST = 13
-# "办结率2021年为95%，2022年为98%", "败诉率由2021年的12.3%下降到2022年的8.5%": a figure whose own words are only its
-# time (and a verb of change) measures what the figure before it in the sentence measures.
+# "办结率2021年为95%，2022年为98%", "败诉率由2021年的12.3%下降到2022年的8.5%", "办结率由上年的95%提高到98%": a figure
+# whose own words are only its time or a verb bringing it to a level measures what the figure before it does.
 _TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")
+_ONLY_TO_LEVEL = re.compile(rf"[\s,，、]*(?:{'|'.join(_TO_LEVEL)})\s*")
 _SENTENCE_END = re.compile(r"[。!?\n]")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
@@ -149,6 +152,7 @@ _TITLE_END = re.compile(r"^[^《]*》")
 _AFTER_WORD = re.compile(r"[\u4e00-\u9fff]{1,12}")
 _AFTER_STOP = re.compile(
     rf"在|均|已|并|实现|全面|全部|基本|进行|的|以上|以下|左右|等|共计|合计|累计|对(?![照接象标])|和(?![解谐])|及|{_VERBS}"
+    rf"|{'|'.join(_TO_LEVEL)}"
 )
 
 
@@ -203,10 +207,12 @@ def _figures(text: str) -> list[dict]:
 
 
 def _same_thing(view: str, previous: dict, floor: int, start: int, unit: str) -> bool:
-    """Whether a figure with no words of its own ("2022年为98%") measures what `previous` does: the same sentence
-    (no 。 between them), the same unit (万 or 亿 apart), and a time of its own between them."""
+    """Whether a figure with no words of its own ("2022年为98%", "提高到98%") measures what `previous` does: the
+    same sentence (no 。 between them), the same unit (万 or 亿 apart), and between them a time of its own or only
+    a verb bringing the measure to a level."""
     return (_base_unit(previous["unit"]) == _base_unit(unit) and not _SENTENCE_END.search(view, floor, start)
-            and _TIME.search(view, floor, start) is not None)
+            and (_TIME.search(view, floor, start) is not None or _ONLY_TO_LEVEL.fullmatch(view, floor, start)
+                 is not None))
 
 
 def _base_unit(unit: str) -> str:

@@ -21,6 +21,10 @@ REVIEW_2017 = Report(2017, "综述")
     ("2021年办结行政复议案件77件，2022年办结93件", "93件", ANNUAL_2023, "2022", "result"),
     ("截至２０２３年底，全市共有律师事务所58家", "58家", ANNUAL_2023, "2023", "result"),
     ("较2022年增长15%", "15%", ANNUAL_2023, "2023", "result"),  # a baseline is not the period
+    # "X年的" before a number is that number's year, not the next one's
+    ("行政复议案件办结率由上年的95%提高到98%", "95%", ANNUAL_2023, "2022", "result"),
+    ("行政复议案件办结率由上年的95%提高到98%", "98%", ANNUAL_2023, "2023", "result"),
+    ("出庭应诉率从2020年的65%、2021年的80%提高到2022年的100%", "80%", ANNUAL_2023, "2021", "result"),
     ("落实《实施纲要（2021—2025年）》，办理复议案件30件", "30件", ANNUAL_2023, "2023", "result"),  # a title's years
     # relative years, counted from the report's own year
     ("过去一年，全市地区生产总值增长5.4%", "5.4%", GOV_2026, "2025", "result"),
