@@ -134,7 +134,7 @@ _TRAIL_WORDS = (
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
 # A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
 _TRAIL_TIME = re.compile(r"(?:\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初|上半年|下半年)?|上年|去年|今年|当年|[上下]半年)$")
-_TIME_LONGEST = 13
+_TIME_LONGEST = len("2021-2025年上半年")  # the longest it matches: searched from there
 # "办结率2021年为95%，2022年为98%", "败诉率由2021年的12.3%下降到2022年的8.5%", "办结率由上年的95%提高到98%": a figure
 # whose own words are only its time or a verb bringing it to a level measures what the figure before it does.
 _TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")

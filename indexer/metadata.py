@@ -210,7 +210,8 @@ def _header_fields(header: list[str]) -> dict[str, str]:
 
 def _closing_lines(cleaned: str) -> list[str]:
     """The last few lines of the cleaned report, where the signature and date sit."""
-    lines = [_nfkc(line) for line in [line for line in cleaned.splitlines() if line.strip()][-4:]]
+    last = [line for line in cleaned.splitlines() if line.strip()][-4:]
+    lines = [_nfkc(line) for line in last]
     if lines and (fused := _FUSED_SIGNATURE.search(lines[-1], max(0, len(lines[-1]) - _SIGNATURE_CHARS))):
         head = lines[-1][:fused.start()].rstrip()
         lines[-1:] = [*([head] if head else []), *(part for part in fused.groups() if part)]

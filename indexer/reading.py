@@ -68,6 +68,7 @@ class ReadError(ArchiveError):
         # A worker process's ReadError reaches the ingest whole (the default pickles only the message).
         return type(self), (self.path, self.reason)
 
+
 # A line set out character by character ("成 都 市 2 0 2 3 年 法 治 政 府 建 设 年 度 报 告"): what some PDF text layers
 # (justified or letter-spaced text) and copies of them give. In a text with six spaced Chinese characters in a row,
 # a run of four or more single characters, each one space apart, three or more and a third of them Chinese, is one
