@@ -265,7 +265,7 @@ def _zone_pattern() -> re.Pattern[str]:
 
 
 # Words that no zone or region name contains; a match holding one is a phrase, not a name.
-_NOT_A_NAME = re.compile(r"法治|政府|建设|工作|委|办|局|报告|通知|领导|小组|党|中共|关于|人民|年|全|各|本|我|该")
+_NOT_A_NAME = re.compile(r"法治|政府|建设|工作|委|办|局|报告|通知|领导|小组|党|中共|关于|人民|年|全|各|本|我|该|在")
 
 
 def zone_at(text: str, pos: int, parent: Region | None, glued: str = "") -> Region | None:
@@ -290,6 +290,8 @@ def unlisted_at(text: str, pos: int) -> Region | None:
     kept as written, its level unknown."""
     m = _UNLISTED.match(text, pos)
     if not m or m.group()[0] in "市县区省州此每" or _NOT_A_NAME.search(m.group()):
+        return None
+    if m.group()[0] in "日月号" and text[pos - 1:pos].isdigit():  # "1月15日在市…": a date's end, then words
         return None
     if m.group()[-2:] in words()["not_region_ends"] or m.group().endswith(tuple(words()["zone_suffixes"])):
         return None  # zones are zone_at's: a bare 高新区 names no one

@@ -56,14 +56,17 @@ class Figure:
 
 # Full-width ASCII to ASCII (length-preserving); the full-width comma stays so that "12，345"
 # is two clauses, never a thousands separator.
-_VIEW = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20}
+_VIEW = ({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20, 0x202F: 0x20}
+         | dict.fromkeys(range(0x2002, 0x200B), 0x20))  # en, em, thin … spaces: spaces
 _view = char_mapping(_VIEW)
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _MULTIPLIER = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
 _CN_DIGITS = "零〇一二两三四五六七八九"
 _CN_NUM = f"[{_CN_DIGITS}十][{_CN_DIGITS}十百千万亿多余]{{0,20}}(?:点[{_CN_DIGITS}]{{1,8}})?"
-_AR_NUM = r"[0-9]{1,15}(?:,[0-9]{3}(?![0-9]))*(?:\.(?: (?=[0-9]))?[0-9]{1,10})?"
+# Thousands apart by commas, or by single spaces where each group after the first has three digits ("1 234", as
+# some PDFs and scraped pages write it; the tokens join it too, `archive.text.normalise`).
+_AR_NUM = r"(?:[0-9]{1,3}(?: [0-9]{3}(?![0-9]))+|[0-9]{1,15}(?:,[0-9]{3}(?![0-9]))*)(?:\.(?: (?=[0-9]))?[0-9]{1,10})?"
 _NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
 _UNITS = (
     "个百分点 百分点 个工作日 工作日 个月 人次 户次 家次 件次 场次 批次 小时 分钟 平方公里 平方米 公里 公顷 学时 课时 "
@@ -73,8 +76,8 @@ _UNITS = (
 _UNIT = "(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
 _SEP = " ?(?:——|[-—–−~至到]) ?"
 # Not after a digit, a decimal point, a letter, a dash or 第 (ordinals), nor inside a numeral or a time.
-_BEFORE = r"(?<![\d./A-Za-z_第零〇一二两三四五六七八九十百千万亿\-])(?<!\d:)"
-_TAIL = rf"[余多]?(?P<m>万亿|亿|万)?[余多]?(?P<u>{_UNIT})"
+_BEFORE = r"(?<![\d./A-Za-z_第零〇一二两三四五六七八九十百千万亿\-])(?<!\d:)(?<!第 )"
+_TAIL = rf"[余多]?(?P<m>万亿|亿|万)?[余多]? ?(?P<u>{_UNIT})"  # "本年制发件数 32 件": a space before the unit
 _RUN = re.compile("[0-9]+|[零〇一二两三四五六七八九十百千万亿]+")  # where a figure may start: cheap to find
 # What can follow such a run inside a figure that starts with it: the number going on (",", ".", 多, 余, 点), its
 # multiplier (万, 亿), 百分之's 分, a range's separator (and the space before one) or a unit. A run followed by
@@ -120,7 +123,7 @@ _FILLER_BEFORE_VERB = re.compile(rf"(?:{_FILLERS})(?:{_FILLERS})*(?={_VERBS})")
 _LEAD = re.compile(
     r"^(?:[一二三四五六七八九十]+是|\([一二三四五六七八九十\d]+\)|\d+[.、]|[一二三四五六七八九十]+、|第[一二三四五六七八九十\d]+[批次届期轮]?"
     r"|截至|截止|\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初)?|\d{1,2}(?:[-—至]\d{1,2})?月(?:份|底|末)?|\d{1,2}日"
-    r"|今年|去年|全年|上半年|下半年|年内|当年|以来|目前|至今|全市|全县|全区|全省|我市|本市|其中|另外|此外|同时"
+    r"|今年|去年|全年|上半年|下半年|年内|当年|以来|目前|至今|全市|全县|全区|全省|[我本][市县区省州旗]|其中|另外|此外|同时"
     r"|共计|累计|合计|总计|先后|同比|较上年|比上年|各类|首先|其次|确保|力争|对(?![照接象标外话]))+"
 )
 # Verbs that bring a measure to a level ("提高到98%": the figure is the level, not a change).
@@ -128,7 +131,7 @@ _TO_LEVEL = ("达到了 达到 提高到 提高至 提升至 提升到 上升至
              "下降到 下降至 降低到 降低至 降至 减少到 减少至 减至").split()
 _TRAIL_WORDS = (
     "分别为 分别 共计 累计 合计 总计 " + " ".join(_TO_LEVEL) + " "
-    "保持在 稳定在 控制在 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
+    "保持在 稳定在 控制在 保持 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
     "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由"
 ).split()
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
@@ -140,6 +143,8 @@ _TIME_LONGEST = len("2021-2025年上半年")  # the longest it matches: searched
 _TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")
 _ONLY_TO_LEVEL = re.compile(rf"[\s,，、]*(?:{'|'.join(_TO_LEVEL)})\s*")
 _SENTENCE_END = re.compile(r"[。!?\n]")
+# A label that names a change of its subject: the subject is what comes before ("地区生产总值增长" -> 地区生产总值).
+_CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|较上年|比上年)?(?:增长|下降|增加|减少|提高|降低|上升|回落)$")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
@@ -194,8 +199,8 @@ def _figures(text: str) -> list[dict]:
         end, value, high, unit = found
         s, e = sentences[bisect.bisect_right(sentence_starts, start) - 1]
         label = _label(view, max(s, floor), start, end, e)
-        if not label and figures and _same_thing(view, figures[-1], floor, start, unit):
-            label = figures[-1]["label"]
+        if not label and figures:
+            label = _inherited(view, figures[-1], floor, start, unit)
         if e - s > _MAX_SENTENCE:  # a run-on "sentence": each figure its own neighbourhood
             sentence = _sentence(text, s, e, start, end)
         elif (sentence := said.get(s)) is None:
@@ -204,6 +209,17 @@ def _figures(text: str) -> list[dict]:
                         "sentence": sentence, "start": start, "value_high": high})
         pos = floor = end
     return figures
+
+
+def _inherited(view: str, previous: dict, floor: int, start: int, unit: str) -> str:
+    """The label of a figure with no words of its own, from the figure before it: the same measure at another time
+    or level ("办结率2021年为95%，2022年为98%", `_same_thing`), or the level reached after a change of the same
+    subject, in another unit ("地区生产总值增长6.2%，达到3210.5亿元": 地区生产总值). "" where neither applies."""
+    if _same_thing(view, previous, floor, start, unit):
+        return previous["label"]
+    if _ONLY_TO_LEVEL.fullmatch(view, floor, start) and (changed := _CHANGED.search(previous["label"])):
+        return previous["label"][:changed.start()]
+    return ""
 
 
 def _same_thing(view: str, previous: dict, floor: int, start: int, unit: str) -> bool:
@@ -252,9 +268,16 @@ def _checked(m: re.Match, view: str, value: float, high: float | None, unit: str
     nxt = view[end:end + 1]
     if nxt and nxt in _NOT_UNIT.get(m["u"], ""):
         return None
-    if n1 == "一" or (". " in n1 and (not (before := view[m.start() - 1:m.start()]) or before in " \t。;!?:()")):
+    if n1 == "一" or (". " in n1 and _item_number(view, m.start())):
         return None  # "一个", "一次性" are idiom; "2. 3个" is an item number, then a count
     return end, value, high, unit
+
+
+def _item_number(view: str, start: int) -> bool:
+    """Whether a number written "2. 3" at `start` begins its line or clause (an item number, then a count), not
+    a decimal with a stray space ("办结率 99. 5%"): the first character before it, spaces passed over."""
+    before = view[max(0, start - 8):start].rstrip(" ")[-1:]
+    return not before or before in "\t\n。;!?:()"
 
 
 def _amount(token: str, mult: str) -> tuple[float, str] | None:

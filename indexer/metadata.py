@@ -67,7 +67,13 @@ _DOC_NUMBER = re.compile(r"([\u4e00-\u9fff]{1,15})\s*[〔\[【(]\s*((?:19|20)\d{
 _TITLE_WORDS = re.compile(r"报告|工作安排|综述|通知|方案|要点|意见|总结|计划|规划|决定|公告|公报|白皮书")
 # A title run into its body on one line ends at its first title word, before any punctuation.
 _TITLE_PREFIX = re.compile(r"[^。，,；;：:！？!?]{4,80}?(?:报告|工作安排|综述|要点|总结|公报|白皮书|通知)")
-_TITLE_YEAR = re.compile(r"(?<![\d—\-~～至])((?:19|20)\d{2})\s*年(?!\s*[—\-~～至])")
+# A title line that runs on into its delivery line ("政府工作报告——2024年1月15日在…大会…上  市长 XXX") ends there.
+_DELIVERY_TAIL = re.compile(r"\s*[—–-]{1,2}\s*(?:(?:19|20)\d{2}|[〇○零一二三四五六七八九]{4})\s*年"
+                            r"\s*[\d一二三四五六七八九十]{1,3}\s*月")
+# A year the title names, not one end of a span ("2021—2025年", "2021 - 2025年"); after a subtitle's dash it is one
+# ("奋力谱写新篇章——2023年…报告").
+_TITLE_YEAR = re.compile(r"(?<![\d~～至])(?<![\d~～至]\s)(?<!\d[—\-])(?<!\d\s[—\-])(?<!\d[—\-]\s)(?<!\d\s[—\-]\s)"
+                         r"(?<!\d——)((?:19|20)\d{2})\s*年(?!\s*[—\-~～至])")
 _BODY_YEAR = re.compile(r"^((?:19|20)\d{2})\s*年(?:度|以来)?\s*[,,]")
 
 _ORG = re.compile(r"[\u4e00-\u9fff()]{2,40}(?:政府|委员会|办公室|管委会|局|厅|办|委|院|部|中心|小组|司法所|法制办)")
@@ -138,11 +144,16 @@ def find_title(lines: list[str]) -> str | None:
         if detect_heading(line):  # "二、2013年工作安排" is a section of the report, not its name
             continue
         if 5 <= len(line) <= 100 and _TITLE_WORDS.search(line):
-            return line
+            return _without_delivery(line)
     for line in nonblank[:3]:
         if len(line) > 100 and not detect_heading(line) and (m := _TITLE_PREFIX.match(line)):
             return m.group().strip()
     return None
+
+
+def _without_delivery(line: str) -> str:
+    tail = _DELIVERY_TAIL.search(line)
+    return line[:tail.start()] if tail and _TITLE_WORDS.search(line, 0, tail.start()) else line
 
 
 @cache

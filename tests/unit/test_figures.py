@@ -85,6 +85,22 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("行政诉讼败诉率下降至7.3%", [("行政诉讼败诉率", 7.3, "%")]),
     ("保留证明事项减少至190项", [("保留证明事项", 190, "项")]),
     ("行政诉讼败诉率下降2.1个百分点", [("行政诉讼败诉率下降", 2.1, "个百分点")]),
+    # The level reached after a change of one subject, in another unit, measures the subject.
+    ("全市地区生产总值增长6.2%，达到3210.5亿元", [("地区生产总值增长", 6.2, "%"), ("地区生产总值", 3210.5, "亿元")]),
+    ("一般公共预算收入同比增长8%，达到218亿元",
+     [("一般公共预算收入同比增长", 8, "%"), ("一般公共预算收入", 218, "亿元")]),
+    ("增长8%，达到218亿元", [("增长", 8, "%"), ("", 218, "亿元")]),  # no subject written: none made up
+    ("行政机关负责人出庭应诉率保持100%", [("行政机关负责人出庭应诉率", 100, "%")]),  # 保持, like 保持在
+    ("我县受理行政复议申请12件，本区办结10件", [("受理行政复议申请", 12, "件"), ("办结", 10, "件")]),
+    # Spaces as scraped pages and PDF text layers write them: before a decimal's space, as a thousands
+    # separator (plain, thin or no-break), before the unit.
+    ("按时办结率 99. 5%", [("按时办结率", 99.5, "%")]),
+    ("主动公开政府信息1 234条，投入资金1 234.5万元", [("主动公开政府信息", 1234, "条"), ("投入资金", 1234.5, "万元")]),
+    ("主动公开政府信息1\u2009234条，发放资料12\u202f345份",
+     [("主动公开政府信息", 1234, "条"), ("发放资料", 12345, "份")]),
+    ("本年制发件数 32 件，本年废止件数 3件", [("本年制发件数", 32, "件"), ("本年废止件数", 3, "件")]),
+    ("受理案件 12 345 件", [("受理案件", 12345, "件")]),
+    ("受理案件12 34件", [("受理案件12", 34, "件")]),  # groups of three only: two numbers, the second a count
 ])
 def test_extracts_label_value_unit(sentence, expected):
     assert triples(sentence) == expected
@@ -107,6 +123,7 @@ def test_extracts_label_value_unit(sentence, expected):
     "建立一个平台，实现一次性告知",  # 一 + unit is idiom, not a count
     "会议共有代表参加，人数很多",  # no number
     "共收到意见200",  # a bare number has no unit
+    "第 3 次会议审议通过",  # an ordinal written with a space
 ])
 def test_skips_numbers_that_are_not_measurements(sentence):
     assert extract_figures(sentence) == []
@@ -123,6 +140,8 @@ def test_offsets_text_and_sentences_point_into_the_original_passage():
 
 def test_an_item_number_is_not_a_decimal_point():
     assert triples("2. 3个单位获评示范") == [("单位获评示范", 3, "个")]
+    assert triples("名单如下。 2. 3个单位获评示范") == [("单位获评示范", 3, "个")]  # spaces before it passed over
+    assert triples("办结率 99. 5%") == [("办结率", 99.5, "%")]  # after a word and a space: a decimal
 
 
 def test_figure_round_trips_through_a_dict():

@@ -20,6 +20,8 @@ def measure(sentence: str, value: float) -> str | None:
 @pytest.mark.parametrize("sentence, value, expected", [
     # one measure under many wordings
     ("加强行政复议规范化建设，2023年办理复议案件318件", 318, "admin_review.handled"),
+    ("全市地区生产总值增长6.2%，达到3210.5亿元", 3210.5, "economy.gdp"),  # the level after the change
+    ("主动公开政府信息1 234条", 1234, "disclosure.proactive"),
     ("市行政复议办公室全年办理行政复议案件275件", 275, "admin_review.handled"),
     ("行政復議機構辦理行政復議案件66件", 66, "admin_review.handled"),  # traditional characters
     # received / accepted / closed are three measures; a bare 受理 takes the sentence's topic

@@ -51,6 +51,9 @@ def page(*lines: str) -> str:
         ("关于全市2023年法治政府建设工作安排的通知", None, 2023, "工作安排"),
         ("关于印发《法治政府建设实施纲要(2021—2025年)》的通知", None, None, "其他"),
         ("关于城市管理领域法治政府建设自查报告", None, None, "自查报告"),
+        ("关于2023年5月8日在市政府召开专题会议情况的报告", None, 2023, "年度报告"),  # "日在市" is no city
+        ("奋力谱写法治新篇章——2023年示例市法治政府建设年度报告", "示例市", 2023, "年度报告"),  # a subtitle's year
+        ("示例市2021 — 2025年法治政府建设规划", "示例市", None, "其他"),  # a span, spaced: no one year
     ],
 )
 def test_title_gives_region_year_and_type(title, region, year, doc_type):
@@ -411,9 +414,16 @@ ONE_LINE = ("２０２４年新疆政府工作报告 ——2024年1月20日在�
          ("政府工作报告", "全国", "national", 1975, 1974, "政府工作报告")),
         (page("政府工作报告", "——二○一三年一月十日在海拉尔区第十届人民代表大会第二次会议上", PROSE),
          ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
+        # The delivery line and the speaker run on into the title's line: the title ends at the dash, and "市"
+        # alone (在市第十七届…, 我代表市人民政府) names no government, so none is guessed.
+        (page("2024年政府工作报告——2024年1月15日在市第十七届人民代表大会第三次会议上  市长 张某某",
+              "各位代表：现在，我代表市人民政府，向大会报告工作，请予审议。", PROSE),
+         ("2024年政府工作报告", None, None, 2024, 2023, "政府工作报告")),
+        (page("政府工作报告 — 2013年1月10日在海拉尔区第十届人民代表大会第二次会议上", PROSE),
+         ("政府工作报告", "海拉尔区", "county", 2013, 2012, "政府工作报告")),
     ],
     ids=["national", "district-heading-is-no-title", "issuer-from-body", "one-line", "chinese-numeral-date",
-         "chinese-numeral-date-circle-zero"],
+         "chinese-numeral-date-circle-zero", "delivery-on-the-title-line", "delivery-after-a-spaced-dash"],
 )
 def test_reports_whose_title_does_not_say_everything(raw, expected):
     meta = extract_metadata(raw, "x.txt")
