@@ -32,6 +32,8 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from archive.text import simplified
+
 WORDS = Path(__file__).parent / "data" / "periods.json"
 _SHIELD = re.compile(r"《[^《》]*》|〔[^〔〕]*〕|\[[^\[\]]*\]")
 _CLAUSE = re.compile(r"[,，;；]")
@@ -129,8 +131,9 @@ _BOUND_ELSEWHERE = re.compile(r"的\s*(?:[0-9]|[零〇一二两三四五六七�
 
 
 def _view(text: str) -> str:
-    """Full-width digits as ASCII, titles and document numbers blanked (their years name things)."""
-    text = unicodedata.normalize("NFKC", text or "")
+    """Full-width digits as ASCII, traditional characters simplified (力爭 is 力争), titles and document numbers
+    blanked (their years name things)."""
+    text = simplified(unicodedata.normalize("NFKC", text or ""))
     return _SHIELD.sub(lambda m: " " * len(m[0]), text)
 
 
@@ -144,8 +147,9 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
         view, written = _view(sentence), unicodedata.normalize("NFKC", text or "")
         at = view.find(written) if written else -1
         before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
+    section = _view(section)
     found = [m for m in mentions(before, report.year) if not _BOUND_ELSEWHERE.match(before, m[0])] \
-        or mentions(_view(section), report.year)
+        or mentions(section, report.year)
     period = (found[-1][1], found[-1][2]) if found else None
     kind = kind_of(before, after, report, section, period)
     if period is None:

@@ -110,7 +110,7 @@ def nfkc(text: str) -> str:
 
 
 @functools.cache
-def _t2s_table() -> dict[int, str]:
+def t2s_table() -> dict[int, str]:
     import opencc  # opencc-python-reimplemented ships the character table as data
 
     path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
@@ -126,7 +126,7 @@ def _t2s_table() -> dict[int, str]:
 
 @functools.cache
 def _t2s_mapping():
-    return char_mapping(_t2s_table())
+    return char_mapping(t2s_table())
 
 
 def simplified(text: str) -> str:
@@ -139,7 +139,7 @@ def fold_char(ch: str) -> str:
     """Fold one character: NFKC, traditional to simplified, lowercase; may return '' or several."""
     if ch in "\u00a0\u3000\ufeff":
         return " "
-    return unicodedata.normalize("NFKC", ch).translate(_t2s_table()).lower()
+    return unicodedata.normalize("NFKC", ch).translate(t2s_table()).lower()
 
 
 @functools.cache
@@ -148,7 +148,7 @@ def _fold_mapping():
     a process), the others beyond the BMP folded as met: on report text 3-10x faster than `str.translate` by a
     table of `fold_char`, which looks every character up. A character `fold_char` changes is traditional, has a
     lower case, is one of its spaces, or is one NFKC changes."""
-    t2s = _t2s_table()
+    t2s = t2s_table()
     changed: dict[int, str] = {}
     for cp in itertools.chain(range(0xD800), range(0xE000, 0x10000)):
         ch = chr(cp)

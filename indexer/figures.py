@@ -8,9 +8,10 @@ measures and periods at request time (`archive/measures.py`, `archive/periods.py
 "二十多万件" in a passage and returns one `Figure` each, with the sentence it came from.
 
 Matching runs on a view of the passage that is NFKC restricted to the full-width ASCII block and
-odd spaces. That view has the passage's length, so offsets need no mapping back (`text.normalise`
-would shift them: "…" becomes "...", spaces inside numbers vanish); instead the number pattern
-tolerates the one space scraped pages put after a decimal point ("99. 77").
+odd spaces, with traditional characters simplified one for one (a report in 繁體 reads as one in 简体).
+That view has the passage's length, so offsets need no mapping back (`text.normalise` would shift
+them: "…" becomes "...", spaces inside numbers vanish); instead the number pattern tolerates the
+spaces scraped pages put inside numbers ("99. 77", "1 234").
 
 Value and unit: a 万/亿 written after the number goes into the unit, as reports write it
 ("17.92万件" is 17.92 万件). Chinese numerals follow the same rule: a trailing 万/亿 goes into the
@@ -28,7 +29,7 @@ import sys
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from archive.text import char_mapping
+from archive.text import char_mapping, t2s_table
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,18 @@ class Figure:
 # is two clauses, never a thousands separator.
 _VIEW = ({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20, 0x202F: 0x20}
          | dict.fromkeys(range(0x2002, 0x200B), 0x20))  # en, em, thin … spaces: spaces
-_view = char_mapping(_VIEW)
+
+
+@functools.cache
+def _viewer():
+    """The view's mapping, with traditional characters made simplified one for one (`archive.text.simplified`'s
+    table): "百分之九十八點五", "8.6萬件", "3個" read as their simplified forms do, and labels come out simplified."""
+    return char_mapping(_VIEW | t2s_table())
+
+
+def _view(text: str) -> str:
+    return _viewer()(text)
+
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _MULTIPLIER = {"万亿": 10**12, "亿": 10**8, "万": 10**4, "千": 10**3}
@@ -136,7 +148,8 @@ _TRAIL_WORDS = (
 ).split()
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
 # A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
-_TRAIL_TIME = re.compile(r"(?:\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初|上半年|下半年)?|上年|去年|今年|当年|[上下]半年)$")
+_TRAIL_TIME = re.compile(r"(?:\d{4}(?:[-—至]\d{4})?年(?:度|底|末|初|上半年|下半年)?|上年|去年|今年|当年|[上下]半年"
+                         r"|连续[两二三四五六七八九十\d]{1,3}年)$")
 _TIME_LONGEST = len("2021-2025年上半年")  # the longest it matches: searched from there
 # "办结率2021年为95%，2022年为98%", "败诉率由2021年的12.3%下降到2022年的8.5%", "办结率由上年的95%提高到98%": a figure
 # whose own words are only its time or a verb bringing it to a level measures what the figure before it does.
@@ -144,7 +157,10 @@ _TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")
 _ONLY_TO_LEVEL = re.compile(rf"[\s,，、]*(?:{'|'.join(_TO_LEVEL)})\s*")
 _SENTENCE_END = re.compile(r"[。!?\n]")
 # A label that names a change of its subject: the subject is what comes before ("地区生产总值增长" -> 地区生产总值).
-_CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|较上年|比上年)?(?:增长|下降|增加|减少|提高|降低|上升|回落)$")
+_CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|[较比](?:上年|去年|\d{4}年(?:度|底|末)?))?"
+                      r"(?:增长|下降|增加|减少|提高|降低|上升|回落)$")
+# What may stand between a change and the level it reached ("增长6.2%，达到3210.5亿元", "下降2.3个百分点，为11.5%").
+_ONLY_LEVEL = re.compile(rf"[\s,，]*(?:{'|'.join(_TO_LEVEL)}|为|达)\s*")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
@@ -217,7 +233,7 @@ def _inherited(view: str, previous: dict, floor: int, start: int, unit: str) -> 
     subject, in another unit ("地区生产总值增长6.2%，达到3210.5亿元": 地区生产总值). "" where neither applies."""
     if _same_thing(view, previous, floor, start, unit):
         return previous["label"]
-    if _ONLY_TO_LEVEL.fullmatch(view, floor, start) and (changed := _CHANGED.search(previous["label"])):
+    if _ONLY_LEVEL.fullmatch(view, floor, start) and (changed := _CHANGED.search(previous["label"])):
         return previous["label"][:changed.start()]
     return ""
 

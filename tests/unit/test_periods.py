@@ -53,6 +53,10 @@ REVIEW_2017 = Report(2017, "综述")
     ("2024年，计划开展普法活动300场", "300场", ANNUAL_2023, "2024", "plan"),
     # 左右 and 以上 in a review are achieved values, not goals
     ("全年受理群众来电3万件左右，办结率保持在99%以上", "99%", ANNUAL_2023, "2023", "result"),
+    # traditional characters: the same words
+    ("到2025年，行政復議糾錯率力爭控制在10%以內", "10%", ANNUAL_2023, "2025", "target"),
+    ("確保接訴響應率實現100%", "100%", PLAN_2023, "2023", "target"),
+    ("今年發展主要預期目標是：地區生產總值增長5%左右", "5%", GOV_2026, "2026", "target"),
 ])
 def test_period_and_kind(sentence, text, report, period, kind):
     placed = place(sentence, text, report)
@@ -65,6 +69,8 @@ def test_period_and_kind(sentence, text, report, period, kind):
     ("四、下一步工作安排", ANNUAL_2023, "2023", "plan"),
     ("二、2025年工作安排 > （一）2025年经济社会发展主要预期目标", Report(2025, "政府工作报告"), "2025", "target"),
     ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
+    ("四、下一步工作計劃", ANNUAL_2023, "2023", "plan"),  # traditional
+    ("二、2025年工作安排 > （一）2025年經濟社會發展主要預期目標", Report(2025, "政府工作报告"), "2025", "target"),
 ])
 def test_the_section_heading_places_a_sentence_without_a_year(section, report, period, kind):
     placed = place("开展普法活动300场", "300场", report, section)

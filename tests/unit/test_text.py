@@ -340,9 +340,9 @@ def test_inner_words_equal_jiebas_dictionary_on_seeds_demo_and_bench_corpus(seed
 def test_simplified_is_the_character_table_for_every_traditional_character():
     """`simplified` goes through `char_mapping`, whose class holds BMP characters only: the table's characters
     beyond the BMP (𠁞 and 354 others) are mapped as well."""
-    from archive.text import _t2s_table, simplified
+    from archive.text import simplified, t2s_table
 
-    table = _t2s_table()
+    table = t2s_table()
     assert any(cp > 0xFFFF for cp in table)
     every = "".join(map(chr, table))
     for text in (every, "行政復議𠀀\U0001F600辦案數" + every[::-1], "无繁体字"):
