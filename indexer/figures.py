@@ -224,7 +224,69 @@ def _figures(text: str) -> list[dict]:
         figures.append({"label": label, "value": value, "unit": sys.intern(unit), "text": text[start:end],
                         "sentence": sentence, "start": start, "value_high": high})
         pos = floor = end
+    if "分别" in view:
+        _respectively(view, figures, sentences, sentence_starts)
     return figures
+
+
+# "A、B分别增长8.1%、6.5%": the nth figure of a run measures the nth subject before 分别.
+_JOINER = re.compile(r"\s*(?:[、,，]\s*(?:以及|和|及|与)?|以及|和|及|与)\s*")
+_ITEM_SPLIT = re.compile(r"、|(?<![平温缓总普涉以危参给])(?:和|及|与)(?![谐解时会])")
+
+
+def _respectively(view: str, figures: list[dict], sentences: list[tuple[int, int]], sentence_starts: list[int]):
+    """Labels for each run of figures written after 分别, one subject each, in order: "规模以上工业增加值、固定资产投资
+    分别增长8.1%、6.5%" gives 规模以上工业增加值增长 8.1% and 固定资产投资增长 6.5%; "城乡居民人均可支配收入分别…" names
+    城镇 and 农村; "…，分别增长5.2%、7.1%" takes the subjects of the 分别 before it in its sentence. Where the subjects
+    and the figures do not pair up, the run's labels are left empty rather than given to the wrong figure."""
+    i, said = 0, None  # said: (sentence start, subjects) of the last run labelled
+    while i < len(figures):
+        first = figures[i]
+        j = i + 1
+        while j < len(figures) and _JOINER.fullmatch(view, _end(figures[j - 1]), figures[j]["start"]):
+            j += 1
+        s = sentences[bisect.bisect_right(sentence_starts, first["start"]) - 1][0]
+        floor = _end(figures[i - 1]) if i and _end(figures[i - 1]) > s else s
+        seg = view[floor:first["start"]]
+        at = seg.rfind("分别")
+        if j - i < 2 or at < 0:
+            i = j
+            continue
+        subject, verb = _BOUNDARY.split(seg[:at])[-1], seg[at + 2:]
+        items, count = _subjects(subject, j - i), j - i
+        earlier = said[1] if said and said[0] == s and len(said[1]) == count else None
+        if not items and earlier:  # "…，分别增长5.2%、7.1%": the subjects named before
+            items = earlier
+        elif len(items) == 1 and earlier:  # "A案件、B案件分别为45件、32件，办结率分别为…": each one's 办结率
+            items = [(m and item[m.end():] or item) + items[0] for item in earlier for m in [_VERB.match(item)]]
+        if len(items) == 1:  # one subject for several figures: which is which is not written; left as found
+            i = j
+            continue
+        labels = [_shorten(_clean(item + verb)) for item in items] if len(items) == count else [""] * count
+        for fig, label in zip(figures[i:j], labels):
+            fig["label"] = label
+        said = (s, items) if len(items) == count else None
+        i = j
+
+
+def _subjects(subject: str, count: int) -> list[str]:
+    """The subjects listed before 分别, as many as the figures after it, each whole; [] where none is written."""
+    subject = _NOISE.sub("", subject)
+    if not subject:
+        return []
+    items = [item for item in _ITEM_SPLIT.split(subject) if item]
+    if len(items) == 1 and count == 2 and "城乡" in subject:  # 城乡居民… is 城镇居民… and 农村居民…
+        return [subject.replace("城乡", "城镇", 1), subject.replace("城乡", "农村", 1)]
+    if len(items) > 1 and all(_TRAIL_TIME.fullmatch(item) for item in items[:-1]):
+        return [_TIME.sub("", items[-1], count=1)] * count if len(items) == count else []  # 2022年、2023年收案数
+    heads = {len(item) for item in items[:-1]}
+    if len(items) > 1 and len(heads) == 1 and (size := heads.pop()) <= 3 and len(items[-1]) > size + 1:
+        items = [item + items[-1][size:] for item in items[:-1]] + items[-1:]  # 城镇、农村居民…: the tail is shared
+    return items
+
+
+def _end(fig: dict) -> int:
+    return fig["start"] + len(fig["text"])
 
 
 def _inherited(view: str, previous: dict, floor: int, start: int, unit: str) -> str:

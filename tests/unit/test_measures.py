@@ -21,6 +21,14 @@ def measure(sentence: str, value: float) -> str | None:
     # one measure under many wordings
     ("加强行政复议规范化建设，2023年办理复议案件318件", 318, "admin_review.handled"),
     ("全市地区生产总值增长6.2%，达到3210.5亿元", 3210.5, "economy.gdp"),  # the level after the change
+    # 城镇 and 农村 incomes are not all residents' (居民人均可支配收入)
+    ("城镇居民人均可支配收入4.85万元，增长5.3%", 4.85, "income.urban_per_capita"),
+    ("城镇居民人均可支配收入4.85万元，增长5.3%", 5.3, "income.urban_per_capita_growth"),
+    ("农村常住居民人均可支配收入2.1万元", 2.1, "income.rural_per_capita"),
+    ("农民收入增长7.5%", 7.5, "income.rural_per_capita_growth"),
+    ("全体居民人均可支配收入3.2万元", 3.2, "income.per_capita"),
+    ("规模以上工业增加值、固定资产投资分别增长8.1%、6.5%", 8.1, "industry.value_added_growth"),
+    ("规模以上工业增加值、固定资产投资分别增长8.1%、6.5%", 6.5, "investment.fixed_asset_growth"),
     ("主动公开政府信息1 234条", 1234, "disclosure.proactive"),
     ("市行政复议办公室全年办理行政复议案件275件", 275, "admin_review.handled"),
     ("行政復議機構辦理行政復議案件66件", 66, "admin_review.handled"),  # traditional characters
