@@ -150,12 +150,26 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
     section = _view(section)
     found = [m for m in mentions(before, report.year) if not _BOUND_ELSEWHERE.match(before, m[0])] \
         or mentions(section, report.year)
-    period = (found[-1][1], found[-1][2]) if found else None
+    period = _respective(before, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
     if period is None:
         year = covered_year(report) if kind == "result" else report.year
         period = (year, year)
     return Placed(period[0], period[1], kind)
+
+
+_NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
+
+
+def _respective(before: str, anchor: int | None) -> tuple[int, int] | None:
+    """"2022年、2023年收案数分别为120件、135件": the nth figure after 分别 is of the nth time listed before it."""
+    clause = _CLAUSE.split(before)[-1]
+    at = clause.rfind("分别")
+    if at < 0:
+        return None
+    times = mentions(clause[:at], anchor)
+    nth = len(_NUMBER.findall(clause, at + 2))
+    return (times[nth][1], times[nth][2]) if len(times) > 1 and nth < len(times) else None
 
 
 def occurrence(passage: str, fig: dict) -> int:

@@ -53,6 +53,12 @@ REVIEW_2017 = Report(2017, "综述")
     ("2024年，计划开展普法活动300场", "300场", ANNUAL_2023, "2024", "plan"),
     # 左右 and 以上 in a review are achieved values, not goals
     ("全年受理群众来电3万件左右，办结率保持在99%以上", "99%", ANNUAL_2023, "2023", "result"),
+    # 分别: the nth figure after it is of the nth time listed before it
+    ("2022年、2023年收案数分别为120件、135件", "120件", ANNUAL_2023, "2022", "result"),
+    ("2022年、2023年收案数分别为120件、135件", "135件", ANNUAL_2023, "2023", "result"),
+    ("2021年、2022年和2023年分别办结30件、40件、50件", "40件", ANNUAL_2023, "2022", "result"),
+    ("上年和今年分别受理45件、52件", "45件", ANNUAL_2023, "2022", "result"),
+    ("2022年收案数分别为120件、135件", "135件", ANNUAL_2023, "2022", "result"),  # one time: each figure's
     # traditional characters: the same words
     ("到2025年，行政復議糾錯率力爭控制在10%以內", "10%", ANNUAL_2023, "2025", "target"),
     ("確保接訴響應率實現100%", "100%", PLAN_2023, "2023", "target"),
