@@ -150,7 +150,7 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
     section = _view(section)
     found = [m for m in mentions(before, report.year) if not _BOUND_ELSEWHERE.match(before, m[0])] \
         or mentions(section, report.year)
-    period = _respective(before, report.year) or ((found[-1][1], found[-1][2]) if found else None)
+    period = _respective(before, after, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
     if period is None:
         year = covered_year(report) if kind == "result" else report.year
@@ -161,15 +161,31 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")
 
 
-def _respective(before: str, anchor: int | None) -> tuple[int, int] | None:
-    """"2022年、2023年收案数分别为120件、135件": the nth figure after 分别 is of the nth time listed before it."""
+_TIME_JOINER = re.compile(r"[、和及与至\s]*")
+
+
+_NEXT_IN_LIST = re.compile(r"\s*[、和及与]\s*[0-9零〇一二两三四五六七八九十]")
+
+
+def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] | None:
+    """"2022年、2023年收案数分别为120件、135件" (分别 or not): the nth figure of a list after a list of times is of
+    the nth time. A figure alone after them ("2021年、2022年收到36件") is left to the rule for one."""
     clause = _CLAUSE.split(before)[-1]
-    at = clause.rfind("分别")
-    if at < 0:
+    times = mentions(clause, anchor)
+    if len(times) < 2:
         return None
-    times = mentions(clause[:at], anchor)
-    nth = len(_NUMBER.findall(clause, at + 2))
-    return (times[nth][1], times[nth][2]) if len(times) > 1 and nth < len(times) else None
+    # the times listed one after the other, last first: "2022年、2023年", "上年和今年"
+    listed = [times[-1]]
+    for earlier in reversed(times[:-1]):
+        starts = [m.start() for m in words()["pattern"].finditer(clause, earlier[0])]
+        if not starts or not _TIME_JOINER.fullmatch(clause, earlier[0], starts[0]):
+            break
+        listed.insert(0, earlier)
+    at = clause.rfind("分别")
+    nth = len(_NUMBER.findall(clause, at + 2 if at >= 0 else listed[-1][0]))
+    if len(listed) < 2 or nth >= len(listed) or (nth == 0 and not _NEXT_IN_LIST.match(after)):
+        return None
+    return listed[nth][1], listed[nth][2]
 
 
 def occurrence(passage: str, fig: dict) -> int:

@@ -224,7 +224,7 @@ def _figures(text: str) -> list[dict]:
         figures.append({"label": label, "value": value, "unit": sys.intern(unit), "text": text[start:end],
                         "sentence": sentence, "start": start, "value_high": high})
         pos = floor = end
-    if "分别" in view:
+    if len(figures) > 1 and ("分别" in view or "、" in view):
         _respectively(view, figures, sentences, sentence_starts)
     return figures
 
@@ -249,10 +249,10 @@ def _respectively(view: str, figures: list[dict], sentences: list[tuple[int, int
         floor = _end(figures[i - 1]) if i and _end(figures[i - 1]) > s else s
         seg = view[floor:first["start"]]
         at = seg.rfind("分别")
-        if j - i < 2 or at < 0:
+        if j - i < 2 or (at < 0 and (listed := _listed(_BOUNDARY.split(seg)[-1], j - i)) is None):
             i = j
             continue
-        subject, verb = _BOUNDARY.split(seg[:at])[-1], seg[at + 2:]
+        subject, verb = (_BOUNDARY.split(seg[:at])[-1], seg[at + 2:]) if at >= 0 else listed
         items, count = _subjects(subject, j - i), j - i
         earlier = said[1] if said and said[0] == s and len(said[1]) == count else None
         if not items and earlier:  # "…，分别增长5.2%、7.1%": the subjects named before
@@ -267,6 +267,15 @@ def _respectively(view: str, figures: list[dict], sentences: list[tuple[int, int
             fig["label"] = label
         said = (s, items) if len(items) == count else None
         i = j
+
+
+def _listed(clause: str, count: int) -> tuple[str, str] | None:
+    """(subjects, verb) of "绿化覆盖率、绿地率达到44.5%、39.4%": as many 、-listed subjects as the figures after them,
+    without 分别; None where the counts differ."""
+    if clause.count("、") != count - 1:
+        return None
+    end = _CHANGED.search(clause) or _TRAIL.search(clause, max(0, len(clause) - _TRAIL_LONGEST))
+    return (clause[:end.start()], clause[end.start():]) if end else (clause, "")
 
 
 def _subjects(subject: str, count: int) -> list[str]:

@@ -109,6 +109,12 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("2022年、2023年收案数分别为120件、135件", [("收案数", 120, "件"), ("收案数", 135, "件")]),
     ("行政复议和行政诉讼案件分别为30件、20件、10件", [("", 30, "件"), ("", 20, "件"), ("", 10, "件")]),
     ("全年培训分别为3次、5次", [("培训", 3, "次"), ("", 5, "次")]),  # one subject: which is which is not written
+    # The same pairing without 分别, where as many subjects are listed with 、 as figures follow
+    ("全市绿化覆盖率、绿地率达到44. 5%、39. 4%", [("绿化覆盖率", 44.5, "%"), ("绿地率", 39.4, "%")]),
+    ("工业增加值、固定资产投资增长8%、6%", [("工业增加值增长", 8, "%"), ("固定资产投资增长", 6, "%")]),
+    ("公布继续有效规范性文件19件、修订18件、废止12件",
+     [("公布继续有效规范性文件", 19, "件"), ("修订", 18, "件"), ("废止", 12, "件")]),  # each its own words
+    ("受理咨询、投诉、建议等17万件、2万件", [("受理", 17, "万件"), ("", 2, "万件")]),  # 3 subjects, 2 figures
     # Traditional characters: numerals, multipliers and units read as in simplified text; labels simplified.
     ("全年共收到行政復議申請二百一十三件，辦結率達百分之九十八點五",
      [("收到行政复议申请", 213, "件"), ("办结率", 98.5, "%")]),

@@ -59,6 +59,9 @@ REVIEW_2017 = Report(2017, "综述")
     ("2021年、2022年和2023年分别办结30件、40件、50件", "40件", ANNUAL_2023, "2022", "result"),
     ("上年和今年分别受理45件、52件", "45件", ANNUAL_2023, "2022", "result"),
     ("2022年收案数分别为120件、135件", "135件", ANNUAL_2023, "2022", "result"),  # one time: each figure's
+    ("2022年、2023年收案数120件、135件", "120件", ANNUAL_2023, "2022", "result"),  # no 分别, the same list
+    ("2021年、2022年收到36件", "36件", ANNUAL_2023, "2022", "result"),  # one figure: no list to pair
+    ("2021年收到36件、2022年收到45件", "36件", ANNUAL_2023, "2021", "result"),  # each after its own time
     # traditional characters: the same words
     ("到2025年，行政復議糾錯率力爭控制在10%以內", "10%", ANNUAL_2023, "2025", "target"),
     ("確保接訴響應率實現100%", "100%", PLAN_2023, "2023", "target"),
