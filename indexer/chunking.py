@@ -108,13 +108,24 @@ def _heading_of(line: str) -> _Heading | None:
     for level, enumeration, pattern in _MARKERS:
         match = pattern.match(head)
         if match:
-            if is_numbered_sentence(line):
+            if is_numbered_sentence(line) or is_table_row(line):
                 return None
             return _Heading(level, enumeration, _heading_text(line, match.end()))
     return None
 
 
 _CLAUSE_COMMA = re.compile(r"[,，]")
+_MARKER_CELL = 4  # "一、", "（十二）": a first cell this short is a list marker, and a tab after it its spacing
+
+
+def is_table_row(line: str) -> bool:
+    """A table's row as the readers write it, cells apart by tabs ("一、本年新收政府信息公开申请数量<tab>120"):
+    numbered like a heading, yet no heading. A tab right after the marker alone ("一、<tab>总体情况", Word's list
+    spacing) parts no cells."""
+    cells = [cell for cell in line.split("\t") if cell.strip(_BLANK)]
+    if cells and len(cells[0].strip(_BLANK)) <= _MARKER_CELL:
+        cells = cells[1:]
+    return len(cells) > 1
 
 
 def is_numbered_sentence(line: str) -> bool:

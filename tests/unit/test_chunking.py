@@ -72,6 +72,11 @@ def assert_no_split_number(passages: list[Passage]) -> None:
     ("全年办理一审、二审案件，一、二级响应均已解除", None),
     ("本市围绕一是、二是两项任务开展工作", None),
     ("其中（一）类事项已完成", None),
+    # a table's row, cells apart by tabs, is no heading; a tab after the marker alone is Word's list spacing
+    ("一、本年新收政府信息公开申请数量\t120", None),
+    ("（一）\t予以公开\t58", None),
+    ("三、本年度办理结果\t（一）予以公开\t58", None),
+    ("一、\t总体情况", (1, "一、\t总体情况")),
     # a bare marker with nothing after it
     ("一、", None),
     ("（二）", None),
@@ -432,3 +437,14 @@ def test_a_heading_is_decided_by_the_lines_first_characters(marker, end_at):
         body = (filler * 30)[: (end_at or 300) - len(marker)]
         line = marker + body + ("。" if end_at else "") + "全年办理行政复议案件120件，" * 10
         assert _heading(line) == _heading_of.__wrapped__(line), line[:80]
+
+
+def test_a_table_keeps_its_rows_in_its_section():
+    """A table whose rows are numbered like headings (政府信息公开 reports' 一、本年新收…) stays in the section that
+    holds it, and the heading after it still opens its own."""
+    body = ("三、收到和处理政府信息公开申请情况\n（本列数据的勾稽关系为：第一项加第二项之和）\t申请人情况\t总计\n"
+            "一、本年新收政府信息公开申请数量\t120\n二、上年结转政府信息公开申请数量\t6\n"
+            "四、存在的主要问题及改进情况\n我县政府信息公开工作还存在一些不足。")
+    passages = chunk_text(repair_headings(body), max_chars=500)
+    assert [p.section for p in passages] == ["三、收到和处理政府信息公开申请情况", "四、存在的主要问题及改进情况"]
+    assert "本年新收政府信息公开申请数量\t120" in passages[0].text
