@@ -41,6 +41,7 @@ class Measure:
     unit: str
     topic: str | None
     wordings: tuple[str, ...]
+    excludes: tuple[str, ...] = ()  # words of a label that say it counts something else ("上年结转…申请")
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,8 @@ def catalogue(path: Path = CATALOGUE) -> Catalogue:
     """The catalogue of `data/measures.json`, read once on first use."""
     data = json.loads(path.read_text(encoding="utf-8"))
     measures = tuple(Measure(m["id"], m["name"], m["family"], m["unit"], m.get("topic"),
-                             tuple(fold(w) for w in m["wordings"])) for m in data["measures"])
+                             tuple(fold(w) for w in m["wordings"]), tuple(fold(w) for w in m.get("excludes", ())))
+                     for m in data["measures"])
     families = {name: {unit: float(f) for unit, f in fam["units"].items()} for name, fam in data["families"].items()}
     topics = {tid: tuple(fold(w) for w in t["words"]) for tid, t in data["topics"].items()}
     return Catalogue(measures, families, topics, {tid: t["name"] for tid, t in data["topics"].items()},
@@ -103,8 +105,9 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     cut = find_nth(sentence, text, nth) if text else -1
     before = sentence[:cut] if cut >= 0 else sentence
     topic = topic_of(label, before, cat)
-    fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)]
     folded = fold(label)
+    fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)
+            and not any(w in folded for w in m.excludes)]
     if folded in cat.change_labels:  # "…地区生产总值完成1836亿元，增长5.1%": the subject comes before
         return _nearest_wording(fits, fold(before))
     best, length = None, 0

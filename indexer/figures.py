@@ -226,7 +226,113 @@ def _figures(text: str) -> list[dict]:
         pos = floor = end
     if len(figures) > 1 and ("分别" in view or "、" in view):
         _respectively(view, figures, sentences, sentence_starts)
+    if "\t" in view:
+        found = {fig["start"]: fig for fig in figures}
+        rows = []
+        for row in _row_figures(text, view):
+            if (same := found.get(row["start"])) is None:
+                rows.append(row)
+            elif not same["label"]:  # "办结率<tab>98.5%": found with its unit, named by its row
+                same["label"] = row["label"]
+        if rows:
+            figures = sorted(figures + rows, key=lambda fig: fig["start"])
     return figures
+
+
+# Tables, as the readers write them: a row a line, its cells apart by tabs. A number alone in a cell is a figure
+# where the table says what it counts and in which unit: its row's name, and the header's cell above it
+# ("信息内容 | 本年制发件数 …" over "行政规范性文件 | 12 …": 12件 of 行政规范性文件本年制发件数), or a unit the row
+# names.
+_CELL_NUMBER = re.compile(rf"{_AR_NUM}|{_CN_NUM}")
+_CELL_UNIT = re.compile(rf"[(（]\s*(?:单位\s*[:：]\s*)?(?P<u>(?:万|亿)?{_UNIT})\s*[)）]"
+                        rf"|单位\s*[:：]\s*(?P<v>(?:万|亿)?{_UNIT})")
+_COUNT_WORDS = (("申请数量", "件"), ("件数", "件"), ("人数", "人"), ("次数", "次"), ("个数", "个"), ("条数", "条"),
+                ("项数", "项"), ("户数", "户"))
+_TOTAL = ("总计", "合计")
+_VALUE_COLUMNS = frozenset(_TOTAL + ("数值", "数量", "数据", "数", "值", "金额", "完成", "完成情况", "完成值",
+                                     "实际完成", "情况", "指标值"))
+_UNIT_CELL = re.compile(rf"(?:万|亿)?{_UNIT}")
+_CELL_FIGURE = re.compile(rf"{_NUM}[余多]?(?:万亿|亿|万)?[余多]? ?{_UNIT}")  # a cell with its unit: a figure found
+_YEARISH = re.compile(r"(?:19|20)\d{2}|上年|去年|今年|当年|本年度?$|[上下]半年")
+_ROW_MARKER = re.compile(r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、])\s*")
+
+
+def _row_figures(text: str, view: str) -> list[dict]:
+    """The figures of a passage's table rows (see above); a row whose cells cannot be told apart gives none."""
+    out: list[dict] = []
+    header: list[tuple[int, str]] | None = None  # the last row without numbers: its cells (start, text)
+    note = ""  # a unit the table names for all its cells ("单位：件")
+    at = 0
+    for line in view.split("\n"):
+        start, at = at, at + len(line) + 1
+        if "\t" not in line:
+            header, note = None, _unit_named(line) or ""  # a table starts after it: a caption may name its unit
+            continue
+        cells = _cells(line, start)
+        numbers = [k for k, (_, cell) in enumerate(cells)
+                   if _CELL_NUMBER.fullmatch(cell) or _CELL_FIGURE.fullmatch(cell)]
+        if not numbers:
+            header, note = cells, _unit_named(line) or note
+            continue
+        names = [cell for _, cell in cells[:numbers[0]]]
+        if not names or numbers != list(range(numbers[0], len(cells))):
+            continue  # a row without a name, or with words after its numbers
+        own = next((cell for cell in names[1:] if _UNIT_CELL.fullmatch(cell)), None)  # "名称 | 单位 | 数值"
+        name = _row_name([cell for cell in names if cell != own] or names)
+        aligned = header is not None and len(header) == len(cells)
+        if len(numbers) == 1:
+            column = header[numbers[0]][1] if aligned else ""
+            picked = [(numbers[0], column, own or _unit_named(column) or _unit_named(name) or note)]
+        elif aligned:
+            picked = [(k, header[k][1], own or _unit_named(header[k][1]) or note) for k in numbers]
+        elif header and header[-1][1] in _TOTAL:  # its columns lost (merged cells): the total alone
+            picked = [(numbers[-1], "", own or _unit_named(name) or note)]
+        else:
+            continue
+        sentence = text[start:start + len(line)].strip()
+        for k, column, unit in picked:
+            bare = _CELL_NUMBER.fullmatch(cells[k][1]) is not None  # else a figure with its unit, found already
+            value = parse_number(cells[k][1]) if bare else 0.0
+            if (bare and not unit) or value is None or _YEARISH.search(column):
+                continue  # a column of a year ("2022年 | 2023年"): its period is not the sentence's, left out
+            cell_at = cells[k][0]
+            out.append({"label": name + _column_name(column, name), "value": value, "unit": sys.intern(unit),
+                        "text": text[cell_at:cell_at + len(cells[k][1])], "sentence": sentence, "start": cell_at,
+                        "value_high": None})
+    return out
+
+
+def _cells(line: str, start: int) -> list[tuple[int, str]]:
+    """A row's non-empty cells: (offset in the passage, text stripped)."""
+    out, at = [], start
+    for cell in line.split("\t"):
+        stripped = cell.strip()
+        if stripped:
+            out.append((at + cell.index(stripped), stripped))
+        at += len(cell) + 1
+    return out
+
+
+def _row_name(names: list[str]) -> str:
+    """What a row counts: its last naming cell without its number ("（一）予以公开" -> 予以公开), with the cell before
+    it where that alone says little."""
+    last = _ROW_MARKER.sub("", names[-1])
+    if len(last) <= 2 and len(names) > 1:
+        last = _ROW_MARKER.sub("", names[-2]) + last
+    return _clean(_PARENS.sub("", last) if "(" in last else last).lstrip(":：")
+
+
+def _column_name(column: str, name: str) -> str:
+    """What a column adds to its rows' name: "本年制发件数"; nothing for one that only holds the values."""
+    column = _NOISE.sub("", _PARENS.sub("", _CELL_UNIT.sub("", column)))
+    return "" if not column or column in _VALUE_COLUMNS or column in name else column
+
+
+def _unit_named(words: str) -> str | None:
+    """A unit a header or name gives: "（单位：万元）", "(件)", "本年制发件数" -> 件."""
+    if m := _CELL_UNIT.search(words):
+        return m["u"] or m["v"]
+    return next((unit for word, unit in _COUNT_WORDS if word in words), None)
 
 
 # "A、B分别增长8.1%、6.5%": the nth figure of a run measures the nth subject before 分别.

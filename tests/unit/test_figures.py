@@ -355,3 +355,59 @@ def test_a_run_of_digits_or_numerals_is_skipped_only_where_no_figure_starts(seed
                 skipped += 1
                 assert F._RANGE.match(text, run.start()) is None, (text, run.start())
     assert skipped > 5000
+
+
+@pytest.mark.parametrize("passage, expected", [
+    # a header over the columns: each cell is its row's name and its column's, in the unit the column names
+    ("信息内容\t本年制发件数\t本年废止件数\n规章\t0\t0\n行政规范性文件\t12\t3",
+     [("规章本年制发件数", 0, "件"), ("规章本年废止件数", 0, "件"), ("行政规范性文件本年制发件数", 12, "件"),
+      ("行政规范性文件本年废止件数", 3, "件")]),
+    # a unit column; a values column adds nothing to the name
+    ("指标\t单位\t数值\n行政复议案件\t件\t86\n办结率\t%\t98.5", [("行政复议案件", 86, "件"), ("办结率", 98.5, "%")]),
+    # the unit a caption gives the table, a row's own marker and 其中 dropped
+    ("（单位：万元）\n项目\t金额\n一、行政事业性收费\t1,234.5\n其中：罚没收入\t12",
+     [("行政事业性收费", 1234.5, "万元"), ("罚没收入", 12, "万元")]),
+    # the template's applications table: its columns lost to merged cells, the total alone, in 件 (申请数量)
+    ("（本列数据的勾稽关系为：第一项加第二项之和）\t申请人情况\t总计\n一、本年新收政府信息公开申请数量\t1\t2\t120",
+     [("本年新收政府信息公开申请数量", 120, "件")]),
+    # a cell with its unit is found already; the row names it
+    ("办结率\t98.5%\n全年受理\t36件", [("办结率", 98.5, "%"), ("受理", 36, "件")]),
+    # left out: no unit anywhere, a year's column (its period is not the row's), numbers without a name
+    ("项目\t数量\n收到申请\t45", []),
+    ("指标\t单位\t2022年\t2023年\n地区生产总值\t亿元\t3000\t3210", []),
+    ("年份\t2022\t2023\n收案数\t120\t135", []),
+    ("件数\n\t12\t3", []),
+])
+def test_table_rows(passage, expected):
+    assert triples(passage) == expected
+    assert_offsets(passage, extract_figures(passage))
+
+
+def test_a_report_table_read_from_docx_and_html_gives_its_figures(tmp_path):
+    """Through the readers and `prepare`, as an ingest sees them: a .docx table and an HTML one."""
+    import docx  # python-docx, the .docx reader's library (requirements.txt)
+
+    from indexer.pipeline import prepare
+
+    rows = [["信息内容", "本年制发件数", "现行有效件数"], ["行政规范性文件", "12", "45"]]
+    doc = docx.Document()
+    doc.add_paragraph("示例县2023年政府信息公开工作年度报告")
+    doc.add_paragraph("二、主动公开政府信息情况")
+    table = doc.add_table(rows=2, cols=3)
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            table.cell(r, c).text = value
+    doc.add_paragraph("三、存在的主要问题及改进情况")
+    doc.add_paragraph("公开质量有待进一步提高。")
+    doc.save(tmp_path / "r.docx")
+    cells = "".join("<tr>" + "".join(f"<td>{v}</td>" for v in row) + "</tr>" for row in rows)
+    (tmp_path / "r.html").write_text(
+        "<html><head><meta charset='utf-8'><title>示例县2023年政府信息公开工作年度报告</title></head><body>"
+        "<h1>示例县2023年政府信息公开工作年度报告</h1><p>二、主动公开政府信息情况</p>"
+        f"<table>{cells}</table><p>三、存在的主要问题及改进情况</p><p>公开质量有待进一步提高。</p></body></html>",
+        encoding="utf-8")
+    for name in ("r.docx", "r.html"):
+        prepared = prepare(tmp_path / name, 500)
+        found = [(c.section, f["label"], f["value"], f["unit"]) for c in prepared.chunks for f in c.figures]
+        assert found == [("二、主动公开政府信息情况", "行政规范性文件本年制发件数", 12, "件"),
+                         ("二、主动公开政府信息情况", "行政规范性文件现行有效件数", 45, "件")], name
