@@ -164,10 +164,67 @@ def _body_verbs() -> re.Pattern[str]:
 
 def repair_headings(body: str) -> str:
     """The body with its headings made whole: one-line reports broken before their headings, lost
-    brackets and numbers restored ("十一)" -> "（十一）"), a heading run into its body split from it."""
-    lines = [piece for line in body.split("\n") for piece in _unfold(line)]
+    brackets and numbers restored ("十一)" -> "（十一）"), a heading run into its body split from it;
+    and its paragraphs whole where the text was wrapped at a page's width (`unwrap`)."""
+    lines = [piece for line in unwrap(body.split("\n")) for piece in _unfold(line)]
     lines = _restore_numbers(lines)
     return "\n".join(piece for line in lines for piece in _split_fused(line))
+
+
+# Text wrapped at a width (PDF text layers, OCR, hard-wrapped .txt): most long lines are one width, in display
+# columns (a CJK character two, a digit one: justified lines hold more digits), and most of those stop mid-sentence.
+_WRAP_SLACK = 3  # display columns a full line may fall short of the width (a line ends before a wide character)
+_WRAP_MIN_WIDTH = 24  # narrower "lines" are lists of short items, not wrapped prose
+_WRAP_MIN_LINES = 6
+_WRAP_SHARE = 0.4  # of the long lines at the width
+_WRAP_OPEN_SHARE = 0.6  # of those, the share that stops mid-sentence
+_SENTENCE_CLOSE = "。！？!?；;：:"
+
+
+_NARROW = re.compile(r"[\u0000-\u10ff]+")
+
+
+def _columns(line: str) -> int:
+    """Display columns: two a character from U+1100 (CJK, full-width forms), one any other."""
+    return 2 * len(line) - sum(map(len, _NARROW.findall(line)))
+
+
+def wrap_width(lines: list[str]) -> int | None:
+    """The width, in display columns, a text was wrapped at; None where its lines are paragraphs."""
+    widths = [_columns(line) for line in lines if len(line) >= 10 and "\t" not in line]
+    if len(widths) < _WRAP_MIN_LINES:
+        return None
+    counts: dict[int, int] = {}
+    for w in widths:
+        counts[w] = counts.get(w, 0) + 1
+    # the width most lines reach, give or take the slack (a line is as wide as it or a little short of it)
+    best, width = max((sum(n for w, n in counts.items() if at - _WRAP_SLACK <= w <= at), at) for at in counts)
+    if width < _WRAP_MIN_WIDTH or best < _WRAP_SHARE * len(widths):
+        return None
+    full = [line for line in lines if width - _WRAP_SLACK <= _columns(line) <= width and "\t" not in line]
+    open_ended = sum(1 for line in full if line.rstrip()[-1:] not in _SENTENCE_CLOSE)
+    return width if open_ended >= _WRAP_OPEN_SHARE * len(full) else None
+
+
+def unwrap(lines: list[str]) -> list[str]:
+    """Lines wrapped at a width joined into their paragraphs: a full line that stops mid-sentence runs on into the
+    next, unless that is blank, a heading or a table row. Text whose lines are paragraphs is returned as it is."""
+    width = wrap_width(lines)
+    if width is None:
+        return lines
+    out: list[str] = []
+    joined = False  # whether out[-1] ends with a full line
+    for line in lines:
+        prev = out[-1] if out else ""
+        if (joined and line.strip() and "\t" not in line and detect_heading(line) is None):
+            out[-1] = prev + (" " if prev[-1:].isascii() and prev[-1:].isalnum() and line[:1].isascii()
+                              and line[:1].isalpha() else "") + line.strip()
+        else:
+            out.append(line)
+        last = out[-1]
+        joined = (bool(last.strip()) and "\t" not in line and _columns(line) >= width - _WRAP_SLACK
+                  and line.rstrip()[-1:] not in _SENTENCE_CLOSE)
+    return out
 
 
 def _unfold(line: str) -> list[str]:

@@ -448,3 +448,52 @@ def test_a_table_keeps_its_rows_in_its_section():
     passages = chunk_text(repair_headings(body), max_chars=500)
     assert [p.section for p in passages] == ["三、收到和处理政府信息公开申请情况", "四、存在的主要问题及改进情况"]
     assert "本年新收政府信息公开申请数量\t120" in passages[0].text
+
+
+def wrapped(text: str, width: int) -> str:
+    """`text` as a PDF text layer or OCR gives it: each paragraph broken into lines `width` display columns wide
+    (a CJK character two, a digit or letter one), anywhere, as a justified page breaks them."""
+    from indexer.chunking import _columns
+
+    out = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for ch in paragraph:
+            if _columns(line + ch) > width:
+                out.append(line)
+                line = ""
+            line += ch
+        out.append(line)
+    return "\n".join(out)
+
+
+PARAGRAPHS = ("一、主要成效\n（一）行政复议工作。全年共收到行政复议申请312件，同比增长8.5%，受理298件，审结285件，"
+              "综合纠错率12.3%。行政机关负责人出庭应诉率达到100%。\n（二）行政执法。全年办理行政处罚案件1,236件，罚没金额2315.6万元，"
+              "较上年增加15件。\n名称\t数量\n调解室\t36间\n二、下一步工作打算\n力争行政复议纠错率控制在10%以内。")
+
+
+def test_wrapped_lines_are_joined_into_their_paragraphs():
+    from indexer.chunking import unwrap, wrap_width
+
+    lines = wrapped(PARAGRAPHS, 40).split("\n")
+    assert len(lines) > len(PARAGRAPHS.split("\n")) + 4 and wrap_width(lines) in range(37, 41)
+    assert unwrap(lines) == PARAGRAPHS.split("\n")  # headings, the table and sentence ends kept as lines
+    assert wrap_width(PARAGRAPHS.split("\n")) is None and unwrap(PARAGRAPHS.split("\n")) == PARAGRAPHS.split("\n")
+    # "1,236" at a line's end runs on into "件" with no space; English words get one
+    assert unwrap(["甲" * 19 + "1,236", "件，罚没"] * 6) == ["甲" * 19 + "1,236件，罚没"] * 6
+    assert unwrap(["甲" * 17 + "the annual", "report is"] * 6) == ["甲" * 17 + "the annual report is"] * 6
+
+
+@pytest.mark.parametrize("width", [40, 56, 70])
+def test_a_wrapped_seed_report_gives_the_figures_the_unwrapped_one_gives(seeds_dir, width):
+    """Every seed report wrapped at a page's width (its headings and short lines as they were) reads as the seed
+    does: the same figures, labels and units, in order."""
+    from indexer.figures import figure_dicts
+
+    def figures(body: str) -> list[tuple]:
+        passages = chunk_text(repair_headings(body), max_chars=500)
+        return [(f["label"], f["value"], f["unit"]) for p in passages for f in figure_dicts(p.text)]
+
+    for seed in sorted(seeds_dir.glob("*.txt")):
+        body = seed.read_text(encoding="utf-8")
+        assert figures(wrapped(body, width)) == figures(body), seed.name
