@@ -83,7 +83,7 @@ _NUM = f"(?:{_AR_NUM}|{_CN_NUM})"
 _UNITS = (
     "个百分点 百分点 个工作日 工作日 个月 人次 户次 家次 件次 场次 批次 小时 分钟 平方公里 平方米 公里 公顷 学时 课时 "
     "公斤 件 人 次 个 项 元 名 份 场 期 卷 条 天 户 家 所 亩 吨 篇 部 批 起 宗 位 支 册 本 套 台 辆 处 座 笔 例 "
-    "轮 类 种 组 堂 封 张 间 栋 米 倍 斤 % ‰"
+    "轮 类 种 组 堂 封 张 间 栋 米 倍 斤 分 % ‰"
 ).split()
 _UNIT = "(?:" + "|".join(sorted(_UNITS, key=len, reverse=True)) + ")"
 _SEP = " ?(?:——|[-—–−~至到]) ?"
@@ -95,15 +95,20 @@ _RUN = re.compile("[0-9]+|[零〇一二两三四五六七八九十百千万亿]+
 # multiplier (万, 亿), 百分之's 分, a range's separator (and the space before one) or a unit. A run followed by
 # anything else starts no figure (most runs of Chinese numerals: 一是, 进一步, 十四五).
 _AFTER_RUN = frozenset(",.多余点分万亿 —-–−~至到") | {unit[0] for unit in _UNITS}
-_SINGLE = re.compile(rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})|(?P<n1>{_NUM}){_TAIL})")
-_RANGE = re.compile(
-    rf"{_BEFORE}(?:百分之(?P<pct>{_NUM})"
-    rf"|(?P<n1>{_NUM})(?:[余多]?(?P<m1>万亿|亿|万)?[余多]?(?P<u1>{_UNIT})?{_SEP}(?P<n2>{_NUM}))?{_TAIL})"
-)
+_SINGLE_BODY = rf"(?:百分之(?P<pct>{_NUM})|(?P<n1>{_NUM}){_TAIL})"
+_RANGE_BODY = (rf"(?:百分之(?P<pct>{_NUM})"
+               rf"|(?P<n1>{_NUM})(?:[余多]?(?P<m1>万亿|亿|万)?[余多]?(?P<u1>{_UNIT})?{_SEP}(?P<n2>{_NUM}))?{_TAIL})")
+_SINGLE, _RANGE = re.compile(_BEFORE + _SINGLE_BODY), re.compile(_BEFORE + _RANGE_BODY)
+# A minus sign before a number that follows no digit or letter ("增速为−1.5%", "增长-2.3%"): a negative figure, sign
+# included ("5-10件" and "2021-2023年" are a range and a span).
+_MINUS = "-−"
+_SINGLE_SIGNED, _RANGE_SIGNED = re.compile(f"[{_MINUS}]" + _SINGLE_BODY), re.compile(f"[{_MINUS}]" + _RANGE_BODY)
 # A unit character that starts a longer word instead: "5人民", "3条例", "12部门".
 _NOT_UNIT = {"人": "民", "条": "例款", "场": "所景", "项": "目", "期": "间刊货", "天": "然", "名": "单称",
              "处": "理罚置", "家": "庭长渠", "位": "于置", "部": "门分署", "台": "账县河区",
-             "次": "数", "间": "隔", "起": "来草", "种": "类", "例": "如", "所": "有在属以", "元": "旦素"}
+             "次": "数", "间": "隔",
+             "起": "来草", "种": "类", "例": "如", "所": "有在属以", "元": "旦素",
+             "分": "之局队区享类别批期析解布厂院社所站行会成为工配级流步段支组数值子钟秒管公钱"}
 
 # Patterns searched for (not matched at a known place) start with a literal character where they can, or with
 # words each starting with one, not with a lookbehind or a repeated group: the regex engine then skips to their
@@ -205,14 +210,20 @@ def _figures(text: str) -> list[dict]:
         if run.start() < pos or view[run.end():run.end() + 1] not in _AFTER_RUN:
             continue
         start = run.start()
-        m = _RANGE.match(view, start)
+        before = view[start - 2:start - 1] if start > 1 else ""
+        signed = start and view[start - 1] in _MINUS and not (before.isascii() and (before.isalnum() or before in "._")
+                                                              and before)
+        if signed:
+            start -= 1
+        m = (_RANGE_SIGNED if signed else _RANGE).match(view, start)
         if m is None:
             continue
         shielded = (shields and _inside(shields, shield_starts, start)) or _before_close_quote(view, start, m.end())
         found = None if shielded else _measure(m, view)
-        if found is None:
+        if found is None or (signed and found[2] is not None):  # a negative range: which bound is which is unsure
             continue
         end, value, high, unit = found
+        value = -value if signed and value else value
         s, e = sentences[bisect.bisect_right(sentence_starts, start) - 1]
         label = _label(view, max(s, floor), start, end, e)
         if not label and figures:
@@ -444,12 +455,12 @@ def _measure(m: re.Match, view: str) -> tuple[int, float, float | None, str] | N
     if m["pct"] is not None:
         value = parse_number(m["pct"])
         return None if value is None else (m.end(), value, None, "%")
-    if m.re is _RANGE and m["n2"] is not None:
+    if m.re in (_RANGE, _RANGE_SIGNED) and m["n2"] is not None:
         low, high = _amount(m["n1"], m["m1"] or m["m"] or ""), _amount(m["n2"], m["m"] or "")
         same_unit = m["u1"] in (None, m["u"]) and m["m1"] in (None, m["m"])
         if low and high and same_unit and low[1] == high[1] and low[0] <= high[0]:
             return _checked(m, view, low[0], high[0], high[1] + m["u"])
-        m = _SINGLE.match(view, m.start())  # not a range: read the first number alone
+        m = (_SINGLE if m.re is _RANGE else _SINGLE_SIGNED).match(view, m.start())  # not a range: the first alone
         if m is None:
             return None
     amount = _amount(m["n1"], m["m"] or "")

@@ -115,6 +115,14 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("公布继续有效规范性文件19件、修订18件、废止12件",
      [("公布继续有效规范性文件", 19, "件"), ("修订", 18, "件"), ("废止", 12, "件")]),  # each its own words
     ("受理咨询、投诉、建议等17万件、2万件", [("受理", 17, "万件"), ("", 2, "万件")]),  # 3 subjects, 2 figures
+    # A minus sign after no digit or letter is a negative figure; after one, a range or a span
+    ("工业增加值增长-2.3%，进出口增速为−1.5%", [("工业增加值增长", -2.3, "%"), ("进出口增速", -1.5, "%")]),
+    ("增长-0%", [("增长", 0, "%")]),
+    ("每季度检查5-10次", [("每季度检查", 5, "次", 10)]),
+    ("2021-2023年受理36件", [("受理", 36, "件")]),
+    # 分 as a score, not in 分之, 分局, 分公司, 分钟
+    ("群众满意度98.5分，考核得分95分", [("群众满意度", 98.5, "分"), ("考核得分", 95, "分")]),
+    ("设立3分局、2分公司，用时5分钟", [("用时", 5, "分钟")]),
     # Traditional characters: numerals, multipliers and units read as in simplified text; labels simplified.
     ("全年共收到行政復議申請二百一十三件，辦結率達百分之九十八點五",
      [("收到行政复议申请", 213, "件"), ("办结率", 98.5, "%")]),
