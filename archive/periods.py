@@ -74,10 +74,21 @@ def words(path: Path = WORDS) -> dict:
     data = json.loads(path.read_text(encoding="utf-8"))
     relative = "|".join(sorted(map(re.escape, data["relative"]), key=len, reverse=True))
     spans = "|".join(map(re.escape, data["spans"]))
+    count = r"(?:[二两三四五六七八九十]|[2-9]|10)"
     data["pattern"] = re.compile(
-        rf"(?P<a>{_YEAR})\s*年?\s*(?:[-—–~至到]|——)\s*(?P<b>{_YEAR})\s*年|(?P<y>{_YEAR})\s*年(?!代)"
-        rf"|(?P<r>{relative})|(?P<s>{spans})")
+        rf"(?P<a>{_YEAR})\s*年?\s*(?:[-—–~至到]|——)\s*(?P<b>{_YEAR})\s*年"
+        rf"|(?P<since>{_YEAR})\s*年\s*(?:{_alternation(data['since_after'])})|(?P<y>{_YEAR})\s*年(?!代)"
+        rf"|(?P<r>{relative})|(?P<s>{spans})"
+        rf"|(?:{_alternation(data['last_years_before'])})(?P<last>{count})\s*年(?:来|间)?|(?P<last2>{count})\s*年来"
+        rf"|(?:{_alternation(data['next_years_before'])})(?P<next>{count})\s*年")
     return data
+
+
+def _alternation(words: list[str]) -> str:
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+
+
+_COUNT = {"二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
 
 
 def covered_year(report: Report) -> int | None:
@@ -103,8 +114,10 @@ def first_planned_year(report: Report) -> int | None:
     return None if covered is None else covered + 1
 
 
-def mentions(text: str, anchor: int | None) -> list[tuple[int, int, int]]:
-    """(end offset, first year, last year) of every time expression in `text`, in order."""
+def mentions(text: str, anchor: int | None, report: Report | None = None) -> list[tuple[int, int, int]]:
+    """(end offset, first year, last year) of every time expression in `text`, in order. `anchor`: the year relative
+    words count from (去年 is anchor - 1); `report`, where known, says which years "过去五年", "近三年", "2019年以来"
+    end at (the year it covers) and "今后五年" starts at (the first it plans for); else `anchor` and the year after."""
     w = words()
     out = []
     for m in w["pattern"].finditer(text):
@@ -118,12 +131,29 @@ def mentions(text: str, anchor: int | None) -> list[tuple[int, int, int]]:
             first = last = int(m["y"])
         elif m["s"]:
             first, last = w["spans"][m["s"]]
+        elif m["since"] and anchor is None:  # up to when is not known: the year written
+            first = last = int(m["since"])
         elif anchor is None:
             continue
-        else:
+        elif m["r"]:
             first = last = anchor + w["relative"][m["r"]]
+        else:
+            covered = (covered_year(report) if report else None) or anchor
+            if m["since"]:
+                first, last = int(m["since"]), covered
+                if first > last:
+                    continue
+            elif m["next"]:
+                first = (first_planned_year(report) if report else None) or anchor + 1
+                last = first + _years(m["next"]) - 1
+            else:  # the last n years, up to the one covered
+                last, first = covered, covered - _years(m["last"] or m["last2"]) + 1
         out.append((m.end(), first, last))
     return out
+
+
+def _years(count: str) -> int:
+    return int(count) if count.isdigit() else _COUNT[count]
 
 
 # "由上年的95%提高到98%": a time written as "X年的" before a number is that number's; a figure after it is not.
@@ -148,8 +178,8 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
         at = view.find(written) if written else -1
         before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
     section = _view(section)
-    found = [m for m in mentions(before, report.year) if not _BOUND_ELSEWHERE.match(before, m[0])] \
-        or mentions(section, report.year)
+    found = [m for m in mentions(before, report.year, report) if not _BOUND_ELSEWHERE.match(before, m[0])] \
+        or mentions(section, report.year, report)
     period = _respective(before, after, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
     if period is None:
@@ -171,7 +201,7 @@ def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] 
     """"2022年、2023年收案数分别为120件、135件" (分别 or not): the nth figure of a list after a list of times is of
     the nth time. A figure alone after them ("2021年、2022年收到36件") is left to the rule for one."""
     clause = _CLAUSE.split(before)[-1]
-    times = mentions(clause, anchor)
+    times = mentions(clause, anchor)  # the times of a list are years or relative words, never spans of n years
     if len(times) < 2:
         return None
     # the times listed one after the other, last first: "2022年、2023年", "上年和今年"

@@ -53,6 +53,16 @@ REVIEW_2017 = Report(2017, "综述")
     ("2024年，计划开展普法活动300场", "300场", ANNUAL_2023, "2024", "plan"),
     # 左右 and 以上 in a review are achieved values, not goals
     ("全年受理群众来电3万件左右，办结率保持在99%以上", "99%", ANNUAL_2023, "2023", "result"),
+    # spans counted from the report: the last n years end at the year it covers, the next n start at the first it
+    # plans for, "YYYY年以来" runs to the covered year
+    ("过去五年，地区生产总值年均增长6.8%", "6.8%", GOV_2026, "2021-2025", "result"),
+    ("五年来，累计新增就业30万人", "30万人", GOV_2026, "2021-2025", "result"),
+    ("近三年累计办理行政复议案件1200件", "1200件", ANNUAL_2023, "2021-2023", "result"),
+    ("2019年以来累计培训执法人员2万人次", "2万人次", ANNUAL_2023, "2019-2023", "result"),
+    ("今后五年，地区生产总值年均增长6%左右", "6%", GOV_2026, "2026-2030", "target"),
+    ("未来三年，力争办结率达到99%", "99%", ANNUAL_2023, "2024-2026", "target"),
+    ("近年来，全市受理案件36件", "36件", ANNUAL_2023, "2023", "result"),  # no number of years: none made up
+    ("2022年来访群众3000人次", "3000人次", GOV_2026, "2022", "result"),  # 来访, not 以来
     # 分别: the nth figure after it is of the nth time listed before it
     ("2022年、2023年收案数分别为120件、135件", "120件", ANNUAL_2023, "2022", "result"),
     ("2022年、2023年收案数分别为120件、135件", "135件", ANNUAL_2023, "2023", "result"),
