@@ -57,15 +57,19 @@ class Placed:
     start: int | None
     end: int | None
     kind: str
+    part: str | None = None  # the part of its one year a figure measures: "上半年", "前三季度", "1-9月"
 
     @property
     def label(self) -> str | None:
         if self.start is None:
             return None
-        return str(self.start) if self.start == self.end else f"{self.start}-{self.end}"
+        if self.start != self.end:
+            return f"{self.start}-{self.end}"
+        return f"{self.start}年{self.part}" if self.part else str(self.start)
 
     def to_dict(self) -> dict:
-        return {"period": self.label, "period_from": self.start, "period_to": self.end, "kind": self.kind}
+        return {"period": self.label, "period_from": self.start, "period_to": self.end, "period_part": self.part,
+                "kind": self.kind}
 
 
 @functools.cache
@@ -81,6 +85,11 @@ def words(path: Path = WORDS) -> dict:
         rf"|(?P<r>{relative})|(?P<s>{spans})"
         rf"|(?:{_alternation(data['last_years_before'])})(?P<last>{count})\s*年(?:来|间)?|(?P<last2>{count})\s*年来"
         rf"|(?:{_alternation(data['next_years_before'])})(?P<next>{count})\s*年")
+    data["part_pattern"] = re.compile(
+        rf"(?P<named>{_alternation(data['year_parts'])})|(?P<whole>{_alternation(data['whole_year'])})"
+        r"|(?P<m1>1[0-2]|0?[1-9])\s*(?:月份?)?\s*(?:[-—–~至到]|——)\s*(?P<m2>1[0-2]|0?[1-9])\s*月(?:份|底|末)?"
+        r"|截[至止]\s*(?:(?:19|20)\d{2}\s*年)?\s*(?P<to>1[0-2]|0?[1-9])\s*月(?:份|底|末)?"
+        r"|(?<=年)\s*(?P<by>1[0-2]|0?[1-9])\s*月(?:底|末)")
     return data
 
 
@@ -178,14 +187,44 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
         at = view.find(written) if written else -1
         before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
     section = _view(section)
-    found = [m for m in mentions(before, report.year, report) if not _BOUND_ELSEWHERE.match(before, m[0])] \
-        or mentions(section, report.year, report)
+    written = [m for m in mentions(before, report.year, report) if not _BOUND_ELSEWHERE.match(before, m[0])]
+    found = written or mentions(section, report.year, report)
     period = _respective(before, after, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
     if period is None:
         year = covered_year(report) if kind == "result" else report.year
         period = (year, year)
-    return Placed(period[0], period[1], kind)
+    part = part_of_year(before, written[-1][0] if written else 0) if period[0] == period[1] else None
+    return Placed(period[0], period[1], kind, part)
+
+
+_YEAR_WRITTEN = len("截至2023年")  # a part may open before its year: searched from that far back
+_PART_JOINER = re.compile(r"\s*[、和及与]\s*")
+
+
+def part_of_year(before: str, since: int = 0) -> str | None:
+    """The part of a year a figure measures, from the words before it after `since` (where its year is written):
+    "上半年", "前三季度", "1-6月", "截至9月底" (1-9月), "上半年、下半年" for a list of them; None for a whole year, also
+    where 全年 or 年底 comes after the part ("上半年受理36件，全年受理80件")."""
+    found = list(words()["part_pattern"].finditer(before, max(0, since - _YEAR_WRITTEN)))
+    if not found or found[-1]["whole"]:
+        return None
+    listed = [found[-1]]
+    for earlier in reversed(found[:-1]):
+        if earlier["whole"] or not _PART_JOINER.fullmatch(before, earlier.end(), listed[0].start()):
+            break
+        listed.insert(0, earlier)
+    parts = [_part_name(m) for m in listed]
+    return None if None in parts else "、".join(parts)
+
+
+def _part_name(m: re.Match) -> str | None:
+    if m["named"]:
+        return m["named"]
+    first, last = (int(m["m1"]), int(m["m2"])) if m["m1"] else (1, int(m["to"] or m["by"]))
+    if not 1 <= first <= last <= 12:
+        return None
+    return None if (first, last) == (1, 12) else f"{first}-{last}月"
 
 
 _NUMBER = re.compile(r"[0-9]+(?:[.,][0-9]+)*")

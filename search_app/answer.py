@@ -18,7 +18,7 @@ from archive.models import Document
 from archive.periods import covered_year, mentions
 from archive.services import Archive
 from archive.text import DATA_DIR, fold, normalise
-from search_app.figures import figure_row, report_of
+from search_app.figures import figure_row, report_of, single_year
 from search_app.params import SearchParams
 from search_app.query import parse_query
 
@@ -116,7 +116,7 @@ def lookup(archive: Archive, question: Question, docs: list[Document]) -> dict:
         for chunk in archive.backend.get_chunks(doc.doc_id):
             for fig in chunk.figures:
                 row = figure_row(doc, chunk, fig)
-                if row["measure"] == m.id and row["period_from"] == year == row["period_to"]:
+                if row["measure"] == m.id and single_year(row) == year:
                     rows.append(row)
     if rows:
         rows.sort(key=lambda r: (KIND_ORDER[r["kind"]], covered_year(_report(r, mine)) != year))

@@ -66,13 +66,21 @@ def figure_rows(archive: Archive, params: SearchParams) -> dict:
     return {"query": params.q, "rows": rows, "labels": _label_counts(rows), "measures": measure_counts(rows)}
 
 
+def single_year(row: dict) -> int | None:
+    """The one whole year a figure row measures; None for a span ("2021-2025"), a part of a year ("2023年上半年":
+    not the year's value) or no period. Every table, chart and answer of one value a year goes by it."""
+    if row.get("period_part") or row["period_from"] is None or row["period_from"] != row["period_to"]:
+        return None
+    return row["period_from"]
+
+
 def _comparable_year(row: dict) -> int | None:
     """The single year a result row measures (its report's year for rows without a period)."""
     if row.get("kind", "result") != "result":
         return None  # a target or a plan is not a change
     if "period_from" not in row:
         return row["year"]
-    return row["period_from"] if row["period_from"] == row["period_to"] else None
+    return single_year(row)
 
 
 def add_year_over_year(rows: list[dict]) -> None:
@@ -132,7 +140,7 @@ def series(rows: list[dict], measure: str) -> dict[str, list[tuple[int, float, s
     """
     out: dict[str, dict[tuple[int, str], float]] = defaultdict(dict)
     for row in rows:
-        if (row.get("measure") == measure and row["kind"] in ("result", "target") and row["period_from"] is not None
-                and row["period_from"] == row["period_to"] and row["measure_value"] is not None):
+        if (row.get("measure") == measure and row["kind"] in ("result", "target") and single_year(row) is not None
+                and row["measure_value"] is not None):
             out[row["region"] or missing("region")].setdefault((row["period_from"], row["kind"]), row["measure_value"])
     return {region: sorted((y, v, k) for (y, k), v in points.items()) for region, points in sorted(out.items())}

@@ -10,7 +10,7 @@ from archive.errors import NotFound
 from archive.measures import Measure, catalogue
 from archive.periods import covered_year
 from archive.services import Archive
-from search_app.figures import matching_figures, measure_counts, report_of, series
+from search_app.figures import matching_figures, measure_counts, report_of, series, single_year
 from search_app.labels import missing
 from search_app.params import SearchParams
 
@@ -61,7 +61,7 @@ def _matrix(archive: Archive, params: SearchParams, rows: list[dict]):
             by_cell[(row["region"] or missing("region"), row["period"])].append(row)
     regions = sorted({r for r, _ in by_cell})
     periods = sorted({(p, rows_[0]["period_from"], rows_[0]["period_to"]) for (_, p), rows_ in by_cell.items()},
-                     key=lambda t: (t[1], t[2]))
+                     key=lambda t: (t[1], t[2], t[0]))
     covered = _years_with_a_report(archive, params)
     cells = []
     for region in regions:
@@ -89,7 +89,7 @@ def targets_vs_results(rows: list[dict]) -> list[dict]:
     targets: dict[tuple, list[dict]] = defaultdict(list)
     results: dict[tuple, list[dict]] = defaultdict(list)
     for row in rows:
-        if row["period_from"] is None or row["period_from"] != row["period_to"] or row["measure_value"] is None:
+        if single_year(row) is None or row["measure_value"] is None:
             continue
         key = (row["region"] or missing("region"), row["period_from"])
         {"target": targets, "result": results}.get(row["kind"], {}).setdefault(key, []).append(row)

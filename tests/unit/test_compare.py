@@ -4,7 +4,7 @@ import pytest
 
 from search_app.charts import bar_chart, fitted_axis, line_chart
 from search_app.compare import sentence_matches
-from search_app.figures import add_year_over_year, series
+from search_app.figures import add_year_over_year, series, single_year
 
 
 @pytest.mark.parametrize("sentence, needles, expected", [
@@ -59,6 +59,18 @@ def test_year_over_year_uses_the_period_and_leaves_targets_out():
     add_year_over_year(rows)
     assert rows[1]["change"]["from_year"] == 2022 and rows[1]["change"]["delta"] == 20
     assert rows[0]["change"] is None and rows[2]["change"] is None
+
+
+def test_a_part_of_a_year_is_never_the_years_value():
+    """"2023年上半年 95%" beside "2023年 98%": the chart, the year-over-year change and the one-value-a-year tables
+    take the whole year's figure only; a part alone gives the year no value."""
+    half = {**measured("甲市", 2023, "m", 95), "period_part": "上半年"}
+    rows = [measured("甲市", 2022, "m", 90), half, measured("甲市", 2023, "m", 98)]
+    assert series(rows, "m") == {"甲市": [(2022, 90, "result"), (2023, 98, "result")]}
+    assert [single_year(r) for r in rows] == [2022, None, 2023]
+    add_year_over_year(rows)
+    assert half["change"] is None and rows[2]["change"]["previous"] == 90
+    assert series([half], "m") == {}
 
 
 def test_chart_escapes_and_draws_one_line_per_region():

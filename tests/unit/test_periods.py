@@ -14,6 +14,26 @@ ANNUAL_2023 = Report(2023, "年度报告")
 REVIEW_2017 = Report(2017, "综述")
 
 
+@pytest.mark.parametrize("sentence, text, report, period, part", [
+    ("上半年办结率为95%，下半年为98%", "95%", ANNUAL_2023, "2023年上半年", "上半年"),
+    ("上半年办结率为95%，下半年为98%", "98%", ANNUAL_2023, "2023年下半年", "下半年"),
+    ("前三季度，地区生产总值增长5.1%", "5.1%", GOV_2026, "2025年前三季度", "前三季度"),
+    ("2023年1-6月，受理案件36件", "36件", ANNUAL_2023, "2023年1-6月", "1-6月"),
+    ("截至2023年9月底，累计受理150件", "150件", ANNUAL_2023, "2023年1-9月", "1-9月"),
+    ("今年6月底，累计受理150件", "150件", ANNUAL_2023, "2023年1-6月", "1-6月"),
+    ("上半年、下半年分别受理36件、40件", "40件", ANNUAL_2023, "2023年上半年、下半年", "上半年、下半年"),
+    # the whole year
+    ("截至12月底，累计受理150件", "150件", ANNUAL_2023, "2023", None),
+    ("上半年受理36件，全年受理80件", "80件", ANNUAL_2023, "2023", None),
+    ("2022年上半年受理20件，2023年受理36件", "36件", ANNUAL_2023, "2023", None),
+    ("9月底召开会议，受理案件36件", "36件", ANNUAL_2023, "2023", None),  # a date, not a part
+    ("一季度受理36件，“十四五”期间累计受理800件", "800件", ANNUAL_2023, "2021-2025", None),  # a span has no part
+])
+def test_a_part_of_a_year(sentence, text, report, period, part):
+    placed = place(sentence, text, report)
+    assert (placed.label, placed.part, placed.to_dict()["period_part"]) == (period, part, part)
+
+
 @pytest.mark.parametrize("sentence, text, report, period, kind", [
     # explicit years
     ("2022年，全县热线受理群众诉求4.6万件，行政复议纠错率6.1%", "4.6万件", PLAN_2023, "2022", "result"),
