@@ -21,6 +21,11 @@ def measure(sentence: str, value: float) -> str | None:
     # one measure under many wordings
     ("加强行政复议规范化建设，2023年办理复议案件318件", 318, "admin_review.handled"),
     ("全市地区生产总值增长6.2%，达到3210.5亿元", 3210.5, "economy.gdp"),  # the level after the change
+    # 受理行政复议案件 counts what was accepted (not every case handled); 不予受理 is none of it
+    ("全年共受理行政复议案件156件，其中不予受理12件", 156, "admin_review.accepted"),
+    ("全年共受理行政复议案件156件，其中不予受理12件", 12, None),
+    ("办理行政复议案件77件", 77, "admin_review.handled"),
+    ("查处行政处罚案件320件，其中不予处罚案件15件", 15, None),
     # 城镇 and 农村 incomes are not all residents' (居民人均可支配收入)
     ("城镇居民人均可支配收入4.85万元，增长5.3%", 4.85, "income.urban_per_capita"),
     ("城镇居民人均可支配收入4.85万元，增长5.3%", 5.3, "income.urban_per_capita_growth"),
