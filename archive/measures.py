@@ -118,12 +118,17 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     return best
 
 
+_EXCLUDE_REACH = 6  # how far before a wording an excluding word still names its subject ("人均" before 地区生产总值)
+
+
 def _nearest_wording(fits: list[Measure], before: str) -> Measure | None:
     """The measure whose wording ends nearest the figure in `before` (the longer wording on a tie)."""
     best, key = None, (-1, 0)
     for m in fits:
         for w in m.wordings:
             at = before.rfind(w)
+            if at >= 0 and any(x in before[max(0, at - _EXCLUDE_REACH):at + len(w)] for x in m.excludes):
+                continue  # "人均地区生产总值…，增长5.1%": the subject is another thing
             if at >= 0 and (at + len(w), len(w)) > key:
                 best, key = m, (at + len(w), len(w))
     return best

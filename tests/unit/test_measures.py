@@ -21,6 +21,8 @@ def measure(sentence: str, value: float) -> str | None:
     # one measure under many wordings
     ("加强行政复议规范化建设，2023年办理复议案件318件", 318, "admin_review.handled"),
     ("全市地区生产总值增长6.2%，达到3210.5亿元", 3210.5, "economy.gdp"),  # the level after the change
+    ("人均地区生产总值8.5万元，增长5.1%", 8.5, None),  # per head is not the economy's size
+    ("人均地区生产总值8.5万元，增长5.1%", 5.1, None),
     # 受理行政复议案件 counts what was accepted (not every case handled); 不予受理 is none of it
     ("全年共受理行政复议案件156件，其中不予受理12件", 156, "admin_review.accepted"),
     ("全年共受理行政复议案件156件，其中不予受理12件", 12, None),
