@@ -149,10 +149,29 @@ def _cached_measure(label: str, unit: str, sentence: str, text: str, nth: int) -
     return measure_of(label, unit, sentence, text, nth=nth)  # the same figures are read on every request
 
 
-def describe(fig: dict, nth: int = 0) -> dict:
+def part_opens(fig: dict, nth: int = 0) -> int | None:
+    """Where, in its sentence, the 其中 clause a figure stands in opens ("收到申请120件，其中当面申请3件、网络申请
+    100件": 3件 and 100件 are parts of what was said before it), or None when it stands in no such clause."""
+    sentence, text = fig.get("sentence", ""), fig.get("text", "")
+    at = find_nth(sentence, text, nth) if text else -1
+    if at < 0:
+        return None
+    opens = max(sentence.rfind(mark, 0, at) for mark in _CLAUSE_MARKS) + 1
+    return opens if sentence[opens:at].lstrip().startswith("其中") else None
+
+
+_CLAUSE_MARKS = ",，;；"
+
+
+def describe(fig: dict, nth: int = 0, whole: str | None = None) -> dict:
     """A stored figure's measure and its value in the measure's unit (None where no measure fits); `nth`: which
-    occurrence of its text in its sentence the figure is (`archive.periods.occurrence`)."""
+    occurrence of its text in its sentence the figure is (`archive.periods.occurrence`). `whole`: the measure of the
+    figure a 其中 clause breaks down (`part_opens`), if this figure stands in one: a part of it is not that measure
+    ("收到政府信息公开申请120件，其中当面申请3件": 3件 is not the applications received), another measure stays
+    ("收到行政复议申请52件，其中受理47件")."""
     m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""), nth)
+    if m is not None and whole is not None and m.id == whole:
+        m = None
     if m is None:
         return {"measure": None, "measure_name": None, "measure_value": None, "measure_value_high": None,
                 "measure_unit": None}

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterator
 
-from archive.measures import catalogue, describe
+from archive.measures import catalogue, describe, part_opens
 from archive.models import Chunk, Document
-from archive.periods import Report, occurrence, place
+from archive.periods import Report, find_nth, occurrence, place
 from archive.services import Archive
 from search_app.compare import _matches, sentence_matches
 from search_app.labels import missing
@@ -35,8 +35,23 @@ def figure_row(doc: Document, chunk: Chunk, fig: dict, q: str = "") -> dict:
         "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
         "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
         **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section, nth).to_dict(),
-        **describe(fig, nth),
+        **describe(fig, nth, _whole_measure(chunk, fig, nth)),
     }
+
+
+def _whole_measure(chunk: Chunk, fig: dict, nth: int) -> str | None:
+    """The measure of the figure a 其中 clause around `fig` breaks down: the last one of its sentence before the
+    clause opens (`archive.measures.part_opens`)."""
+    opens = part_opens(fig, nth)
+    if opens is None or not isinstance(fig.get("start"), int):
+        return None
+    sentence_at = fig["start"] - find_nth(fig["sentence"], fig["text"], nth)  # where the sentence is in the passage
+    before = [f for f in chunk.figures if f.get("sentence") == fig["sentence"] and isinstance(f.get("start"), int)
+              and f["start"] < sentence_at + opens]
+    if not before:
+        return None
+    whole = before[-1]
+    return describe(whole, occurrence(chunk.text, whole))["measure"]
 
 
 def matching_figures(archive: Archive, params: SearchParams, in_sentence: bool = True) -> Iterator[dict]:

@@ -149,3 +149,21 @@ def test_a_comparison_sentence_gives_each_year_its_figure_and_measure():
     got = [(r["measure"], r["period"], r["value"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)]
     assert got == [("litigation.loss_rate", "2021", 12.3), ("litigation.loss_rate", "2022", 8.5),
                    ("admin_review.closing_rate", "2021", 100.0), ("admin_review.closing_rate", "2022", 100.0)]
+
+
+def test_a_part_after_qizhong_is_not_the_measure_of_its_whole():
+    """"收到政府信息公开申请120件，其中当面申请3件、网络申请100件": the parts are not applications received (one
+    report, one value of that measure); "收到行政复议申请52件，其中受理47件" keeps 受理, a measure of its own."""
+    from archive.models import Chunk, Document
+    from indexer.pipeline import figures_of
+    from search_app.figures import figure_row
+
+    text = ("全县共收到政府信息公开申请120件，其中当面申请3件、网络申请100件，办结率100%。"
+            "全年共收到行政复议申请52件，其中受理47件。")
+    doc = Document(doc_id="d", title="某县2023年政府信息公开工作年度报告", region="某县", year=2023,
+                   doc_type="政府信息公开工作年度报告", covers=2023)
+    chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
+    got = [(r["value"], r["measure"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)]
+    assert got == [(120, "disclosure.on_request"), (3, None), (100, None), (100, None),
+                   (52, "admin_review.received"), (47, "admin_review.accepted")]
+    assert describe(chunk.figures[1])["measure"] == "disclosure.on_request"  # alone, without its whole: the label's
