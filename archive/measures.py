@@ -11,7 +11,8 @@ measure of the catalogue, or to none. The rule, in order:
    A measure bound to a topic fits only figures of that topic.
 3. Among the measures left, the one with the longest wording found in the label wins (the
    catalogue's order breaks ties). A label that only says how a figure changed ("增长", in
-   "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest before it in its sentence.
+   "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest before it in its sentence, of a
+   measure that is a change itself (`change`): "办理案件52件，较上年下降12件" is no count of cases.
 
 Values are converted to the measure's unit (17.92万件 is 179200件; 650亿斤 is 3250万吨), the
 original value and unit staying on the figure. Everything is computed at read time from the
@@ -42,6 +43,7 @@ class Measure:
     topic: str | None
     wordings: tuple[str, ...]
     excludes: tuple[str, ...] = ()  # words of a label that say it counts something else ("上年结转…申请")
+    change: bool = False  # a change itself (增长, 涨幅): what a bare "增长5.1%" after its subject can measure
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,8 @@ def catalogue(path: Path = CATALOGUE) -> Catalogue:
     """The catalogue of `data/measures.json`, read once on first use."""
     data = json.loads(path.read_text(encoding="utf-8"))
     measures = tuple(Measure(m["id"], m["name"], m["family"], m["unit"], m.get("topic"),
-                             tuple(fold(w) for w in m["wordings"]), tuple(fold(w) for w in m.get("excludes", ())))
+                             tuple(fold(w) for w in m["wordings"]), tuple(fold(w) for w in m.get("excludes", ())),
+                             bool(m.get("change")))
                      for m in data["measures"])
     families = {name: {unit: float(f) for unit, f in fam["units"].items()} for name, fam in data["families"].items()}
     topics = {tid: tuple(fold(w) for w in t["words"]) for tid, t in data["topics"].items()}
@@ -109,7 +112,9 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)
             and not any(w in folded for w in m.excludes)]
     if folded in cat.change_labels:  # "…地区生产总值完成1836亿元，增长5.1%": the subject comes before
-        return _nearest_wording(fits, fold(before))
+        # only a measure that is a change: "办理案件52件，较上年下降12件" is no count of cases, "办结率98%，同比
+        # 提高2%" no 办结率
+        return _nearest_wording([m for m in fits if m.change], fold(before))
     best, length = None, 0
     for m in fits:
         found = max((len(w) for w in m.wordings if w in folded), default=0)

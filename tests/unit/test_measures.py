@@ -23,6 +23,10 @@ def measure(sentence: str, value: float) -> str | None:
     ("全市地区生产总值增长6.2%，达到3210.5亿元", 3210.5, "economy.gdp"),  # the level after the change
     ("人均地区生产总值8.5万元，增长5.1%", 8.5, None),  # per head is not the economy's size
     ("人均地区生产总值8.5万元，增长5.1%", 5.1, None),
+    # a bare change borrows its subject only where the measure is a change itself
+    ("全年办理行政复议案件52件，较上年下降12件", 12, None),
+    ("行政复议案件办结率98%，同比提高2%", 2, None),
+    ("一般公共预算收入156亿元，增长9.3%", 9.3, "finance.budget_revenue_growth"),
     # 受理行政复议案件 counts what was accepted (not every case handled); 不予受理 is none of it
     ("全年共受理行政复议案件156件，其中不予受理12件", 156, "admin_review.accepted"),
     ("全年共受理行政复议案件156件，其中不予受理12件", 12, None),
