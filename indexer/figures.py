@@ -240,9 +240,10 @@ def _figures(text: str) -> list[dict]:
     if "\t" in view:
         found = {fig["start"]: fig for fig in figures}
         rows = []
-        for row in _row_figures(text, view):
+        for row, bare in _row_figures(text, view):
             if (same := found.get(row["start"])) is None:
-                rows.append(row)
+                if bare:  # a cell with its unit is the main pass's to find or refuse
+                    rows.append(row)
             elif not same["label"]:  # "办结率<tab>98.5%": found with its unit, named by its row
                 same["label"] = row["label"]
         if rows:
@@ -268,9 +269,10 @@ _YEARISH = re.compile(r"(?:19|20)\d{2}|上年|去年|今年|当年|本年度?$|[
 _ROW_MARKER = re.compile(r"^(?:[一二三四五六七八九十]+、|[(（][一二三四五六七八九十\d]+[)）]|\d+[.、])\s*")
 
 
-def _row_figures(text: str, view: str) -> list[dict]:
-    """The figures of a passage's table rows (see above); a row whose cells cannot be told apart gives none."""
-    out: list[dict] = []
+def _row_figures(text: str, view: str) -> list[tuple[dict, bool]]:
+    """The figures of a passage's table rows (see above), each with whether its cell is a bare number (else it holds
+    its unit, and only its label is of use); a row whose cells cannot be told apart gives none."""
+    out: list[tuple[dict, bool]] = []
     header: list[tuple[int, str]] | None = None  # the last row without numbers: its cells (start, text)
     note = ""  # a unit the table names for all its cells ("单位：件")
     at = 0
@@ -307,9 +309,9 @@ def _row_figures(text: str, view: str) -> list[dict]:
             if (bare and not unit) or value is None or _YEARISH.search(column):
                 continue  # a column of a year ("2022年 | 2023年"): its period is not the sentence's, left out
             cell_at = cells[k][0]
-            out.append({"label": name + _column_name(column, name), "value": value, "unit": sys.intern(unit),
-                        "text": text[cell_at:cell_at + len(cells[k][1])], "sentence": sentence, "start": cell_at,
-                        "value_high": None})
+            out.append(({"label": name + _column_name(column, name), "value": value, "unit": sys.intern(unit),
+                         "text": text[cell_at:cell_at + len(cells[k][1])], "sentence": sentence, "start": cell_at,
+                         "value_high": None}, bare))
     return out
 
 
