@@ -216,15 +216,30 @@ def unwrap(lines: list[str]) -> list[str]:
     joined = False  # whether out[-1] ends with a full line
     for line in lines:
         prev = out[-1] if out else ""
-        if (joined and line.strip() and "\t" not in line and detect_heading(line) is None):
+        if (joined and line.strip() and "\t" not in line and not _opens_heading(line)):
             out[-1] = prev + (" " if prev[-1:].isascii() and prev[-1:].isalnum() and line[:1].isascii()
                               and line[:1].isalpha() else "") + line.strip()
         else:
             out.append(line)
         last = out[-1]
         joined = (bool(last.strip()) and "\t" not in line and _columns(line) >= width - _WRAP_SLACK
-                  and line.rstrip()[-1:] not in _SENTENCE_CLOSE)
+                  and line.rstrip()[-1:] not in _SENTENCE_CLOSE and not (last is line and _bare_heading(line)))
     return out
+
+
+_CONTINUES = ")）]】》”’,，.。、;；:：!！?？"  # a wrapped line opening with one of these goes on with a sentence
+
+
+def _opens_heading(line: str) -> bool:
+    """A heading starts the line: in wrapped text never one that opens with a closing bracket or punctuation
+    (")一体化化解…" is a sentence going on, not a heading whose number was lost)."""
+    return line.lstrip()[:1] not in _CONTINUES and detect_heading(line) is not None
+
+
+def _bare_heading(line: str) -> bool:
+    """A heading with no body after it on its line."""
+    heading = detect_heading(line) if _opens_heading(line) else None
+    return heading is not None and len(heading[1]) >= len(line.strip())
 
 
 def _unfold(line: str) -> list[str]:

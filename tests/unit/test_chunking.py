@@ -479,6 +479,13 @@ def test_wrapped_lines_are_joined_into_their_paragraphs():
     assert len(lines) > len(PARAGRAPHS.split("\n")) + 4 and wrap_width(lines) in range(37, 41)
     assert unwrap(lines) == PARAGRAPHS.split("\n")  # headings, the table and sentence ends kept as lines
     assert wrap_width(PARAGRAPHS.split("\n")) is None and unwrap(PARAGRAPHS.split("\n")) == PARAGRAPHS.split("\n")
+    # a heading as wide as the page is no paragraph's first line: its body stays apart
+    heading = "（一）持续深化行政复议体制改革全面提升复议"  # 22 characters, 44 columns, no sentence end
+    assert unwrap(["甲" * 22, "乙乙。"] * 5 + [heading, "全年共收到申请52件。"]) == ["甲" * 22 + "乙乙。"] * 5 + [
+        heading, "全年共收到申请52件。"]
+    # a line opening with a closing bracket goes on with its sentence (no heading whose number was lost)
+    assert unwrap(["甲" * 22] * 6 + ["）一体化化解信访积案工作机制，挂牌督办疑难", "信访事项139件。"]) == [
+        "甲" * 132 + "）一体化化解信访积案工作机制，挂牌督办疑难信访事项139件。"]
     # "1,236" at a line's end runs on into "件" with no space; English words get one
     assert unwrap(["甲" * 19 + "1,236", "件，罚没"] * 6) == ["甲" * 19 + "1,236件，罚没"] * 6
     assert unwrap(["甲" * 17 + "the annual", "report is"] * 6) == ["甲" * 17 + "the annual report is"] * 6
