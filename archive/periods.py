@@ -32,7 +32,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-from archive.text import simplified
+from archive.text import simplified, years_as_digits
 
 WORDS = Path(__file__).parent / "data" / "periods.json"
 _SHIELD = re.compile(r"《[^《》]*》|〔[^〔〕]*〕|\[[^\[\]]*\]")
@@ -170,9 +170,9 @@ _BOUND_ELSEWHERE = re.compile(r"的\s*(?:[0-9]|[零〇一二两三四五六七�
 
 
 def _view(text: str) -> str:
-    """Full-width digits as ASCII, traditional characters simplified (力爭 is 力争), titles and document numbers
-    blanked (their years name things)."""
-    text = simplified(unicodedata.normalize("NFKC", text or ""))
+    """Full-width digits as ASCII, years in Chinese numerals as digits (二〇二三年 is 2023年, as long), traditional
+    characters simplified (力爭 is 力争), titles and document numbers blanked (their years name things)."""
+    text = years_as_digits(simplified(unicodedata.normalize("NFKC", text or "")))
     return _SHIELD.sub(lambda m: " " * len(m[0]), text)
 
 

@@ -44,6 +44,15 @@ STOPWORDS = frozenset(
 )
 
 
+_CN_YEAR = re.compile(r"[〇○零一二三四五六七八九]{4}(?=\s*年)")
+_CN_YEAR_DIGITS = str.maketrans("〇○零一二三四五六七八九", "000123456789")
+
+
+def years_as_digits(text: str) -> str:
+    """Years written in Chinese numerals as digits, the text's length kept: "二〇二三年" is "2023年"."""
+    return _CN_YEAR.sub(lambda m: m[0].translate(_CN_YEAR_DIGITS), text) if "年" in text else text
+
+
 def normalise(text: str) -> str:
     """NFKC, non-breaking and ideographic spaces to plain spaces, no spaces inside numbers."""
     text = nfkc(_SPACES.sub(" ", text))

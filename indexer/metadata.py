@@ -20,7 +20,7 @@ from pathlib import Path
 
 from archive.models import DOC_TYPES, DOC_TYPES_FILE, REGION_LEVELS
 from archive.regions import Region, canonical
-from archive.text import nfkc, simplified
+from archive.text import nfkc, simplified, years_as_digits
 from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
 from indexer.issuer import body_region, delivery_year, title_region
@@ -257,7 +257,7 @@ def _published(fields: dict[str, str], bullets: list[str], closing: list[str]) -
 def _year(title: str, text: str, lines: list[str], doc_type: str, published: str | None) -> int | None:
     """The year the report's own title names, else the year it was delivered ("——2025年1月14日在…大会上"),
     else the year opening a body paragraph ("2023年,"), else for a review the year before publication."""
-    m = _TITLE_YEAR.search(title)
+    m = _TITLE_YEAR.search(years_as_digits(title))  # 二〇二三年 too
     if m:
         return int(m.group(1))
     if delivered := delivery_year(text):

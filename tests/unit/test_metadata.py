@@ -54,6 +54,8 @@ def page(*lines: str) -> str:
         ("关于2023年5月8日在市政府召开专题会议情况的报告", None, 2023, "年度报告"),  # "日在市" is no city
         ("奋力谱写法治新篇章——2023年示例市法治政府建设年度报告", "示例市", 2023, "年度报告"),  # a subtitle's year
         ("示例市2021 — 2025年法治政府建设规划", "示例市", None, "其他"),  # a span, spaced: no one year
+        ("示例市二〇二三年法治政府建设年度报告", "示例市", 2023, "年度报告"),  # a year in Chinese numerals
+        ("示例市二○二二年度法治政府建设情况报告", "示例市", 2022, "年度报告"),
     ],
 )
 def test_title_gives_region_year_and_type(title, region, year, doc_type):

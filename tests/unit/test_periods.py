@@ -92,6 +92,9 @@ def test_a_part_of_a_year(sentence, text, report, period, part):
     ("2022年、2023年收案数120件、135件", "120件", ANNUAL_2023, "2022", "result"),  # no 分别, the same list
     ("2021年、2022年收到36件", "36件", ANNUAL_2023, "2022", "result"),  # one figure: no list to pair
     ("2021年收到36件、2022年收到45件", "36件", ANNUAL_2023, "2021", "result"),  # each after its own time
+    # years in Chinese numerals
+    ("二〇二二年受理行政复议案件36件", "36件", ANNUAL_2023, "2022", "result"),
+    ("二〇二一年至二〇二二年累计受理80件", "80件", ANNUAL_2023, "2021-2022", "result"),
     # traditional characters: the same words
     ("到2025年，行政復議糾錯率力爭控制在10%以內", "10%", ANNUAL_2023, "2025", "target"),
     ("確保接訴響應率實現100%", "100%", PLAN_2023, "2023", "target"),

@@ -431,3 +431,14 @@ def test_tokens_from_the_folded_text_are_tokenizes_on_seeds_demo_and_bench_corpu
         for text in texts:
             for passage in text.split("\n"):
                 assert tokenize_folded(passage, fold(passage)) == tokenize(passage), name
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("二〇二三年", "2023年"), ("二○二二年度", "2022年度"), ("一九九八 年", "1998 年"), ("二零二四年", "2024年"),
+    ("二〇二三", "二〇二三"),  # no 年: not said to be a year
+    ("十二年", "十二年"), ("一二三年", "一二三年"), ("", ""),
+])
+def test_years_as_digits(text, expected):
+    from archive.text import years_as_digits
+
+    assert years_as_digits(text) == expected and len(years_as_digits(text)) == len(text)
