@@ -93,6 +93,9 @@ def words(path: Path = WORDS) -> dict:
     return data
 
 
+_OWN_VALUE = re.compile(r"的\s*(?:[0-9零〇一二两三四五六七八九十]|$)")  # "X年的" and a number (or the figure itself)
+
+
 def _alternation(words: list[str]) -> str:
     return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
 
@@ -130,8 +133,8 @@ def mentions(text: str, anchor: int | None, report: Report | None = None) -> lis
     w = words()
     out = []
     for m in w["pattern"].finditer(text):
-        if m.start() and text[m.start() - 1] in w["compare_before"]:
-            continue  # "较2022年增长": a baseline
+        if m.start() and text[m.start() - 1] in w["compare_before"] and not _OWN_VALUE.match(text, m.end()):
+            continue  # "较2022年增长": a baseline; but "较2022年的25.1万件" is 2022's value
         if m["a"]:
             first, last = int(m["a"]), int(m["b"])
             if first > last:

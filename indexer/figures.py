@@ -149,7 +149,7 @@ _TO_LEVEL = ("达到了 达到 提高到 提高至 提升至 提升到 上升至
 _TRAIL_WORDS = (
     "分别为 分别 共计 累计 合计 总计 " + " ".join(_TO_LEVEL) + " "
     "保持在 稳定在 控制在 保持 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
-    "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由"
+    "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由 较 比"
 ).split()
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
 # A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
@@ -164,6 +164,7 @@ _SENTENCE_END = re.compile(r"[。!?\n]")
 # A label that names a change of its subject: the subject is what comes before ("地区生产总值增长" -> 地区生产总值).
 _CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|[较比](?:上年|去年|\d{4}年(?:度|底|末)?))?"
                       r"(?:增长|下降|增加|减少|提高|降低|上升|回落)$")
+_CHANGE_WORDS = ("增长", "下降", "增加", "减少", "提高", "降低", "上升", "回落")
 # What may stand between a change and the level it reached ("增长6.2%，达到3210.5亿元", "下降2.3个百分点，为11.5%").
 _ONLY_LEVEL = re.compile(rf"[\s,，]*(?:{'|'.join(_TO_LEVEL)}|为|达)\s*")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
@@ -171,7 +172,7 @@ _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than th
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
               "计": "统会设审估", "共": "公总", "超": "赶", "是": "但就还也总于", "等": "平同对相", "了": "为除",
               "至": "截甚乃", "的": "目", "在": "存现正所实", "和": "平温缓总", "及": "普涉以危可", "与": "参给",
-              "从": "服遵自随", "由": "自理经缘"}
+              "从": "服遵自随", "由": "自理经缘", "较": "比", "比": "占对排类正"}
 _CLAUSE_END = ",，、;:。!?"  # after one of these (or at the end) nothing follows the number in its clause
 _CONJUNCTION = re.compile(r"[和及与](?<![平温缓总普涉以危参给][和及与])\s*$")
 _TITLE_END = re.compile(r"^[^《]*》")
@@ -526,9 +527,9 @@ def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> st
         head = label.split("《")[0]
         return head + after if _VERB.fullmatch(head) else after
     label = _shorten(label)
-    if len(label) <= 2:  # "建成7个公共法律服务中心": the counted thing follows the number
-        label += after
-    return label
+    if len(label) <= 2 and not (not label and after.startswith(_CHANGE_WORDS)):
+        label += after  # "建成7个公共法律服务中心": the counted thing follows the number
+    return label  # (but in "较2022年的25.1万件增长13.9%" the 增长 after 25.1万件 is the next figure's)
 
 
 def _last_item(seg: str) -> tuple[str, bool]:

@@ -93,6 +93,10 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("综合纠错率较2022年下降2.3个百分点，为11.5%",
      [("综合纠错率较2022年下降", 2.3, "个百分点"), ("综合纠错率", 11.5, "%")]),
     ("出庭应诉率连续三年保持100%", [("出庭应诉率", 100, "%")]),
+    # the value a comparison names for its base year measures what the figure before it does (its year: periods)
+    ("12345热线全年受理量达到28.6万件，较2022年的25.1万件增长13.9%",
+     [("12345热线受理量", 28.6, "万件"), ("12345热线受理量", 25.1, "万件"), ("增长", 13.9, "%")]),
+    ("信访事项占比65.3%", [("信访事项占比", 65.3, "%")]),  # 占比 keeps its 比
     # 分别: the nth figure of the run measures the nth subject; where they do not pair up, no figure is misnamed.
     ("规模以上工业增加值、固定资产投资分别增长8.1%、6.5%",
      [("规模以上工业增加值增长", 8.1, "%"), ("固定资产投资增长", 6.5, "%")]),

@@ -41,6 +41,8 @@ def test_a_part_of_a_year(sentence, text, report, period, part):
     ("2021年办结行政复议案件77件，2022年办结93件", "93件", ANNUAL_2023, "2022", "result"),
     ("截至２０２３年底，全市共有律师事务所58家", "58家", ANNUAL_2023, "2023", "result"),
     ("较2022年增长15%", "15%", ANNUAL_2023, "2023", "result"),  # a baseline is not the period
+    ("受理量达到28.6万件，较2022年的25.1万件增长13.9%", "25.1万件", ANNUAL_2023, "2022", "result"),  # its value
+    ("受理量达到28.6万件，较2022年的25.1万件增长13.9%", "13.9%", ANNUAL_2023, "2023", "result"),
     # "X年的" before a number is that number's year, not the next one's
     ("行政复议案件办结率由上年的95%提高到98%", "95%", ANNUAL_2023, "2022", "result"),
     ("行政复议案件办结率由上年的95%提高到98%", "98%", ANNUAL_2023, "2023", "result"),
