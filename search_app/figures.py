@@ -111,13 +111,19 @@ def add_year_over_year(rows: list[dict]) -> None:
             what = (row["measure"], row["measure_unit"]) if row.get("measure") else (row["label"], row["unit"])
             groups[(row["region"], *what)][year].append(row)
     for by_year in groups.values():
-        years = sorted(y for y, rs in by_year.items() if len(rs) == 1)
+        # one value a year: the same value said twice (a report's own figure and the next report's "较2022年的…")
+        # is one, two different ones are not paired
+        years = sorted(y for y, rs in by_year.items() if len({_value(r) for r in rs}) == 1)
         for before, after in zip(years, years[1:]):
-            old, new = by_year[before][0], by_year[after][0]
-            old_v, new_v = (old.get("measure_value") or old["value"]), (new.get("measure_value") or new["value"])
+            old_v, new_v = _value(by_year[before][0]), _value(by_year[after][0])
             delta = new_v - old_v
-            new["change"] = {"from_year": before, "previous": old_v, "delta": round(delta, 4),
-                             "ratio": round(delta / old_v, 4) if old_v else None}
+            for new in by_year[after]:
+                new["change"] = {"from_year": before, "previous": old_v, "delta": round(delta, 4),
+                                 "ratio": round(delta / old_v, 4) if old_v else None}
+
+
+def _value(row: dict) -> float:
+    return row.get("measure_value") or row["value"]
 
 
 def _label_counts(rows: list[dict]) -> list[dict]:

@@ -59,7 +59,8 @@ def test_every_figure_of_xinmi_2023_plan_is_a_target_or_a_plan(client, ingested)
 def test_rows_keep_every_existing_key(client):
     row = rows(client, "12345热线")[0]
     for key in ("region", "year", "label", "value", "value_high", "unit", "text", "sentence", "chunk_id", "doc_id",
-                "title", "url", "change", "period", "period_from", "period_to", "kind", "measure", "measure_name",
+                "title", "url", "change", "period", "period_from", "period_to", "period_part", "kind", "measure",
+                "measure_name",
                 "measure_value", "measure_value_high", "measure_unit"):
         assert key in row, key
 

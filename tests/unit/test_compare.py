@@ -31,6 +31,14 @@ def test_year_over_year_compares_the_previous_available_year():
     assert rows[2]["change"] is None and rows[3]["change"] is None
 
 
+def test_the_same_value_said_twice_is_one_value():
+    """A report's own 2022 figure and the 2023 report's "较2022年的…" give 2022 twice: one value, still compared."""
+    rows = [row("甲市", 2022, "受理", 100), row("甲市", 2022, "受理", 100), row("甲市", 2023, "受理", 120)]
+    add_year_over_year(rows)
+    assert rows[2]["change"] == {"from_year": 2022, "previous": 100, "delta": 20, "ratio": 0.2}
+    assert rows[0]["change"] is None and rows[1]["change"] is None
+
+
 def test_ambiguous_years_are_not_paired():
     rows = [row("甲市", 2020, "受理", 100), row("甲市", 2020, "受理", 7), row("甲市", 2021, "受理", 120)]
     add_year_over_year(rows)
