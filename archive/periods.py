@@ -249,8 +249,8 @@ def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] 
     # the times listed one after the other, last first: "2022年、2023年", "上年和今年"
     listed = [times[-1]]
     for earlier in reversed(times[:-1]):
-        starts = [m.start() for m in words()["pattern"].finditer(clause, earlier[0])]
-        if not starts or not _TIME_JOINER.fullmatch(clause, earlier[0], starts[0]):
+        following = words()["pattern"].search(clause, earlier[0])  # the time written after this one
+        if following is None or not _TIME_JOINER.fullmatch(clause, earlier[0], following.start()):
             break
         listed.insert(0, earlier)
     at = clause.rfind("分别")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -191,14 +192,11 @@ def _columns(line: str) -> int:
 
 def wrap_width(lines: list[str]) -> int | None:
     """The width, in display columns, a text was wrapped at; None where its lines are paragraphs."""
-    widths = [_columns(line) for line in lines if len(line) >= 10 and "\t" not in line]
+    widths = sorted(_columns(line) for line in lines if len(line) >= 10 and "\t" not in line)
     if len(widths) < _WRAP_MIN_LINES:
         return None
-    counts: dict[int, int] = {}
-    for w in widths:
-        counts[w] = counts.get(w, 0) + 1
     # the width most lines reach, give or take the slack (a line is as wide as it or a little short of it)
-    best, width = max((sum(n for w, n in counts.items() if at - _WRAP_SLACK <= w <= at), at) for at in counts)
+    best, width = max((bisect_right(widths, at) - bisect_left(widths, at - _WRAP_SLACK), at) for at in set(widths))
     if width < _WRAP_MIN_WIDTH or best < _WRAP_SHARE * len(widths):
         return None
     full = [line for line in lines if width - _WRAP_SLACK <= _columns(line) <= width and "\t" not in line]
