@@ -297,6 +297,7 @@ def kind_of(before: str, after: str, report: Report, section: str, period: tuple
     if period is not None and planned is not None and period[1] < planned:
         return "result"
     forward = (is_plan(report) or any(s in section for s in w["forward_sections"])
+               or (report.doc_type in w["review_doc_types"] and any(s in section for s in w["review_forward_sections"]))
                or (period is not None and planned is not None and period[0] >= planned))
     own = _CLAUSE.split(after)[0]
     if forward and any(own.lstrip().startswith(b) for b in w["bounds"]):

@@ -114,6 +114,9 @@ def test_period_and_kind(sentence, text, report, period, kind):
     ("二、2025年工作安排 > （一）2025年经济社会发展主要预期目标", Report(2025, "政府工作报告"), "2025", "target"),
     ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
     ("四、下一步工作計劃", ANNUAL_2023, "2023", "plan"),  # traditional
+    ("三、重点工作", Report(2024, "政府工作报告"), "2024", "plan"),  # a review's 重点工作: the year ahead
+    ("三、重点工作", ANNUAL_2023, "2023", "result"),  # an annual report's: the year reported on
+    ("二、2023年重点工作推进情况", Report(2024, "政府工作报告"), "2023", "result"),
     ("二、2025年工作安排 > （一）2025年經濟社會發展主要預期目標", Report(2025, "政府工作报告"), "2025", "target"),
 ])
 def test_the_section_heading_places_a_sentence_without_a_year(section, report, period, kind):
