@@ -192,14 +192,15 @@ def _columns(line: str) -> int:
 
 def wrap_width(lines: list[str]) -> int | None:
     """The width, in display columns, a text was wrapped at; None where its lines are paragraphs."""
-    widths = sorted(_columns(line) for line in lines if len(line) >= 10 and "\t" not in line)
+    measured = [(line, _columns(line)) for line in lines if len(line) >= 10 and "\t" not in line]
+    widths = sorted(w for _, w in measured)
     if len(widths) < _WRAP_MIN_LINES:
         return None
     # the width most lines reach, give or take the slack (a line is as wide as it or a little short of it)
     best, width = max((bisect_right(widths, at) - bisect_left(widths, at - _WRAP_SLACK), at) for at in set(widths))
     if width < _WRAP_MIN_WIDTH or best < _WRAP_SHARE * len(widths):
         return None
-    full = [line for line in lines if width - _WRAP_SLACK <= _columns(line) <= width and "\t" not in line]
+    full = [line for line, w in measured if width - _WRAP_SLACK <= w <= width]
     open_ended = sum(1 for line in full if line.rstrip()[-1:] not in _SENTENCE_CLOSE)
     return width if open_ended >= _WRAP_OPEN_SHARE * len(full) else None
 

@@ -162,9 +162,9 @@ _TIME = re.compile(r"\d{4}年|上年|去年|今年|当年|[上下]半年")
 _ONLY_TO_LEVEL = re.compile(rf"[\s,，、]*(?:{'|'.join(_TO_LEVEL)})\s*")
 _SENTENCE_END = re.compile(r"[。!?\n]")
 # A label that names a change of its subject: the subject is what comes before ("地区生产总值增长" -> 地区生产总值).
-_CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|[较比](?:上年|去年|\d{4}年(?:度|底|末)?))?"
-                      r"(?:增长|下降|增加|减少|提高|降低|上升|回落)$")
 _CHANGE_WORDS = ("增长", "下降", "增加", "减少", "提高", "降低", "上升", "回落")
+_CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|[较比](?:上年|去年|\d{4}年(?:度|底|末)?))?"
+                      rf"(?:{'|'.join(_CHANGE_WORDS)})$")
 # What may stand between a change and the level it reached ("增长6.2%，达到3210.5亿元", "下降2.3个百分点，为11.5%").
 _ONLY_LEVEL = re.compile(rf"[\s,，]*(?:{'|'.join(_TO_LEVEL)}|为|达)\s*")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
@@ -527,7 +527,7 @@ def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> st
         head = label.split("《")[0]
         return head + after if _VERB.fullmatch(head) else after
     label = _shorten(label)
-    if len(label) <= 2 and not (not label and after.startswith(_CHANGE_WORDS)):
+    if len(label) <= 2 and (label or not after.startswith(_CHANGE_WORDS)):
         label += after  # "建成7个公共法律服务中心": the counted thing follows the number
     return label  # (but in "较2022年的25.1万件增长13.9%" the 增长 after 25.1万件 is the next figure's)
 
