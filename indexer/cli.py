@@ -27,17 +27,24 @@ def _parser() -> argparse.ArgumentParser:
                         help="no progress bar (on a terminal) or progress lines every 10 s (otherwise)")
     delete = sub.add_parser("delete", help="remove a document and its passages")
     delete.add_argument("doc_id")
-    sub.add_parser("reindex", help="rebuild the index beside the live one and switch to it")
+    reindex = sub.add_parser("reindex", help="rebuild the index beside the live one and switch to it")
+    reindex.add_argument("--from-originals", action="store_true",
+                         help="cut each report's kept original file again (metadata kept as stored)")
+    reindex.add_argument("--no-progress", action="store_true",
+                         help="no progress bar (on a terminal) or progress lines every 10 s (otherwise)")
     sub.add_parser("stats", help="print index statistics as JSON")
     return parser
+
+
+def _progress(args) -> str:
+    # A bar on a terminal; in a log file or a pipe a bar is noise, a line every 10 s is readable.
+    return "none" if args.no_progress else "bar" if sys.stderr.isatty() else "log"
 
 
 def _ingest(archive: Archive, args) -> int:
     from indexer.pipeline import ingest_paths
 
-    # A bar on a terminal; in a log file or a pipe a bar is noise, a line every 10 s is readable.
-    progress = False if args.no_progress else "bar" if sys.stderr.isatty() else "log"
-    report = ingest_paths(archive, args.paths, progress=progress)
+    report = ingest_paths(archive, args.paths, progress=_progress(args))
     for name, reason in report.failed:
         log.error("失败: %s: %s", name, reason)
     for name, doc_id in report.duplicates:
@@ -66,9 +73,13 @@ def _delete(archive: Archive, args) -> int:
 
 
 def _reindex(archive: Archive, args) -> int:
-    from indexer.pipeline import reindex
+    from indexer.pipeline import Reindexed, reindex
 
-    log.info("重建索引完成: %d 篇", reindex(archive))
+    report = Reindexed()
+    reindex(archive, from_originals=args.from_originals, report=report, progress=_progress(args))
+    for doc_id, reason in report.kept:
+        log.info("沿用已存段落: %s: %s", doc_id, reason)
+    log.info("重建索引完成: %s", report.summary() if args.from_originals else f"{report.documents} 篇")
     _warm(archive)
     return 0
 

@@ -29,7 +29,7 @@ from archive.embedders import embedding_text
 from archive.errors import ArchiveError
 from archive.models import Chunk, Document, Tokens, chunk_id_for
 from archive.services import Archive
-from archive.text import document_tokens
+from archive.text import document_tokens, heading_tokens
 from indexer.chunking import chunk_text, repair_headings
 from indexer.cleaning import clean
 from indexer.metadata import extract_metadata, strip_title
@@ -496,18 +496,92 @@ def _handed_back(paths: list[Path], task: Future) -> Iterator[tuple[Path, Prepar
     yield from zip(paths, task.result(), strict=True)
 
 
-def _reindex_items(archive: Archive, docs: list[Document]) -> Iterator[IndexItem]:
+@dataclass
+class Reindexed:
+    """What a reindex did: documents written, how many were cut again from their kept originals, and the
+    others' doc ids with why their stored passages were kept (`from_originals` only)."""
+
+    documents: int = 0
+    reread: int = 0
+    kept: list[tuple[str, str]] = field(default_factory=list)  # (doc id, why its stored passages were used)
+    embedded: int = 0  # passages embedded now (not found in the cache)
+
+    def summary(self) -> str:
+        return (f"{self.documents} 篇; {self.reread} 篇从原始文件重新切分, {len(self.kept)} 篇沿用已存段落; "
+                f"新嵌入 {self.embedded} 段")
+
+
+def _item(archive: Archive, doc: Document, chunks: list[Chunk], tokens: Tokens | None, report: Reindexed,
+          shown: Progress) -> IndexItem:
+    vectors, embedded = archive.embedder.embed_counting([embedding_text(c) for c in chunks])
+    report.embedded += embedded
+    shown.update(1, embedded)
+    return IndexItem(doc, chunks, vectors, tokens or document_tokens(doc.title, chunks))
+
+
+def _stored_item(archive: Archive, doc: Document, report: Reindexed, shown: Progress) -> IndexItem:
+    # Figures and tokens are found again: a better extractor or dictionary improves old reports.
+    chunks = [replace(c, figures=figures_of(c.text)) for c in archive.backend.get_chunks(doc.doc_id)]
+    return _item(archive, doc, chunks, None, report, shown)
+
+
+def _reread_item(archive: Archive, doc: Document, prepared: Prepared, report: Reindexed,
+                 shown: Progress) -> IndexItem:
+    """`doc` with the passages its original is cut into now; everything the index knows about the report
+    itself (metadata, corrections, the sidecar's fields, its content hash) stays as stored."""
+    chunks = [replace(c, chunk_id=chunk_id_for(doc.doc_id, c.position), doc_id=doc.doc_id) for c in prepared.chunks]
+    tokens = prepared.tokens if prepared.doc.title == doc.title else replace(prepared.tokens,
+                                                                             title=heading_tokens(doc.title))
+    report.reread += 1
+    return _item(archive, doc, chunks, tokens, report, shown)
+
+
+def _reindex_items(archive: Archive, docs: list[Document], from_originals: bool, report: Reindexed,
+                   shown: Progress) -> Iterator[IndexItem]:
+    if not from_originals:
+        for doc in docs:
+            yield _stored_item(archive, doc, report, shown)
+        return
+    by_file: dict[Path, list[Document]] = {}  # a file kept once may be the original of several reports
     for doc in docs:
-        # Figures and tokens are found again: a better extractor or dictionary improves old reports.
-        chunks = [replace(c, figures=figures_of(c.text)) for c in archive.backend.get_chunks(doc.doc_id)]
-        vectors = archive.embedder.embed_passages([embedding_text(c) for c in chunks])
-        yield IndexItem(doc, chunks, vectors, document_tokens(doc.title, chunks))
+        original = originals.find(archive.config.data_dir, doc)
+        if original is None or original.file is None:
+            report.kept.append((doc.doc_id, "没有保存原始文件"))
+            yield _stored_item(archive, doc, report, shown)
+        else:
+            by_file.setdefault(original.file, []).append(doc)
+    files = list(by_file)
+    chunk_chars = archive.config.chunk_chars
+    with preparing(files, {p: by_file[p][0].sha256 for p in files}, worker_count(archive.config.ingest_jobs,
+                   len(files)), chunk_chars, {p: by_file[p][0].doc_id for p in files}) as results:
+        for path, prepared in results:
+            if prepared is None:  # one job: prepared here
+                prepared = prepare_each([path], {path: by_file[path][0].sha256}, chunk_chars,
+                                        {path: by_file[path][0].doc_id})[0]
+            for doc in by_file[path]:
+                if isinstance(prepared, str):
+                    log.warning("%s: 原始文件无法重新读取（%s），沿用已存段落", doc.doc_id, prepared)
+                    report.kept.append((doc.doc_id, f"原始文件无法重新读取：{prepared}"))
+                    yield _stored_item(archive, doc, report, shown)
+                else:
+                    yield _reread_item(archive, doc, prepared, report, shown)
 
 
-def reindex(archive: Archive) -> int:
-    """Rebuild the whole index beside the live one (cached vectors re-used), then switch to it."""
+def reindex(archive: Archive, from_originals: bool = False, report: Reindexed | None = None,
+            progress: str = "none") -> int:
+    """Rebuild the whole index beside the live one (cached vectors re-used), then switch to it; the number of
+    documents written. Passages are the stored ones, their figures found again; `from_originals`: each report's
+    kept original is read and cut again (what a better reader, cleaner or cutter changes reaches old reports),
+    its metadata kept as stored, and a report without a readable original keeps its stored passages.
+    `report` is filled in with what was done; `progress` as `ingest_paths`'s ("bar", "log" or "none")."""
+    report = report if report is not None else Reindexed()
     docs = archive.backend.list_documents()
-    count = archive.backend.rebuild(_reindex_items(archive, docs))
+    shown = Progress(len(docs), progress)
+    try:
+        count = archive.backend.rebuild(_reindex_items(archive, docs, from_originals, report, shown))
+    finally:
+        shown.close()
+    report.documents = count
     if count != len(docs):
         raise ArchiveError(f"重建索引写入了 {count} 份报告，应为 {len(docs)} 份")
     return count
