@@ -17,7 +17,7 @@ def _doc_types() -> tuple[str, ...]:
 
 DOC_TYPES = _doc_types()
 FACET_FIELDS = ("year", "region", "doc_type", "province", "city")
-REGION_LEVELS = ("national", "province", "city", "county", "zone")
+REGION_LEVELS = ("national", "province", "city", "county", "zone", "township")
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,9 @@ province / city / county, refreshed 2026), read as data without importing the pa
 pandas). A region's canonical name is the dataset's full official name of its own government
 (广西壮族自治区, 太原市, 海拉尔区); its parents are named the same way. Short forms (宁夏, 太原,
 恩施州) are derived from the full names by their suffixes and the 56 ethnic groups the package also ships.
-Zones (示范区, 新区, 开发区 …) are not divisions: they are recognised by their suffix and hang under
-the division written before them. Names the dataset does not hold are kept as written, without parents.
+Zones (示范区, 新区, 开发区 …) and townships (镇, 乡, 街道, 苏木) are not in the dataset: they are
+recognised by their suffix and hang under the division written before them (its province and city; a
+county above a township is not recorded). Names the dataset does not hold are kept as written, without parents.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
 
+from archive.models import REGION_LEVELS as LEVELS
 from archive.text import DATA_DIR
 
-LEVELS = ("national", "province", "city", "county", "zone")
 _DATA = DATA_DIR / "regions.json"
 _CJK = r"\u4e00-\u9fff"
 
@@ -274,12 +275,37 @@ def zone_at(text: str, pos: int, parent: Region | None, glued: str = "") -> Regi
     m = _zone_pattern().match(text, pos)
     if not m or _NOT_A_NAME.search(m.group()) or (len(m.group()) < len(glued) + 4 and not glued):
         return None  # 高新区 alone is a kind of zone, not a name; 西安 + 高新区 is one
+    return under(glued + m.group(), "zone", parent)
+
+
+def under(name: str, level: str, parent: Region | None) -> Region:
+    """A zone or township `name` hung under the division `parent` (its province and city; None: no parents)."""
     if parent is None:
-        return Region(glued + m.group(), "zone")
+        return Region(name, level)
     if parent.level == "province":
-        return Region(glued + m.group(), "zone", parent.name)
-    city = parent.name if parent.level == "city" else parent.city
-    return Region(glued + m.group(), "zone", parent.province, city)
+        return Region(name, level, parent.name)
+    return Region(name, level, parent.province, parent.name if parent.level == "city" else parent.city)
+
+
+@cache
+def _township_pattern() -> re.Pattern[str]:
+    suffixes = "|".join(words()["township_suffixes"])  # 民族乡 before 乡: the longer first
+    followers = "|".join(re.escape(w) for w in words()["township_followers"])
+    return re.compile(rf"([{_CJK}]{{1,8}}?(?:{suffixes}))(?=$|[\d０-９〇○]|二〇|二○|{followers})")
+
+
+def township_at(text: str, pos: int, parent: Region | None) -> Region | None:
+    """A township (镇, 乡, 街道, 苏木) whose name starts at `pos` and is written as a government's: followed by a
+    year, a government word (人民政府, 党委, 办事处 …) or the end; under `parent`'s province and city. "城乡建设"
+    and "乡村振兴" name no one."""
+    m = _township_pattern().match(text, pos)
+    if not m:
+        return None
+    name = m.group(1)
+    if (_NOT_A_NAME.search(name) or name[0] in "镇乡" or name in words()["not_township_names"]
+            or name.endswith(tuple(words()["not_township_ends"]))):
+        return None
+    return under(name, "township", parent)
 
 
 _UNLISTED = re.compile(rf"[{_CJK}]{{2,8}}?(?:自治区|自治州|自治县|省|市|州(?!市)|盟|县|区|旗)")
@@ -307,4 +333,12 @@ def canonical(name: str, context: str = "") -> Region | None:
     if len(mentions) == 1 and (mentions[0].start, mentions[0].end) == (0, len(name)):
         return pick(mentions[0].candidates, context, mentions[0].short)
     runs = chains(name, mentions)
-    return resolve_chain(runs[0], context) if len(runs) == 1 else None
+    if not runs:  # a zone or township written alone (恒口示范区, 城关镇): no parents
+        place = zone_at(name, 0, None) or township_at(name, 0, None)
+        return place if place is not None and place.name == name else None
+    if len(runs) > 1:
+        return None
+    region, last = resolve_chain(runs[0], context), runs[0][-1]
+    # 旺苍县东河镇 is the township's, 安康市恒口示范区 the zone's, not the division's written before them.
+    place = zone_at(name, last.end, region, last.surface if last.short else "") or township_at(name, last.end, region)
+    return place or region

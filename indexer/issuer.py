@@ -21,6 +21,8 @@ from archive.regions import (
     names_government,
     nation,
     resolve_chain,
+    township_at,
+    under,
     unlisted_at,
     words,
     zone_at,
@@ -47,9 +49,9 @@ def title_region(title: str, context: str = "") -> Region | None:
     for pos in sorted({0} | {m.end() for m in _LEAD.finditer(title)}):
         if any(m.start <= pos < m.end for m in mentions):
             continue
-        found = zone_at(title, pos, None) or unlisted_at(title, pos)
+        found = zone_at(title, pos, None) or township_at(title, pos, None) or unlisted_at(title, pos)
         if found is not None:
-            return _zone_parent(found, context) if found.level == "zone" else found
+            return _placed(found, context) if found.level in ("zone", "township") else found
     # Last: a city's "落实国务院…的报告" or "全国文明城市…" is the city's, not the nation's.
     return nation() if any(w in title for w in words()["national_title_words"]) else None
 
@@ -58,20 +60,19 @@ def _run_region(text: str, run: list[Mention], context: str) -> Region | None:
     region = resolve_chain(run, context)
     last = run[-1]
     glued = last.surface if last.short else ""
-    zone = zone_at(text, last.end, region, glued)
-    if zone is not None:
-        return zone
-    return region
+    # A zone or a township written after the division is the report's, not the division's (旺苍县东河镇人民政府).
+    return zone_at(text, last.end, region, glued) or township_at(text, last.end, region) or region
 
 
-def _zone_parent(zone: Region, context: str) -> Region:
-    """A zone named alone gets the division written right before its name elsewhere (安康市恒口示范区)."""
-    for found in re.finditer(re.escape(zone.name), context):
+def _placed(place: Region, context: str) -> Region:
+    """A zone or township named alone gets the division written right before its name elsewhere
+    (安康市恒口示范区, 旺苍县东河镇)."""
+    for found in re.finditer(re.escape(place.name), context):
         window = context[max(0, found.start() - 30) : found.start()]
         runs = chains(window, find_mentions(window))
         if runs and runs[-1][-1].end == len(window) and (parent := resolve_chain(runs[-1], context)):
-            return zone_at(zone.name, 0, parent) or zone
-    return zone
+            return under(place.name, place.level, parent)
+    return place
 
 
 def _is_national(text: str) -> bool:

@@ -60,13 +60,31 @@ def _region_spans(folded: str, tokens: set[str], regions: tuple[str, ...]) -> li
     found: list[tuple[int, int, str]] = []
     for region in sorted(regions, key=lambda r: (-len(r), r)):
         for form in dict.fromkeys(f for f in (fold(region), fold(short_name(region) or "")) if f):
-            # A form must be one of jieba's words here or a word of its own (新密 in 新密 依法行政,
-            # which jieba cuts 新/密): 新乡 is not named in 新乡村振兴.
+            # A form must be one of jieba's words here, touch no other letter (新密 in 新密 依法行政, which
+            # jieba cuts 新/密; 东河镇 in 东河镇2023年, cut 东河/镇), or be a full name of three characters or
+            # more that no word of the query straddles (2023年东河镇收到): 新乡 is not named in 新乡村振兴, nor
+            # 朝阳区 in 朝阳区域.
+            full = form == fold(region) and len(form) >= 3
             for m in re.finditer(re.escape(form), folded):
-                if (form in tokens or _stands_alone(folded, m.start(), m.end())) and \
+                if (form in tokens or _apart(folded, m.start(), m.end())
+                        or full and not _straddled(folded, m.start(), m.end(), tokens)) and \
                         not any(s < m.end() and m.start() < e for s, e, _ in found):
                     found.append((m.start(), m.end(), region))
     return found
+
+
+def _apart(folded: str, start: int, end: int) -> bool:
+    """Whether no letter (a Chinese character included) touches folded[start:end] on either side."""
+    return not folded[start - 1:start].isalpha() and not folded[end:end + 1].isalpha()
+
+
+def _straddled(folded: str, start: int, end: int, tokens: set[str]) -> bool:
+    """Whether a word of `tokens` is written across an edge of folded[start:end] (区域 across 朝阳区|域)."""
+    for token in tokens:
+        for m in re.finditer(re.escape(token), folded):
+            if m.start() < start < m.end() or m.start() < end < m.end():
+                return True
+    return False
 
 
 def _stands_alone(folded: str, start: int, end: int) -> bool:

@@ -17,6 +17,8 @@ KNOWN = short_names({"太原市", "三门峡市", "恒口示范区", "四川省"
     ("三门峡市2023年12345热线满意率", ("hotline.satisfaction_rate", "三门峡市", 2023)),
     ("三门峡市2023年12345热线受理了多少件", ("hotline.received", "三门峡市", 2023)),
     ("北京市2021年办理了多少行政复议案件", ("admin_review.handled", "北京市", 2021)),  # not in the archive
+    ("青山镇2023年收到多少行政复议申请", ("admin_review.received", "青山镇", 2023)),  # a township not in it
+    ("建外街道2022年收到多少行政复议申请", ("admin_review.received", "建外街道", 2022)),
     ("澄湖市2025年地区生产总值增长多少", ("economy.gdp_growth", "澄湖市", 2025)),  # a growth: the rate
     ("澄湖市2025年地区生产总值是多少", ("economy.gdp", "澄湖市", 2025)),  # an amount
     ("行政复议", None),  # no year

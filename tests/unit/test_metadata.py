@@ -370,6 +370,33 @@ def test_cities_counties_districts_and_zones_with_parents(title, region, level, 
     assert (meta.region, meta.region_level, meta.province, meta.city) == (region, level, province, city)
 
 
+@pytest.mark.parametrize(
+    ("title", "body", "region", "level", "province", "city"),
+    [
+        # A township's report is the township's, never its county's: its figures are not the county's.
+        ("旺苍县东河镇人民政府2023年法治政府建设年度报告", "", "东河镇", "township", "四川省", "广元市"),
+        ("陕西省安康市汉滨区五里镇2021年法治政府建设工作情况报告", "", "五里镇", "township", "陕西省", "安康市"),
+        ("广州市天河区石牌街道2024年政府信息公开工作年度报告", "", "石牌街道", "township", "广东省", "广州市"),
+        ("朝阳区建外街道办事处2022年政府信息公开工作年度报告", "", "建外街道", "township", None, None),
+        ("东莞市虎门镇2023年法治政府建设年度报告", "", "虎门镇", "township", "广东省", "东莞市"),  # no county
+        ("阿拉善左旗巴润别立镇2022年法治政府建设年度报告", "", "巴润别立镇", "township", "内蒙古自治区", "阿拉善盟"),
+        ("汉滨区关家镇党委关于2023年法治建设的报告", "", "关家镇", "township", "陕西省", "安康市"),
+        ("城关镇2023年法治政府建设工作报告", "", "城关镇", "township", None, None),  # many share it: no parents
+        ("城关镇2023年法治政府建设工作报告", "旺苍县城关镇人民政府全年受理行政复议申请3件。", "城关镇", "township",
+         "四川省", "广元市"),  # placed by the division the body writes before it
+        # Words that end like a township are not one, and a county's own reports stay the county's.
+        ("旺苍县城乡规划局2023年政府信息公开工作年度报告", "", "旺苍县", "county", "四川省", "广元市"),
+        ("旺苍县乡镇2023年法治政府建设工作报告汇总", "", "旺苍县", "county", "四川省", "广元市"),
+        ("青川县关于2023年乡镇法治政府建设的报告", "", "青川县", "county", "四川省", "广元市"),
+        ("旺苍县小城镇建设2023年工作报告", "", "旺苍县", "county", "四川省", "广元市"),
+        ("旺苍县2023年法治政府建设年度报告", "", "旺苍县", "county", "四川省", "广元市"),
+    ],
+)
+def test_a_townships_report_is_the_townships(title, body, region, level, province, city):
+    meta = extract_metadata(page(title, body + PROSE), "x.txt")
+    assert (meta.region, meta.region_level, meta.province, meta.city) == (region, level, province, city)
+
+
 AMBIGUOUS = "朝阳区2023年法治政府建设年度报告"
 
 
@@ -457,6 +484,20 @@ def test_a_section_heading_is_never_a_title():
 def test_sidecar_region_is_made_canonical_with_its_parents():
     meta = extract_metadata(SIDECAR_RAW, "x.txt", {"region": "宁夏"})
     assert (meta.region, meta.region_level) == ("宁夏回族自治区", "province")
+
+
+@pytest.mark.parametrize(
+    ("side", "expected"),
+    [
+        ("旺苍县东河镇", ("东河镇", "township", "四川省", "广元市")),
+        ("安康市恒口示范区", ("恒口示范区", "zone", "陕西省", "安康市")),
+        ("城关镇", ("城关镇", "township", None, None)),
+        ("旺苍县人民政府", ("旺苍县", "county", "四川省", "广元市")),
+    ],
+)
+def test_a_sidecar_township_or_zone_is_not_filed_under_the_division_before_it(side, expected):
+    meta = extract_metadata(SIDECAR_RAW, "x.txt", {"region": side})
+    assert (meta.region, meta.region_level, meta.province, meta.city) == expected
 
 
 # ---------------------------------------------------------------- held out: a folder of messy reports, names hidden

@@ -41,6 +41,22 @@ def test_recognise(text, rest, applied):
     assert (out, [(a.field, a.value, a.typed) for a in found]) == (rest, applied)
 
 
+TOWNS = Vocabulary(regions=("东河镇", "旺苍县", "朝阳区", "建外街道"), years=(2022, 2023))
+
+
+@pytest.mark.parametrize("text, rest, applied", [
+    # jieba cuts a township's name (东河/镇): its full name still counts where no word straddles its edges
+    ("东河镇2023年 行政复议", "行政复议", [("region", "东河镇", "东河镇"), ("year", 2023, "2023年")]),
+    ("2023年东河镇收到行政复议申请", "收到行政复议申请", [("year", 2023, "2023年"), ("region", "东河镇", "东河镇")]),
+    ("建外街道 政府信息公开", "政府信息公开", [("region", "建外街道", "建外街道")]),
+    ("东河镇江", "东河镇江", []),  # 镇江 is written across 东河镇's end
+    ("东河镇长", "东河镇长", []),  # 镇长, a word across its end
+])
+def test_a_region_jieba_cuts_is_still_recognised_where_it_stands_as_a_name(text, rest, applied):
+    out, found = recognise(text, TOWNS)
+    assert (out, [(a.field, a.value, a.typed) for a in found]) == (rest, applied)
+
+
 def test_recognised_values_become_filters_and_literal_keeps_them_words():
     p = parse_query("太原 2021年 行政复议", KNOWN)
     assert (p.text, p.regions, p.years, p.terms) == ("行政复议", ("太原市",), (2021,), ("行政", "复议", "行政复议"))

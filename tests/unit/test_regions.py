@@ -163,4 +163,4 @@ def test_generic_district_names_are_not_regions():
 
 def test_nation_and_levels():
     assert nation() == Region("全国", "national")
-    assert LEVELS == ("national", "province", "city", "county", "zone")
+    assert LEVELS == ("national", "province", "city", "county", "zone", "township")
