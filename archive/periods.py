@@ -241,7 +241,8 @@ _NEXT_IN_LIST = re.compile(r"\s*[、和及与]\s*[0-9零〇一二两三四五六
 
 def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] | None:
     """"2022年、2023年收案数分别为120件、135件" (分别 or not): the nth figure of a list after a list of times is of
-    the nth time. A figure alone after them ("2021年、2022年收到36件") is left to the rule for one."""
+    the nth time. A figure alone after years that follow one another ("2021年、2022年共收到120件") is of all of them,
+    first to last, never of the last alone; after other times it is left to the rule for one."""
     clause = _CLAUSE.split(before)[-1]
     times = mentions(clause, anchor)  # the times of a list are years or relative words, never spans of n years
     if len(times) < 2:
@@ -255,8 +256,12 @@ def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] 
         listed.insert(0, earlier)
     at = clause.rfind("分别")
     nth = len(_NUMBER.findall(clause, at + 2 if at >= 0 else listed[-1][0]))
-    if len(listed) < 2 or nth >= len(listed) or (nth == 0 and not _NEXT_IN_LIST.match(after)):
+    if len(listed) < 2 or nth >= len(listed):
         return None
+    if nth == 0 and not _NEXT_IN_LIST.match(after):
+        years = [first for _, first, last in listed if first == last]
+        following = len(years) == len(listed) and years == list(range(years[0], years[0] + len(years)))
+        return (years[0], years[-1]) if following else None
     return listed[nth][1], listed[nth][2]
 
 

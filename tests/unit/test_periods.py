@@ -92,7 +92,11 @@ def test_a_part_of_a_year(sentence, text, report, period, part):
     ("上年和今年分别受理45件、52件", "45件", ANNUAL_2023, "2022", "result"),
     ("2022年收案数分别为120件、135件", "135件", ANNUAL_2023, "2022", "result"),  # one time: each figure's
     ("2022年、2023年收案数120件、135件", "120件", ANNUAL_2023, "2022", "result"),  # no 分别, the same list
-    ("2021年、2022年收到36件", "36件", ANNUAL_2023, "2022", "result"),  # one figure: no list to pair
+    # one figure after years that follow one another: of them all (a total), never of the last alone
+    ("2021年、2022年收到36件", "36件", ANNUAL_2023, "2021-2022", "result"),
+    ("全县2021年、2022年共收到信访件120件", "120件", ANNUAL_2023, "2021-2022", "result"),
+    ("2021年、2022年和2023年累计办结118件", "118件", ANNUAL_2023, "2021-2023", "result"),
+    ("上年和今年共受理97件", "97件", ANNUAL_2023, "2022-2023", "result"),
     ("2021年收到36件、2022年收到45件", "36件", ANNUAL_2023, "2021", "result"),  # each after its own time
     # years in Chinese numerals
     ("二〇二二年受理行政复议案件36件", "36件", ANNUAL_2023, "2022", "result"),
