@@ -62,6 +62,14 @@ def measure(sentence: str, value: float) -> str | None:
     ("行政机关负责人出庭应诉率达到96.1%", 96.1, "litigation.head_appearance_rate"),
     ("全年发生行政诉讼一审案件143件，败诉率7.7%", 143, "litigation.first_instance"),
     ("全年发生行政诉讼一审案件143件，败诉率7.7%", 7.7, "litigation.loss_rate"),
+    # cases lost, and the heads' appearances, are neither the count of cases nor of one another
+    ("发生行政诉讼案件971件，一审败诉30件", 971, "litigation.first_instance"),
+    ("发生行政诉讼案件971件，一审败诉30件", 30, "litigation.lost"),
+    ("行政诉讼案件败诉4件，胜诉案件30件", 4, "litigation.lost"),
+    ("行政诉讼案件败诉4件，胜诉案件30件", 30, None),  # no measure of cases won: none made up
+    ("全县办理行政应诉案件86件，行政机关负责人出庭应诉79件", 86, "litigation.first_instance"),
+    ("全县办理行政应诉案件86件，行政机关负责人出庭应诉79件", 79, "litigation.head_appearances"),
+    ("行政机关负责人出庭应诉52次", 52, None),  # times, not cases: no unit of the measure's
     ("完成行政规范性文件备案审查39件", 39, "norms.filing_review"),
     ("对规范性文件进行合法性审核126件", 126, "norms.legality_review"),
     ("主动公开政府信息1.3万条，办理依申请公开212件", 1.3, "disclosure.proactive"),
