@@ -49,6 +49,10 @@ def measure(sentence: str, value: float) -> str | None:
     ("全年共收到行政复议申请52件，受理47件，办结40件", 40, "admin_review.closed"),
     ("行政复议纠错率8.2%，调解和解率31.5%", 8.2, "admin_review.correction_rate"),
     ("行政复议纠错率8.2%，调解和解率31.5%", 31.5, "admin_review.settlement_rate"),
+    # cases closed by mediation or settlement are a part of those closed, not the number closed
+    ("全年受理行政复议案件1371件，审结1660件，调解和解结案176件", 1660, "admin_review.closed"),
+    ("全年受理行政复议案件1371件，审结1660件，调解和解结案176件", 176, "admin_review.settled"),
+    ("行政复议案件通过调解和解方式办结23件", 23, "admin_review.settled"),
     # 12345: volumes and rates
     ("12345政务服务便民热线受理群众诉求6.1万件，办结率98.2%，满意率93.4%", 6.1, "hotline.received"),
     ("12345政务服务便民热线受理群众诉求6.1万件，办结率98.2%，满意率93.4%", 98.2, "hotline.closing_rate"),
