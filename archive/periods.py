@@ -194,8 +194,9 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
     found = written or mentions(section, report.year, report)
     period = _respective(before, after, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
-    if period is None:
-        year = covered_year(report) if kind == "result" else report.year
+    if period is None:  # no time written: a result is of the year covered, a plan ahead of it of the year after
+        year = (covered_year(report) if kind == "result" else first_planned_year(report) if looks_ahead(report, section)
+                else report.year)
         period = (year, year)
     part = part_of_year(before, written[-1][0] if written else 0) if period[0] == period[1] else None
     return Placed(period[0], period[1], kind, part)
@@ -291,6 +292,14 @@ def find_nth(text: str, part: str, nth: int) -> int:
     return at
 
 
+def looks_ahead(report: Report, section: str) -> bool:
+    """Whether what `section` of `report` says is planned: a plan's, or a forward-looking section's (下一步工作打算,
+    a 政府工作报告's 重点工作)."""
+    w = words()
+    return (is_plan(report) or any(s in section for s in w["forward_sections"])
+            or (report.doc_type in w["review_doc_types"] and any(s in section for s in w["review_forward_sections"])))
+
+
 def kind_of(before: str, after: str, report: Report, section: str, period: tuple[int, int] | None) -> str:
     """result, target or plan, from the words around a figure and where its report stands in time."""
     w = words()
@@ -301,9 +310,7 @@ def kind_of(before: str, after: str, report: Report, section: str, period: tuple
     planned = first_planned_year(report)
     if period is not None and planned is not None and period[1] < planned:
         return "result"
-    forward = (is_plan(report) or any(s in section for s in w["forward_sections"])
-               or (report.doc_type in w["review_doc_types"] and any(s in section for s in w["review_forward_sections"]))
-               or (period is not None and planned is not None and period[0] >= planned))
+    forward = looks_ahead(report, section) or (period is not None and planned is not None and period[0] >= planned)
     own = _CLAUSE.split(after)[0]
     if forward and any(own.lstrip().startswith(b) for b in w["bounds"]):
         return "target"

@@ -114,12 +114,15 @@ def test_period_and_kind(sentence, text, report, period, kind):
 @pytest.mark.parametrize("section, report, period, kind", [
     ("三、2024年工作打算", ANNUAL_2023, "2024", "plan"),
     ("二、2023年主要工作", ANNUAL_2023, "2023", "result"),
-    ("四、下一步工作安排", ANNUAL_2023, "2023", "plan"),
+    ("四、下一步工作安排", ANNUAL_2023, "2024", "plan"),  # a 2023 report's next steps: the year after it
     ("二、2025年工作安排 > （一）2025年经济社会发展主要预期目标", Report(2025, "政府工作报告"), "2025", "target"),
     ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
-    ("四、下一步工作計劃", ANNUAL_2023, "2023", "plan"),  # traditional
+    ("四、下一步工作計劃", ANNUAL_2023, "2024", "plan"),  # traditional
     ("三、重点工作", Report(2024, "政府工作报告"), "2024", "plan"),  # a review's 重点工作: the year ahead
     ("三、重点工作", ANNUAL_2023, "2023", "result"),  # an annual report's: the year reported on
+    ("七、下一步工作打算", Report(2022, "年度报告", covers=2022), "2023", "plan"),
+    ("四、下一步工作安排", PLAN_2023, "2023", "plan"),  # a plan's own year
+    ("三、2023年工作打算", GOV_2026, "2023", "result"),  # a year written is never moved
     ("二、2023年重点工作推进情况", Report(2024, "政府工作报告"), "2023", "result"),
     ("二、2025年工作安排 > （一）2025年經濟社會發展主要預期目標", Report(2025, "政府工作报告"), "2025", "target"),
 ])
