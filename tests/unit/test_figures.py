@@ -67,6 +67,11 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("先后建成8个公共法律服务中心", [("建成公共法律服务中心", 8, "个")]),  # the counted thing follows
     ("市行政复议局（市司法局）全年办理行政复议案件77件", [("市行政复议局办理行政复议案件", 77, "件")]),
     ("调解成功 1208件", [("调解成功", 1208, "件")]),
+    # what a plan pushes for is not part of what it measures
+    ("保持行政机关负责人出庭应诉率100%", [("行政机关负责人出庭应诉率", 100, "%")]),
+    ("推动县级政务服务事项全程网办率达到85%", [("县级政务服务事项全程网办率", 85, "%")]),
+    ("进一步提升群众满意率至96%", [("提升群众满意率", 96, "%")]),
+    ("保持在95%以上", [("", 95, "%")]),
     ("受理案件从120件至80件", [("受理案件", 120, "件"), ("", 80, "件")]),  # falling: not a range
     # A time is when a figure is measured, not what: a figure with only its time measures what the one before does.
     ("行政复议案件办结率2021年为96%，2022年为98.5%",
