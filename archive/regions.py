@@ -142,6 +142,33 @@ def _index() -> tuple[dict[str, tuple[Region, ...]], dict[str, tuple[Region, ...
 
 
 @cache
+def _county_stems() -> dict[str, tuple[Region, ...]]:
+    """Counties' names without their suffix (青川 for 青川县, 新密 for 新密市) that are no other name: read only where
+    a title names a government (`county_stem_at`), never in running text, where 2-character stems are words."""
+    full, short = _index()
+    stems = defaultdict(list)
+    for region in divisions():
+        stem = short_forms(region)[0] if region.level == "county" else ""
+        if stem and stem not in full and stem not in short:
+            stems[stem].append(region)
+    return {k: tuple(v) for k, v in stems.items()}
+
+
+def county_stem_at(text: str, pos: int, context: str = "") -> Region | None:
+    """A county written without its suffix at `pos`, as a title names its government: followed by a year or a
+    government word (青川2023年…, 旺苍人民政府…); the county it shortens where only one does, or the one whose city
+    or province `context` names; None otherwise."""
+    stems = _county_stems()
+    for size in (4, 3, 2):
+        stem = text[pos:pos + size]
+        if len(stem) == size and stem in stems:
+            rest = text[pos + size:]
+            if rest[:1].isdigit() or rest.startswith(("人民政府", "政府", "县委", "区委", "市委")):
+                return pick(stems[stem], context)
+    return None
+
+
+@cache
 def _name_starts() -> tuple[re.Pattern[str], dict[str, tuple[int, ...]]]:
     """Where a name may start (a character names start with, before one that is second in a name), and the lengths
     of the names beginning with each two characters, longest first. (Every name has two characters or more.)"""

@@ -17,6 +17,7 @@ from archive.regions import (
     Mention,
     Region,
     chains,
+    county_stem_at,
     find_mentions,
     names_government,
     nation,
@@ -49,7 +50,8 @@ def title_region(title: str, context: str = "") -> Region | None:
     for pos in sorted({0} | {m.end() for m in _LEAD.finditer(title)}):
         if any(m.start <= pos < m.end for m in mentions):
             continue
-        found = zone_at(title, pos, None) or township_at(title, pos, None) or unlisted_at(title, pos)
+        found = (zone_at(title, pos, None) or township_at(title, pos, None) or county_stem_at(title, pos, context)
+                 or unlisted_at(title, pos))
         if found is not None:
             return _placed(found, context) if found.level in ("zone", "township") else found
     # Last: a city's "落实国务院…的报告" or "全国文明城市…" is the city's, not the nation's.

@@ -397,6 +397,24 @@ def test_a_townships_report_is_the_townships(title, body, region, level, provinc
     assert (meta.region, meta.region_level, meta.province, meta.city) == (region, level, province, city)
 
 
+@pytest.mark.parametrize(
+    ("title", "body", "region", "province", "city"),
+    [
+        # a county's name without its suffix, where the title names its government, is the county
+        ("青川2023年法治政府建设年度报告", "", "青川县", "四川省", "广元市"),
+        ("旺苍2022年政府信息公开工作年度报告", "", "旺苍县", "四川省", "广元市"),
+        ("新密2021年法治政府建设年度报告", "", "新密市", "河南省", "郑州市"),  # a county-level city
+        ("长兴人民政府2023年政府工作报告", "", "长兴县", "浙江省", "湖州市"),
+        ("鼓楼2022年法治政府建设年度报告", "在南京市委、市政府的坚强领导下，", "鼓楼区", "江苏省", "南京市"),
+        ("鼓楼2022年法治政府建设年度报告", "", None, None, None),  # several 鼓楼区: not guessed
+        ("法治政府建设2023年度报告", "", None, None, None),
+    ],
+)
+def test_a_county_written_without_its_suffix_in_a_title(title, body, region, province, city):
+    meta = extract_metadata(page(title, body + PROSE), "x.txt")
+    assert (meta.region, meta.province, meta.city) == (region, province, city)
+
+
 AMBIGUOUS = "朝阳区2023年法治政府建设年度报告"
 
 
