@@ -175,6 +175,7 @@ def repair_headings(body: str) -> str:
 # Text wrapped at a width (PDF text layers, OCR, hard-wrapped .txt): most long lines are one width, in display
 # columns (a CJK character two, a digit one: justified lines hold more digits), and most of those stop mid-sentence.
 _WRAP_SLACK = 3  # display columns a full line may fall short of the width (a line ends before a wide character)
+_WRAP_INDENT = 4  # display columns a paragraph's first line is indented by ("　　", two full-width spaces), stripped
 _WRAP_MIN_WIDTH = 24  # narrower "lines" are lists of short items, not wrapped prose
 _WRAP_MIN_LINES = 6
 _WRAP_SHARE = 0.4  # of the long lines at the width
@@ -221,7 +222,9 @@ def unwrap(lines: list[str]) -> list[str]:
         else:
             out.append(line)
         last = out[-1]
-        joined = (bool(last.strip()) and "\t" not in line and _columns(line) >= width - _WRAP_SLACK
+        # a paragraph's first line is full short of its indent, which cleaning took away
+        short_by = _WRAP_SLACK + (_WRAP_INDENT if last is line else 0)
+        joined = (bool(last.strip()) and "\t" not in line and _columns(line.strip()) >= width - short_by
                   and line.rstrip()[-1:] not in _SENTENCE_CLOSE and not (last is line and _bare_heading(line)))
     return out
 

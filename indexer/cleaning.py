@@ -76,6 +76,10 @@ _DATE_LINE = re.compile(r"(?:19|20)\d{2}\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日")
 # Lines after the closing date that still belong to an official document.
 _DOCUMENT_TAIL = re.compile(r"^(?:[(（]|抄送|主送|附件|此件|注[:：]|印发|联系人)")
 _HEADER_MAX_LINES = 40
+# What only a report's own text holds below a date: a section heading or a counted figure (a page's footer holds
+# neither, but for a labelled field such as "浏览次数：328次").
+_BODY_AFTER = re.compile(r"^(?:[一二三四五六七八九十]+、|[（(][一二三四五六七八九十]+[）)])"
+                         r"|\d\s*(?:件|项|个|人次|名|人|户|家|条|起|次|场|期|万|亿|%|％)")
 
 
 # Metadata extraction reads the cleaned text's last lines and the pipeline then cleans the same raw
@@ -147,6 +151,9 @@ def _drop_footer(lines: list[str]) -> list[str]:
     if not dates:
         return lines
     last = dates[-1]
+    if any(_BODY_AFTER.search(line) and not (is_junk_line(line) or _STARTS_WITH_LABEL.match(line))
+           for line in lines[last + 1:]):
+        return lines  # a heading or a figure below: the date was not the document's end (a date under the title)
     after = [line for line in lines[last + 1 :] if not line or _DOCUMENT_TAIL.match(line)]
     return lines[: last + 1] + after
 

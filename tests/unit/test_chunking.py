@@ -504,3 +504,22 @@ def test_a_wrapped_seed_report_gives_the_figures_the_unwrapped_one_gives(seeds_d
     for seed in sorted(seeds_dir.glob("*.txt")):
         body = seed.read_text(encoding="utf-8")
         assert figures(wrapped(body, width)) == figures(body), seed.name
+
+
+@pytest.mark.parametrize("width", [24, 40, 56])
+def test_a_wrapped_report_with_a_date_under_its_title_loses_nothing_on_its_way_in(seeds_dir, tmp_path, width):
+    """A seed as a PDF's text layer gives it, whole: a date line under its title, every line (its paragraphs'
+    indented first lines too) `width` columns wide; read, cleaned and cut, it gives the figures the unwrapped report
+    gives, in order. (Lines this short are no prose to the cleaner: the date under the title once cut the body.)"""
+    from indexer.pipeline import prepare
+
+    def figures(path):
+        return [(f["label"], f["value"], f["unit"]) for c in prepare(path, 500).chunks for f in c.figures]
+
+    for seed in sorted(seeds_dir.glob("*.txt")):
+        title, *rest = seed.read_text(encoding="utf-8").split("\n")
+        dated = "\n".join([title, "2024年1月20日", *rest])
+        (tmp_path / "report.txt").write_text(dated, encoding="utf-8")
+        (tmp_path / "wrapped.txt").write_text(wrapped(dated, width), encoding="utf-8")
+        expected = figures(tmp_path / "report.txt")
+        assert len(expected) >= 10 and figures(tmp_path / "wrapped.txt") == expected, seed.name

@@ -132,9 +132,18 @@ def test_body_lines_survive_clean_anywhere(line, form):
          page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "(此件公开发布)")),
         # A date inside the body followed by prose is not an ending.
         (page(TITLE, "2018年3月6日", PROSE, "短行"), page(TITLE, "2018年3月6日", PROSE, "短行")),
+        # Nor is a date under the title of a report of short lines (a PDF's, hard-wrapped), nor a signature above
+        # an annex's table: a heading or a counted figure below it is the report's own.
+        (page(TITLE, "某县人民政府", "2024年1月20日", "一、基本情况", "全年收到行政复议申请45件，", "办结41件。"),
+         page(TITLE, "某县人民政府", "2024年1月20日", "一、基本情况", "全年收到行政复议申请45件，", "办结41件。")),
+        (page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "附件：统计表", "行政复议\t45件", "返回顶部"),
+         page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "附件：统计表", "行政复议\t45件")),
+        (page(TITLE, PROSE, "某市人民政府", "2018年3月6日", "浏览次数：328次", "扫一扫在手机打开当前页"),
+         page(TITLE, PROSE, "某市人民政府", "2018年3月6日")),
     ],
     ids=["header", "header-bullets", "header-fields", "footer-heading", "footer-host", "after-date",
-         "after-date-keeps-document-tail", "date-mid-body"],
+         "after-date-keeps-document-tail", "date-mid-body", "date-under-title", "annex-after-signature",
+         "footer-counter"],
 )
 @FORMS
 def test_clean_by_position(raw, expected, form):
