@@ -98,9 +98,19 @@ def body_region(text: str, publisher: str | None, closing: list[str]) -> Region 
     if (m := _ON_BEHALF.search(head)) and (found := _named(m.group(1), text)):
         return found
     for line in [publisher or ""] + closing[::-1]:
+        if _addressed(line):  # "广元市人民政府：" is who the report is sent to, not who sends it
+            continue
         if line and (found := _named(line, text)) is not None and found.level != "national":
             return found
-    return _most_named(head + "\n" + "\n".join(closing))
+    # The signature once (a short report's closing lines are in its head already), and no recipient's line.
+    lines = head.splitlines() + (closing if len(text) > BODY_SCAN_CHARS else [])
+    return _most_named("\n".join(line for line in lines if not _addressed(line)))
+
+
+def _addressed(line: str) -> bool:
+    """A line naming a recipient: "广元市人民政府：" above the body, "抄送：…", "主送：…"."""
+    line = line.strip()
+    return line.endswith(("：", ":")) or line.startswith(("抄送", "主送", "报送"))
 
 
 def delivery_year(text: str) -> int | None:

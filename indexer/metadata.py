@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 
 from archive.models import DOC_TYPES, DOC_TYPES_FILE, REGION_LEVELS
-from archive.regions import Region, canonical
+from archive.regions import Region, canonical, find_mentions
 from archive.text import nfkc, simplified, years_as_digits
 from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
@@ -138,17 +138,37 @@ def find_title(lines: list[str]) -> str | None:
 
     A report whose line breaks were lost has its title at the start of its one long line."""
     nonblank = [ln for ln in lines if ln][:30]
-    for line in nonblank:
-        if _BULLET.match(line) or _LABEL.match(line) or is_junk_line(line) or is_prose(line):
-            continue
-        if detect_heading(line):  # "二、2013年工作安排" is a section of the report, not its name
-            continue
-        if 5 <= len(line) <= 100 and _TITLE_WORDS.search(line):
-            return _without_delivery(line)
+    above, seen = "", 0  # the line right above ("" after a blank one); the nonblank lines read
+    for line in lines:
+        seen += bool(line)
+        if seen > len(nonblank):
+            break
+        if line and _title_like(line) and 5 <= len(line) <= 100 and _TITLE_WORDS.search(line):
+            # A title broken over two lines ("旺苍县2023年法治政府" / "建设年度报告"), or under its issuer
+            # ("旺苍县人民政府" / "关于…的报告"): the line right above it is its first part.
+            return _without_delivery(above + line if _title_part(above) and len(above + line) <= 100 else line)
+        above = line
     for line in nonblank[:3]:
         if len(line) > 100 and not detect_heading(line) and (m := _TITLE_PREFIX.match(line)):
             return m.group().strip()
     return None
+
+
+def _title_like(line: str) -> bool:
+    """No bullet, metadata label, page furniture, prose or section heading ("二、2013年工作安排" is a section)."""
+    return not (_BULLET.match(line) or _LABEL.match(line) or is_junk_line(line) or is_prose(line)
+                or detect_heading(line))
+
+
+_TITLE_PART_END = re.compile(r"(?:[。，、；：:,;！？!?）)]|网站|网|门户|平台|频道|栏目|首页)$")
+
+
+def _title_part(line: str) -> bool:
+    """A line that can open a title: short, unpunctuated, naming a government or a year (not a channel's name)."""
+    return (len(line) <= 60 and _title_like(line) and not _TITLE_PART_END.search(line)
+            and not _DATE_ONLY.fullmatch(line) and not _TITLE_WORDS.search(line)
+            and (bool(find_mentions(line)) or bool(re.search(r"(?:19|20)\d{2}\s*年", line))
+                 or bool(re.search(r"(?:镇|乡|街道|区|县|市|省)(?:人民)?政府$", line))))
 
 
 def _without_delivery(line: str) -> str:

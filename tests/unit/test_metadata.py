@@ -415,6 +415,31 @@ def test_a_county_written_without_its_suffix_in_a_title(title, body, region, pro
     assert (meta.region, meta.province, meta.city) == (region, province, city)
 
 
+@pytest.mark.parametrize(
+    ("raw", "title", "region"),
+    [
+        # a title broken over two lines, as PDFs and scans break it
+        ("旺苍县2023年法治政府\n建设年度报告\n旺苍县人民政府\n2024年1月20日\n一、基本情况\n全年收到申请45件。\n",
+         "旺苍县2023年法治政府建设年度报告", "旺苍县"),
+        ("旺苍县人民政府关于2023年法治政府建设\n情况的报告\n一、基本情况\n全年收到申请45件。\n",
+         "旺苍县人民政府关于2023年法治政府建设情况的报告", "旺苍县"),
+        # the issuer on the line above a 关于 title is part of it; the recipient below it is not the issuer
+        ("旺苍县人民政府\n关于2023年法治政府建设情况的报告\n广元市人民政府：\n现将我县2023年法治政府建设情况报告如下。\n",
+         "旺苍县人民政府关于2023年法治政府建设情况的报告", "旺苍县"),
+        ("关于2023年法治政府建设情况的报告\n广元市人民政府：\n现将我县2023年法治政府建设情况报告如下。\n一、基本情况\n",
+         "关于2023年法治政府建设情况的报告", None),
+        # a line above that is no part of a title stays apart
+        ("政务公开\n旺苍县2023年法治政府建设年度报告\n" + PROSE, "旺苍县2023年法治政府建设年度报告", "旺苍县"),
+        ("旺苍县人民政府门户网站\n旺苍县2023年法治政府建设年度报告\n" + PROSE, "旺苍县2023年法治政府建设年度报告",
+         "旺苍县"),
+        ("2024-01-20\n旺苍县2023年法治政府建设年度报告\n" + PROSE, "旺苍县2023年法治政府建设年度报告", "旺苍县"),
+    ],
+)
+def test_a_title_over_two_lines_and_the_recipient_line(raw, title, region):
+    meta = extract_metadata(raw, "x.txt")
+    assert (meta.title, meta.region) == (title, region)
+
+
 AMBIGUOUS = "朝阳区2023年法治政府建设年度报告"
 
 
