@@ -272,10 +272,33 @@ def _html_to_text(path: Path, data: bytes) -> tuple[str, str]:
     declared = found.group(1).decode("ascii") if found else None
     html, encoding = _decode(path, data, declared)
     try:
-        return _html_text(html), encoding
+        text = _html_text(html)
     except Exception as exc:  # lxml/bs4 raise many types on broken markup; report them as one
         log.info("%s：HTML 解析出错（解析库原文：%s）", path.name, exc)
         raise ReadError(path, "HTML 格式有误，无法读出正文") from exc
+    title = page_title(html)
+    if title and re.sub(r"\s+", "", title) not in re.sub(r"\s+", "", text[:_TITLE_SEEN_CHARS]):
+        text = title + "\n" + text  # a page whose report title is only in its <title>: its first line, as on paper
+    return text, encoding
+
+
+_HEAD_TITLE = re.compile(r"<title[^>]*>(.*?)</title\s*>", re.I | re.S)
+_TITLE_SEPARATOR = re.compile(r"\s*(?:[_｜|]|\s[-—–]\s|——|--)\s*")
+_DOCUMENT_WORDS = ("报告", "公报", "要点", "计划", "安排", "总结", "纲要", "情况", "综述")
+_TITLE_SEEN_CHARS = 2000  # a title written on the page stands near its top
+
+
+def page_title(html: str) -> str | None:
+    """The report's title in a page's <title>, without the site's name beside it ("…年度报告_XX县人民政府门户网站"):
+    the first part that names a kind of document; None when no part does."""
+    import html as entities
+
+    found = _HEAD_TITLE.search(html[:20000])
+    if not found:
+        return None
+    whole = _WHITESPACE.sub(" ", entities.unescape(re.sub(r"<[^>]*>", "", found.group(1)))).strip()
+    parts = [p for p in _TITLE_SEPARATOR.split(whole) if len(p) >= 6 and any(w in p for w in _DOCUMENT_WORDS)]
+    return parts[0] if parts else None
 
 
 def _html_text(html: str) -> str:

@@ -17,6 +17,7 @@ from indexer.reading import (
     RawText,
     ReadError,
     is_report_file,
+    page_title,
     read_document,
     read_sidecar,
     unspaced,
@@ -70,6 +71,29 @@ def test_html_meta_charset_is_honoured(tmp_path, meta):
     assert result.encoding == "gb18030"
     assert result.format == "html"
     assert "行政复议案件办理406件" in result.text
+
+
+@pytest.mark.parametrize("head, title", [
+    ("<title>旺苍县2023年法治政府建设年度报告_旺苍县人民政府门户网站</title>", "旺苍县2023年法治政府建设年度报告"),
+    ("<title>旺苍县人民政府 - 关于2023年法治政府建设情况的报告</title>", "关于2023年法治政府建设情况的报告"),
+    ("<title>\n  2022年政府信息公开工作年度报告｜南屏县人民政府\n</title>", "2022年政府信息公开工作年度报告"),
+    ("<title>政务公开_旺苍县人民政府门户网站</title>", None),  # a channel's page names no report
+    ("<title>法治政府&amp;依法行政工作总结——某市司法局</title>", "法治政府&依法行政工作总结"),
+    ("", None),
+])
+def test_page_title_is_the_reports_part_of_the_head_title(head, title):
+    assert page_title(f"<html><head>{head}</head><body><p>正文</p></body></html>") == title
+
+
+def test_a_page_whose_title_is_only_in_its_head_opens_with_it(tmp_path):
+    head = "<title>旺苍县2023年法治政府建设年度报告_旺苍县人民政府门户网站</title>"
+    prose = "2023年，全县共收到行政复议申请45件，受理41件。"
+    body = f"<div>首页 > 政务公开</div><p>{prose}</p>"
+    read = read_document(write(tmp_path, "a.html", f"<html><head>{head}</head><body>{body}</body></html>".encode()))
+    assert read.text.split("\n") == ["旺苍县2023年法治政府建设年度报告", "首页 > 政务公开", prose]
+    shown = f"<html><head>{head}</head><body><h1>旺苍县2023年法治政府建设年度报告</h1><p>{prose}</p></body></html>"
+    read = read_document(write(tmp_path, "b.html", shown.encode()))
+    assert read.text.count("旺苍县2023年法治政府建设年度报告") == 1  # shown on the page: not written twice
 
 
 def test_html_declared_charset_that_does_not_fit_falls_back_to_detection(tmp_path):
