@@ -53,6 +53,33 @@ def years_as_digits(text: str) -> str:
     return _CN_YEAR.sub(lambda m: m[0].translate(_CN_YEAR_DIGITS), text) if "年" in text else text
 
 
+_CN_DAY = "([一二三四五六七八九十]{1,3})"
+_CN_DATE = re.compile(rf"([〇○零一二三四五六七八九]{{4}})\s*年\s*{_CN_DAY}\s*月\s*{_CN_DAY}\s*日")
+_CN_UNITS = dict(zip("一二三四五六七八九", range(1, 10)))
+
+
+def _small_number(written: str) -> int | None:
+    """一 to 三十一 as a number; None for what is none ("十十")."""
+    head, ten, tail = written.partition("十")
+    if not ten:
+        return _CN_UNITS.get(written)
+    tens = _CN_UNITS.get(head, 0 if head else 1) if len(head) <= 1 else 0
+    ones = _CN_UNITS.get(tail, 0 if not tail else -99) if len(tail) <= 1 else -99
+    return tens * 10 + ones if tens and ones >= 0 else None
+
+
+def dates_as_digits(text: str) -> str:
+    """Dates written in Chinese numerals as digits: "二〇二四年一月十八日" is "2024年1月18日" (a day or month that is no
+    number stays as written)."""
+    def digits(m: re.Match) -> str:
+        month, day = _small_number(m[2]), _small_number(m[3])
+        if month is None or day is None:
+            return m[0]
+        return f"{m[1].translate(_CN_YEAR_DIGITS)}年{month}月{day}日"
+
+    return _CN_DATE.sub(digits, text) if "日" in text else text
+
+
 def normalise(text: str) -> str:
     """NFKC, non-breaking and ideographic spaces to plain spaces, no spaces inside numbers."""
     text = nfkc(_SPACES.sub(" ", text))

@@ -28,13 +28,12 @@ from archive.regions import (
     words,
     zone_at,
 )
+from archive.text import dates_as_digits
 
 # A region name starts the title, follows a non-Chinese character, or follows one of these words.
 _LEAD = re.compile(r"中国共产党|关于印发|关于|印发|转发|中共|年度|年|[^\u4e00-\u9fff]")
 _DELIVERY = re.compile(r"((?:19|20)\d{2})\s*年\s*\d{1,2}\s*月\s*\d{1,2}\s*日\s*在(.{2,40}?)"
                        r"(?:第\s*[一二三四五六七八九十\d]+\s*届)?\s*(?:人民代表大会|人大)")
-_CN_DAY = "[一二三四五六七八九十]{1,3}"
-_CN_DATE = re.compile(rf"[〇○零一二三四五六七八九]{{4}}\s*年\s*{_CN_DAY}\s*月\s*{_CN_DAY}\s*日")
 _ON_BEHALF = re.compile(r"我代表(.{2,30}?)(?:人民政府|政府|向大会)")
 BODY_SCAN_CHARS = 20000  # the issuer names itself early and in the signature; a 2 MB report is not read whole
 
@@ -83,11 +82,8 @@ def _is_national(text: str) -> bool:
 
 def _delivery(text: str) -> re.Match[str] | None:
     """The delivery line ("——2025年1月14日在XX第十届人民代表大会…上"); older reports write the date in
-    Chinese numerals (一九七五年一月十三日), read through cn2an."""
-    from cn2an import transform
-
-    head = _CN_DATE.sub(lambda m: transform(m.group().replace("○", "〇"), "cn2an"), text[:BODY_SCAN_CHARS])
-    return _DELIVERY.search(head)
+    Chinese numerals (一九七五年一月十三日), read as digits (`archive.text.dates_as_digits`)."""
+    return _DELIVERY.search(dates_as_digits(text[:BODY_SCAN_CHARS]))
 
 
 def body_region(text: str, publisher: str | None, closing: list[str]) -> Region | None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from archive.models import DOC_TYPES, DOC_TYPES_FILE, REGION_LEVELS
 from archive.regions import Region, canonical, find_mentions
-from archive.text import nfkc, simplified, years_as_digits
+from archive.text import dates_as_digits, nfkc, simplified, years_as_digits
 from indexer.chunking import detect_heading
 from indexer.cleaning import clean, header_end, is_junk_line, is_prose
 from indexer.issuer import body_region, delivery_year, title_region
@@ -269,6 +269,7 @@ def _published(fields: dict[str, str], bullets: list[str], closing: list[str]) -
         if label in fields and (date := parse_date(fields[label])):
             return date
     for candidate in bullets + closing[::-1]:
+        candidate = dates_as_digits(candidate)  # 二〇二四年一月十八日
         if _DATE_ONLY.fullmatch(candidate) and (date := parse_date(candidate)):
             return date
     return None

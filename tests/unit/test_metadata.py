@@ -440,6 +440,12 @@ def test_a_title_over_two_lines_and_the_recipient_line(raw, title, region):
     assert (meta.title, meta.region) == (title, region)
 
 
+def test_a_signature_dated_in_chinese_numerals_gives_the_publication_date():
+    raw = page("西陵县2023年法治政府建设年度报告", PROSE, "", "西陵县人民政府", "二〇二四年一月十八日")
+    meta = extract_metadata(raw, "x.txt")
+    assert (meta.publisher, meta.published) == ("西陵县人民政府", "2024-01-18")
+
+
 AMBIGUOUS = "朝阳区2023年法治政府建设年度报告"
 
 

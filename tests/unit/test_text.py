@@ -442,3 +442,18 @@ def test_years_as_digits(text, expected):
     from archive.text import years_as_digits
 
     assert years_as_digits(text) == expected and len(years_as_digits(text)) == len(text)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("二〇二四年一月十八日", "2024年1月18日"),
+    ("西陵县人民政府 二○二三年十二月三十一日", "西陵县人民政府 2023年12月31日"),
+    ("二〇二二年十月十日", "2022年10月10日"),
+    ("二〇二四年二月二十日", "2024年2月20日"),
+    ("二〇二四年一月十十日", "二〇二四年一月十十日"),  # no day: as written
+    ("二〇二三年工作", "二〇二三年工作"),  # a year alone is years_as_digits'
+    ("2024年1月18日", "2024年1月18日"),
+])
+def test_dates_as_digits(text, expected):
+    from archive.text import dates_as_digits
+
+    assert dates_as_digits(text) == expected
