@@ -105,6 +105,8 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     family = family_of(unit, cat)
     if family is None or not label:
         return None
+    if "、" in label and _topics_listed(label, cat):  # "办理行政复议、行政应诉案件86件": a total of two, none's
+        return None
     cut = find_nth(sentence, text, nth) if text else -1
     before = sentence[:cut] if cut >= 0 else sentence
     topic = topic_of(label, before, cat)
@@ -121,6 +123,13 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
         if found > length:
             best, length = m, found
     return best
+
+
+def _topics_listed(label: str, cat: Catalogue) -> bool:
+    """Whether a label's 、-listed subjects name two topics or more (行政复议、行政应诉)."""
+    items = [fold(item) for item in label.split("、")]
+    named = {tid for item in items for tid, words in cat.topics.items() if any(w in item for w in words)}
+    return len(named) > 1
 
 
 _EXCLUDE_REACH = 6  # how far before a wording an excluding word still names its subject ("人均" before 地区生产总值)

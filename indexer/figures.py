@@ -150,7 +150,7 @@ _TO_LEVEL = ("达到了 达到 提高到 提高至 提升至 提升到 上升至
 _TRAIL_WORDS = (
     "分别为 分别 共计 累计 合计 总计 " + " ".join(_TO_LEVEL) + " "
     "保持在 稳定在 控制在 保持 同比 较上年 比上年 不少于 不低于 不超过 不到 低于 高于 超过 实现 各类 "
-    "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由 较 比"
+    "等 了 达 为 约 近 超 逾 共 计 是 至 的 在 和 及 与 从 由 较 比 均"
 ).split()
 _TRAIL = re.compile("(?:" + "|".join(_TRAIL_WORDS) + ")$")
 # A time ending a label is when, not what, the figure measures: "办结率2021年为100%" measures 办结率.
@@ -173,7 +173,7 @@ _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than th
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
               "计": "统会设审估", "共": "公总", "超": "赶", "是": "但就还也总于", "等": "平同对相", "了": "为除",
               "至": "截甚乃", "的": "目", "在": "存现正所实", "和": "平温缓总", "及": "普涉以危可", "与": "参给",
-              "从": "服遵自随", "由": "自理经缘", "较": "比", "比": "占对排类正"}
+              "从": "服遵自随", "由": "自理经缘", "较": "比", "比": "占对排类正", "均": "平人户"}
 _CLAUSE_END = ",，、;:。!?"  # after one of these (or at the end) nothing follows the number in its clause
 _CONJUNCTION = re.compile(r"[和及与](?<![平温缓总普涉以危参给][和及与])\s*$")
 _TITLE_END = re.compile(r"^[^《]*》")
@@ -516,7 +516,8 @@ def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> st
     # is labelled in 10-15 µs, and a pattern that finds nothing still costs half a µs.
     seg = view[max(floor, start - _WINDOW):start]
     seg = (_PARENS.sub("", seg) if "(" in seg else seg).rstrip(": ")
-    piece, listed = _last_item(_BOUNDARY.split(seg)[-1])
+    clause = _BOUNDARY.split(seg)[-1]
+    piece, listed = _last_item(clause, whole=len(clause) < len(seg) or start - _WINDOW <= floor)
     after = _after(view[end:min(sentence_end, end + _AFTER)]) if view[end:end + 1] not in _CLAUSE_END else ""
     if after and _CONJUNCTION.search(piece):  # "免罚清单和117项轻罚清单": the second list names it
         return after
@@ -533,8 +534,13 @@ def _label(view: str, floor: int, start: int, end: int, sentence_end: int) -> st
     return label  # (but in "较2022年的25.1万件增长13.9%" the 增长 after 25.1万件 is the next figure's)
 
 
-def _last_item(seg: str) -> tuple[str, bool]:
-    """The last 、-separated item of a clause, or its first when the clause is a list ending in 等."""
+_LIST_MOST, _LIST_ITEM = 4, 10  # a list of subjects one figure counts: its items, and their length after the first
+_DIGIT = re.compile(r"\d")
+
+
+def _last_item(seg: str, whole: bool = True) -> tuple[str, bool]:
+    """The last 、-separated item of a clause, or its first when the clause is a list ending in 等; the whole list
+    where the clause is one of subjects one figure counts (`whole`: the clause is not cut by the label's window)."""
     if "、" not in seg:
         return seg, False
     if "“" in seg:
@@ -543,6 +549,10 @@ def _last_item(seg: str) -> tuple[str, bool]:
         items = seg.split("、")
     if len(items) > 1 and items[-1].rstrip().endswith("等"):
         return items[0], True
+    # the list opens the clause (not right after the figure before: "受理案件12件、诉讼案件8件"), no item a figure's
+    if (whole and len(items) <= _LIST_MOST and items[0].strip() and not any(_DIGIT.search(item) for item in items[:-1])
+            and all(0 < len(item) <= _LIST_ITEM for item in items[1:])):
+        return "、".join(items), False  # "一审、二审判决、裁定85件": one figure of all the subjects listed
     return items[-1], False
 
 
@@ -572,7 +582,10 @@ def _shorten(label: str) -> str:
     for verb in _VERB.finditer(label):
         if len(label) - verb.start() <= _MAX_LABEL + 2:  # a whole verb phrase is worth two more
             return label[verb.start():]
-    return _TITLE_END.sub("", label[-_MAX_LABEL:]).lstrip("和及与")
+    cut = label[-_MAX_LABEL:]
+    if 0 < cut.find("、") <= 2 and label[-_MAX_LABEL - 1] != "、":  # a list's item cut to a character or two ("署、…")
+        cut = cut[cut.index("、") + 1:]
+    return _TITLE_END.sub("", cut).lstrip("和及与")
 
 
 def _after(rest: str) -> str:

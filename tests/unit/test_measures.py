@@ -66,6 +66,10 @@ def measure(sentence: str, value: float) -> str | None:
     ("行政机关负责人出庭应诉率达到96.1%", 96.1, "litigation.head_appearance_rate"),
     ("全年发生行政诉讼一审案件143件，败诉率7.7%", 143, "litigation.first_instance"),
     ("全年发生行政诉讼一审案件143件，败诉率7.7%", 7.7, "litigation.loss_rate"),
+    # a total over subjects of two topics is neither's; judgments and rulings are no count of first-instance cases
+    ("全年办理行政复议、行政应诉案件86件", 86, None),
+    ("一审、二审判决、裁定85件，胜诉84件", 85, None),
+    ("全年行政复议案件中，通过调解、和解方式结案31件", 31, "admin_review.settled"),
     # cases lost, and the heads' appearances, are neither the count of cases nor of one another
     ("发生行政诉讼案件971件，一审败诉30件", 971, "litigation.first_instance"),
     ("发生行政诉讼案件971件，一审败诉30件", 30, "litigation.lost"),
