@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from archive.measures import catalogue, describe, part_opens
 from archive.models import Chunk, Document
 from archive.periods import Report, find_nth, occurrence, place
+from archive.regions import find_mentions, names_government
 from archive.services import Archive
 from search_app.compare import _matches, sentence_matches
 from search_app.labels import missing
@@ -35,8 +36,27 @@ def figure_row(doc: Document, chunk: Chunk, fig: dict, q: str = "") -> dict:
         "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
         "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
         **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section, nth).to_dict(),
-        **describe(fig, nth, _whole_measure(chunk, fig, nth)),
+        **(_NO_MEASURE if _of_another_government(doc, fig["label"]) else describe(fig, nth,
+                                                                                 _whole_measure(chunk, fig, nth))),
     }
+
+
+_NO_MEASURE = describe({})
+
+
+def _of_another_government(doc: Document, label: str) -> bool:
+    """Whether a figure's label opens with a government other than its report's (in 广元市's report "旺苍县收到
+    行政复议申请45件" is 旺苍县's figure, in 旺苍县's "广元市受理…" the city's): no value of the report's measures."""
+    if not doc.region or not label:
+        return False
+    mentions = find_mentions(label[:_NAME_LONGEST])
+    first = mentions[0] if mentions else None
+    if first is None or first.start or first.end >= len(label) or not names_government(label, first, mentions):
+        return False
+    return all(c.name != doc.region for c in first.candidates)
+
+
+_NAME_LONGEST = 24  # characters: the longest chain a label opens with (内蒙古自治区呼伦贝尔市…)
 
 
 def _whole_measure(chunk: Chunk, fig: dict, nth: int) -> str | None:

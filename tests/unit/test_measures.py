@@ -187,3 +187,25 @@ def test_a_part_after_qizhong_is_not_the_measure_of_its_whole():
     assert got == [(120, "disclosure.on_request"), (3, None), (100, None), (100, None),
                    (52, "admin_review.received"), (47, "admin_review.accepted")]
     assert describe(chunk.figures[1])["measure"] == "disclosure.on_request"  # alone, without its whole: the label's
+
+
+@pytest.mark.parametrize("region, expected", [
+    # 广元市's report: its own figures, and those it quotes of 旺苍县 (and of 太原市), which are not its own
+    ("广元市", [(312, "admin_review.received"), (45, None), (298, "admin_review.accepted"), (12, None)]),
+    # 旺苍县's report quoting the same sentences: the city's figures are not the county's
+    ("旺苍县", [(312, "admin_review.received"), (45, "admin_review.received"), (298, None), (12, None)]),
+    # a report whose region is unknown: nothing to tell them apart by
+    (None, [(312, "admin_review.received"), (45, "admin_review.received"), (298, "admin_review.accepted"),
+            (12, "admin_review.accepted")]),
+])
+def test_a_figure_of_another_government_is_no_value_of_the_reports_measures(region, expected):
+    from archive.models import Chunk, Document
+    from indexer.pipeline import figures_of
+    from search_app.figures import figure_row
+
+    text = ("全年共收到行政复议申请312件。旺苍县收到行政复议申请45件。广元市受理行政复议案件298件。"
+            "太原市受理行政复议案件12件。")
+    doc = Document(doc_id="d", title="2023年法治政府建设年度报告", region=region, year=2023, doc_type="年度报告",
+                   covers=2023)
+    chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
+    assert [(r["value"], r["measure"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)] == expected
