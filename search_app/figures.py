@@ -47,7 +47,7 @@ _NO_MEASURE = describe({})
 def _of_another_government(doc: Document, label: str) -> bool:
     """Whether a figure's label opens with a government other than its report's (in 广元市's report "旺苍县收到
     行政复议申请45件" is 旺苍县's figure, in 旺苍县's "广元市受理…" the city's): no value of the report's measures."""
-    if not doc.region or not label:
+    if not doc.region or not label or doc.region in label[:_NAME_LONGEST]:  # 安康市恒口示范区… in 恒口示范区's
         return False
     mentions = find_mentions(label[:_NAME_LONGEST])
     first = mentions[0] if mentions else None

@@ -194,6 +194,8 @@ def test_a_part_after_qizhong_is_not_the_measure_of_its_whole():
     ("广元市", [(312, "admin_review.received"), (45, None), (298, "admin_review.accepted"), (12, None)]),
     # 旺苍县's report quoting the same sentences: the city's figures are not the county's
     ("旺苍县", [(312, "admin_review.received"), (45, "admin_review.received"), (298, None), (12, None)]),
+    # a township's report: its county's and city's figures are not its own
+    ("东河镇", [(312, "admin_review.received"), (45, None), (298, None), (12, None)]),
     # a report whose region is unknown: nothing to tell them apart by
     (None, [(312, "admin_review.received"), (45, "admin_review.received"), (298, "admin_review.accepted"),
             (12, "admin_review.accepted")]),
@@ -209,3 +211,16 @@ def test_a_figure_of_another_government_is_no_value_of_the_reports_measures(regi
                    covers=2023)
     chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
     assert [(r["value"], r["measure"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)] == expected
+
+
+def test_a_zone_naming_itself_under_its_city_keeps_its_figures():
+    from archive.models import Chunk, Document
+    from indexer.pipeline import figures_of
+    from search_app.figures import figure_row
+
+    text = "安康市恒口示范区受理行政复议案件21件。"
+    doc = Document(doc_id="d", title="恒口示范区2023年法治政府建设年度报告", region="恒口示范区", year=2023,
+                   doc_type="年度报告", covers=2023, region_level="zone", province="陕西省", city="安康市")
+    chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
+    assert [(r["value"], r["measure"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)] == [
+        (21, "admin_review.accepted")]
