@@ -127,9 +127,7 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
 
 def _topics_listed(label: str, cat: Catalogue) -> bool:
     """Whether a label's 、-listed subjects name two topics or more (行政复议、行政应诉)."""
-    items = [fold(item) for item in label.split("、")]
-    named = {tid for item in items for tid, words in cat.topics.items() if any(w in item for w in words)}
-    return len(named) > 1
+    return len({topic_of(item, "", cat) for item in label.split("、")} - {None}) > 1
 
 
 _EXCLUDE_REACH = 6  # how far before a wording an excluding word still names its subject ("人均" before 地区生产总值)
