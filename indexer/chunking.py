@@ -59,7 +59,9 @@ _SENTENCE_END = re.compile(
     r"[。！？；!?;][”’\"」』)）】》]*"  # a closing quote or bracket stays with its sentence
     r"|(?<=[，,：:])(?=[一二三四五六七八九十]{1,2}是)"  # inline 一是/二是 items are natural sub-items
 )
-_COMMA = re.compile(r"，|(?<!\d),|,(?!\d)")  # "1,234" is one number, not a clause break
+# "1,234" and "3，256" are one number, not a clause break (a full-width comma before three digits: see
+# `indexer.figures._thousands`)
+_COMMA = re.compile(r"(?<!\d)，|，(?![0-9]{3}(?![0-9]))|(?<!\d),|,(?!\d)")
 _LIST_COMMA = re.compile(r"、")
 _SPLITTERS = (_SENTENCE_END, _COMMA, _LIST_COMMA)
 

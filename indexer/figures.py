@@ -55,8 +55,8 @@ class Figure:
         return cls(**known)
 
 
-# Full-width ASCII to ASCII (length-preserving); the full-width comma stays so that "12，345"
-# is two clauses, never a thousands separator.
+# Full-width ASCII to ASCII (length-preserving); the full-width comma stays a clause break, save between a number's
+# groups of three (`_thousands`).
 _VIEW = ({c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F) if c != 0xFF0C} | {0x3000: 0x20, 0xA0: 0x20, 0x202F: 0x20}
          | dict.fromkeys(range(0x2002, 0x200B), 0x20))  # en, em, thin … spaces: spaces
 
@@ -70,6 +70,22 @@ def _viewer():
 
 def _view(text: str) -> str:
     return _viewer()(text)
+
+
+# "主动公开政府信息3，256条", "投入资金1，200万元": a full-width comma typed between a number's groups of three is its
+# thousands separator (a clause never ends on a bare number and goes on with three digits and a unit). Not in a
+# 分别 list ("分别为120，135，150件": three figures, as "、" would part them).
+_THOUSANDS = re.compile(r"(?<![0-9.,，])[0-9]{1,3}(?:，[0-9]{3})+(?![0-9])")
+_LIST_BEFORE = re.compile(r"分别[^。;；!?\n]*$")
+
+
+def _thousands(view: str) -> str:
+    """`view` with the full-width commas inside numbers made ASCII ones (length-preserving)."""
+    def joined(m: re.Match) -> str:
+        if _LIST_BEFORE.search(view, max(0, m.start() - 60), m.start()):
+            return m.group()
+        return m.group().replace("，", ",")
+    return _THOUSANDS.sub(joined, view)
 
 
 _CN_DIGIT = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -200,6 +216,8 @@ def _figures(text: str) -> list[dict]:
     if not isinstance(text, str) or not text:
         return []
     view = _view(text)
+    if "，" in view:
+        view = _thousands(view)
     sentences = [m.span() for m in _SENTENCE.finditer(view)]
     sentence_starts = [s for s, _ in sentences]
     shields = [m.span() for m in _SHIELD.finditer(view)]
@@ -602,7 +620,7 @@ def parse_number(s: str) -> float | None:
     """The value of a written number: "17.92", "１２３", "1,234", "17.92万", "四亿零七百万", "百分之九", "二十三"."""
     if not isinstance(s, str) or len(s) > 60:
         return None
-    s = _WHITESPACE.sub("", _view(s)).replace(",", "")
+    s = _WHITESPACE.sub("", _thousands(_view(s))).replace(",", "")
     s = s.removeprefix("百分之")
     if not s:
         return None

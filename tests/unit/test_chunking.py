@@ -204,6 +204,8 @@ def test_inline_enumerations_are_split_points():
     # a comma inside a number is not a clause break
     ("总额1,234,567元" + "甲" * 10 + "，" + "乙" * 5, 18,
      ["总额1,234,567元" + "甲" * 6, "甲" * 4 + "，" + "乙" * 5]),
+    ("总额3，256元" + "甲" * 10 + "，" + "乙" * 5, 15, ["总额3，256元" + "甲" * 7, "甲" * 3 + "，" + "乙" * 5]),
+    ("甲" * 10 + "3，25元" + "乙" * 5, 15, ["甲" * 10 + "3，", "25元" + "乙" * 5]),  # not three digits: a break
 ])
 def test_hard_split(body, max_chars, expected_texts):
     passages = chunk_text(body, max_chars=max_chars, min_chars=0)

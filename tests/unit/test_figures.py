@@ -156,6 +156,14 @@ def assert_offsets(passage: str, figures: list[Figure]) -> None:
     ("本年制发件数 32 件，本年废止件数 3件", [("本年制发件数", 32, "件"), ("本年废止件数", 3, "件")]),
     ("受理案件 12 345 件", [("受理案件", 12345, "件")]),
     ("受理案件12 34件", [("受理案件12", 34, "件")]),  # groups of three only: two numbers, the second a count
+    # A full-width comma between groups of three, as typed in full-width mode, is a thousands separator ...
+    ("主动公开政府信息3，256条，受理86件", [("主动公开政府信息", 3256, "条"), ("受理", 86, "件")]),
+    ("投入资金1，234，567.5元", [("投入资金", 1234567.5, "元")]),
+    ("投入资金１，２００万元", [("投入资金", 1200, "万元")]),  # full-width digits too
+    # ... not after four digits, nor before other than three, nor in a 分别 list (a clause break there)
+    ("2022，2023年共收到申请12件", [("收到申请", 12, "件")]),
+    ("办结12，34件", [("", 34, "件")]),
+    ("受理、办结分别为120，135件", [("", 135, "件")]),  # not 120135
 ])
 def test_extracts_label_value_unit(sentence, expected):
     assert triples(sentence) == expected
@@ -210,13 +218,13 @@ def test_figure_round_trips_through_a_dict():
     ("17.92", 17.92), ("１２３", 123), ("1,234", 1234), ("四亿零七百万", 407000000), ("百分之九", 9),
     ("二十三", 23), ("17.92万", 179200), ("5. 9", 5.9), ("二〇二三", 2023), ("一百零五", 105), ("三点五", 3.5),
     ("十万", 100000), ("两", 2), ("百分之九十五点五", 95.5), ("一万亿", 10**12), ("2万余", 20000),
-    ("三千多万", 3 * 10**7),
+    ("三千多万", 3 * 10**7), ("3，256", 3256),
 ])
 def test_parse_number(written, value):
     assert parse_number(written) == pytest.approx(value)
 
 
-@pytest.mark.parametrize("written", ["", "abc", "1e5", "三五", "百分之", "亿" * 60, "1..2", "--", None])
+@pytest.mark.parametrize("written", ["", "abc", "1e5", "三五", "百分之", "亿" * 60, "1..2", "--", None, "12，34"])
 def test_parse_number_rejects_what_is_not_a_number(written):
     assert parse_number(written) is None
 
