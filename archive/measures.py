@@ -10,9 +10,12 @@ measure of the catalogue, or to none. The rule, in order:
    a 行政复议 figure; "办理人大代表建议和政协提案，目前共办结41件" keeps 办结 away from 12345.
    A measure bound to a topic fits only figures of that topic.
 3. Among the measures left, the one with the longest wording found in the label wins (the
-   catalogue's order breaks ties). A label that only says how a figure changed ("增长", in
-   "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest before it in its sentence, of a
-   measure that is a change itself (`change`): "办理案件52件，较上年下降12件" is no count of cases.
+   catalogue's order breaks ties); a wording that only names what is counted (`objects`: 复议案件,
+   矛盾纠纷) counts after every wording that says what was done with it: "审结行政复议案件52件" is
+   cases closed, not cases handled, and "成功调解矛盾纠纷" disputes settled. A label that only says
+   how a figure changed ("增长", in "地区生产总值完成1836亿元，增长5.1%") takes the wording nearest
+   before it in its sentence, of a measure that is a change itself (`change`): "办理案件52件，较上年
+   下降12件" is no count of cases.
 
 Values are converted to the measure's unit (17.92万件 is 179200件; 650亿斤 is 3250万吨), the
 original value and unit staying on the figure. Everything is computed at read time from the
@@ -44,6 +47,13 @@ class Measure:
     wordings: tuple[str, ...]
     excludes: tuple[str, ...] = ()  # words of a label that say it counts something else ("上年结转…申请")
     change: bool = False  # a change itself (增长, 涨幅): what a bare "增长5.1%" after its subject can measure
+    objects: tuple[str, ...] = ()  # wordings naming only what is counted ("复议案件"): weaker than any other
+
+    def fit(self, folded: str) -> tuple[int, int]:
+        """How well a folded label (or question) names this measure: the longest wording found in it, then the
+        longest object; (0, 0) for none."""
+        return (max((len(w) for w in self.wordings if w in folded), default=0),
+                max((len(w) for w in self.objects if w in folded), default=0))
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ def catalogue(path: Path = CATALOGUE) -> Catalogue:
     data = json.loads(path.read_text(encoding="utf-8"))
     measures = tuple(Measure(m["id"], m["name"], m["family"], m["unit"], m.get("topic"),
                              tuple(fold(w) for w in m["wordings"]), tuple(fold(w) for w in m.get("excludes", ())),
-                             bool(m.get("change")))
+                             bool(m.get("change")), tuple(fold(w) for w in m.get("objects", ())))
                      for m in data["measures"])
     families = {name: {unit: float(f) for unit, f in fam["units"].items()} for name, fam in data["families"].items()}
     topics = {tid: tuple(fold(w) for w in t["words"]) for tid, t in data["topics"].items()}
@@ -98,9 +108,10 @@ def topic_of(label: str, before: str, cat: Catalogue | None = None) -> str | Non
 
 
 def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
-               cat: Catalogue | None = None, nth: int = 0) -> Measure | None:
+               cat: Catalogue | None = None, nth: int = 0, lead: str = "") -> Measure | None:
     """The catalogue's measure for a figure's label and unit, in the context of its sentence (the words before
-    its `nth` occurrence there, `archive.periods.occurrence`)."""
+    its `nth` occurrence there, `archive.periods.occurrence`) and of the `lead` it goes on from after a "；"
+    (`archive.periods.lead_in`: "收到行政复议申请58件；审结52件" closed 52 行政复议 cases)."""
     cat = cat or catalogue()
     family = family_of(unit, cat)
     if family is None or not label:
@@ -108,7 +119,7 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
     if "、" in label and _topics_listed(label, cat):  # "办理行政复议、行政应诉案件86件": a total of two, none's
         return None
     cut = find_nth(sentence, text, nth) if text else -1
-    before = sentence[:cut] if cut >= 0 else sentence
+    before = lead + (sentence[:cut] if cut >= 0 else sentence)
     topic = topic_of(label, before, cat)
     folded = fold(label)
     fits = [m for m in cat.measures if m.family == family and (m.topic is None or m.topic == topic)
@@ -117,11 +128,10 @@ def measure_of(label: str, unit: str, sentence: str = "", text: str = "",
         # only a measure that is a change: "办理案件52件，较上年下降12件" is no count of cases, "办结率98%，同比
         # 提高2%" no 办结率
         return _nearest_wording([m for m in fits if m.change], fold(before))
-    best, length = None, 0
+    best, score = None, (0, 0)
     for m in fits:
-        found = max((len(w) for w in m.wordings if w in folded), default=0)
-        if found > length:
-            best, length = m, found
+        if (found := m.fit(folded)) > score:
+            best, score = m, found
     return best
 
 
@@ -157,8 +167,8 @@ def convert(value: float | None, unit: str, to_unit: str, cat: Catalogue | None 
 
 
 @functools.lru_cache(maxsize=65536)
-def _cached_measure(label: str, unit: str, sentence: str, text: str, nth: int) -> Measure | None:
-    return measure_of(label, unit, sentence, text, nth=nth)  # the same figures are read on every request
+def _cached_measure(label: str, unit: str, sentence: str, text: str, nth: int, lead: str) -> Measure | None:
+    return measure_of(label, unit, sentence, text, nth=nth, lead=lead)  # the same figures, read on every request
 
 
 def part_opens(fig: dict, nth: int = 0) -> int | None:
@@ -175,13 +185,14 @@ def part_opens(fig: dict, nth: int = 0) -> int | None:
 _CLAUSE_MARKS = ",，;；"
 
 
-def describe(fig: dict, nth: int = 0, whole: str | None = None) -> dict:
+def describe(fig: dict, nth: int = 0, whole: str | None = None, lead: str = "") -> dict:
     """A stored figure's measure and its value in the measure's unit (None where no measure fits); `nth`: which
     occurrence of its text in its sentence the figure is (`archive.periods.occurrence`). `whole`: the measure of the
     figure a 其中 clause breaks down (`part_opens`), if this figure stands in one: a part of it is not that measure
     ("收到政府信息公开申请120件，其中当面申请3件": 3件 is not the applications received), another measure stays
-    ("收到行政复议申请52件，其中受理47件")."""
-    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""), nth)
+    ("收到行政复议申请52件，其中受理47件"). `lead`: the clauses its sentence goes on from (`measure_of`)."""
+    m = _cached_measure(fig.get("label", ""), fig.get("unit", ""), fig.get("sentence", ""), fig.get("text", ""), nth,
+                        lead)
     if m is not None and whole is not None and m.id == whole:
         m = None
     if m is None:

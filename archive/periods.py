@@ -180,9 +180,11 @@ def _view(text: str) -> str:
 
 
 @functools.lru_cache(maxsize=65536)  # pure, and the same figures are read on every request
-def place(sentence: str, text: str, report: Report, section: str = "", nth: int = 0) -> Placed:
+def place(sentence: str, text: str, report: Report, section: str = "", nth: int = 0, lead: str = "") -> Placed:
     """The period and kind of the figure written as `text` in `sentence` of `report`: its `nth` occurrence there
-    (0, the first; see `occurrence`)."""
+    (0, the first; see `occurrence`). `lead`: the clauses before the sentence that it goes on from after a "；"
+    (`lead_in`); where the sentence writes no time, the year the lead last names is the figure's ("2022年收到
+    申请58件；审结52件": 52件 is 2022's), before its section's."""
     if nth and (at := find_nth(sentence, text, nth)) >= 0:  # a later occurrence: the sentence cut there
         before, after = _view(sentence[:at]), _view(sentence[at + len(text):])
     else:  # the first outside titles and document numbers (a figure is never inside one)
@@ -191,6 +193,11 @@ def place(sentence: str, text: str, report: Report, section: str = "", nth: int 
         before, after = (view[:at], view[at + len(written):]) if at >= 0 else (view, "")
     section = _view(section)
     written = [m for m in mentions(before, report.year, report) if not _BOUND_ELSEWHERE.match(before, m[0])]
+    if not written and lead:
+        lead = _view(lead)
+        led = [m for m in mentions(lead, report.year, report) if not _BOUND_ELSEWHERE.match(lead, m[0])][-1:]
+        if led and led[0][1] == led[0][2]:  # one year: a span or "以来" before a "；" is the lead's own sum
+            before, written = lead + before, led
     found = written or mentions(section, report.year, report)
     period = _respective(before, after, report.year) or ((found[-1][1], found[-1][2]) if found else None)
     kind = kind_of(before, after, report, section, period)
@@ -266,19 +273,45 @@ def _respective(before: str, after: str, anchor: int | None) -> tuple[int, int] 
     return listed[nth][1], listed[nth][2]
 
 
-def occurrence(passage: str, fig: dict) -> int:
-    """Which occurrence of a stored figure's `text` in its `sentence` the figure is (0, the first), from its
-    `start` in the passage: in "办结率2021年为100%，2022年为100%" the second 100% is measured in 2022, not 2021.
-    0 where the passage does not hold the sentence around the figure (a figure without its passage)."""
+_LEAD_END = re.compile(r"[;；]\s*$")
+_SENTENCE_END = re.compile(r"[。!?！？\n]")
+
+
+def lead_in(passage: str, fig: dict) -> str:
+    """The clauses of `passage` before a stored figure's `sentence` that the sentence goes on from: where the
+    sentence follows a "；" ("2022年全县收到申请58件；审结52件"), the text back to the sentence end before it; "" where
+    it opens a sentence of its own, or the passage does not hold it around the figure."""
+    at = _sentence_place(passage, fig)
+    if at is None or not _LEAD_END.search(passage, max(0, at - 4), at):
+        return ""
+    starts = [m.end() for m in _SENTENCE_END.finditer(passage, max(0, at - _LEAD_LONGEST), at)]
+    return passage[starts[-1] if starts else max(0, at - _LEAD_LONGEST):at]
+
+
+_LEAD_LONGEST = 400  # characters: a lead longer than this is cut to its end
+
+
+def _sentence_place(passage: str, fig: dict) -> int | None:
+    """Where in `passage` the `sentence` around a stored figure starts, or None where it is not there."""
     sentence, text, start = fig.get("sentence", ""), fig.get("text", ""), fig.get("start")
-    if not text or not isinstance(start, int) or sentence.count(text) < 2:
-        return 0
+    if not sentence or not text or not isinstance(start, int):
+        return None
     at = passage.find(sentence)
     while at >= 0 and at + len(sentence) < start + len(text):  # the sentence's place that holds the figure
         at = passage.find(sentence, at + 1)
     if at < 0 or at > start or passage[start:start + len(text)] != text:
+        return None
+    return at
+
+
+def occurrence(passage: str, fig: dict) -> int:
+    """Which occurrence of a stored figure's `text` in its `sentence` the figure is (0, the first), from its
+    `start` in the passage: in "办结率2021年为100%，2022年为100%" the second 100% is measured in 2022, not 2021.
+    0 where the passage does not hold the sentence around the figure (a figure without its passage)."""
+    sentence, text = fig.get("sentence", ""), fig.get("text", "")
+    if not text or sentence.count(text) < 2 or (at := _sentence_place(passage, fig)) is None:
         return 0
-    return sentence.count(text, 0, start - at)
+    return sentence.count(text, 0, fig["start"] - at)
 
 
 def find_nth(text: str, part: str, nth: int) -> int:

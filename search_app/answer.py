@@ -47,13 +47,13 @@ def asked_measure(text: str) -> Measure | None:
     """The catalogue measure a question names: its topic, then the longest wording; rates when it asks for one."""
     folded, topic = fold(text), topic_of(text, "")
     wants_rate = any(w in text for w in _words()["rate_words"])
-    best, score = None, (0, False)
+    best, score = None, ((0, 0), False)
     for m in catalogue().measures:
         if m.topic is not None and m.topic != topic:
             continue
-        length = max((len(w) for w in m.wordings if w in folded), default=0)
-        candidate = (length, (m.family == "比率") == wants_rate)
-        if length and candidate > score:
+        fit = m.fit(folded)
+        candidate = (fit, (m.family == "比率") == wants_rate)
+        if fit > (0, 0) and candidate > score:
             best, score = m, candidate
     return best
 

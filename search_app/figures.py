@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 from archive.measures import catalogue, describe, part_opens
 from archive.models import Chunk, Document
-from archive.periods import Report, find_nth, occurrence, place
+from archive.periods import Report, find_nth, lead_in, occurrence, place
 from archive.regions import find_mentions, names_government
 from archive.services import Archive
 from search_app.compare import _matches, sentence_matches
@@ -30,14 +30,15 @@ def report_of(doc: Document) -> Report:
 def figure_row(doc: Document, chunk: Chunk, fig: dict, q: str = "") -> dict:
     """One figure as the API serves it: where it is, what it says, when and what it measures."""
     nth = occurrence(chunk.text, fig)  # "2021年为100%，2022年为100%": each 100% read where it stands
+    lead = lead_in(chunk.text, fig)  # "2022年收到行政复议申请58件；审结52件": 52件 is 2022's, and 行政复议's
     return {
         "region": doc.region, "year": doc.year, "label": fig["label"], "value": fig["value"],
         "value_high": fig.get("value_high"), "unit": fig["unit"], "text": fig.get("text", ""),
         "sentence": fig["sentence"], "chunk_id": chunk.chunk_id, "doc_id": doc.doc_id, "title": doc.title,
         "url": passage_url(doc.doc_id, chunk.anchor, q), "change": None,
-        **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section, nth).to_dict(),
-        **(_NO_MEASURE if _of_another_government(doc, fig["label"]) else describe(fig, nth,
-                                                                                 _whole_measure(chunk, fig, nth))),
+        **place(fig["sentence"], fig.get("text", ""), report_of(doc), chunk.section, nth, lead).to_dict(),
+        **(_NO_MEASURE if _of_another_government(doc, fig["label"])
+           else describe(fig, nth, _whole_measure(chunk, fig, nth, lead), lead)),
     }
 
 
@@ -59,7 +60,7 @@ def _of_another_government(doc: Document, label: str) -> bool:
 _NAME_LONGEST = 24  # characters: the longest chain a label opens with (内蒙古自治区呼伦贝尔市…)
 
 
-def _whole_measure(chunk: Chunk, fig: dict, nth: int) -> str | None:
+def _whole_measure(chunk: Chunk, fig: dict, nth: int, lead: str = "") -> str | None:
     """The measure of the figure a 其中 clause around `fig` breaks down: the last one of its sentence before the
     clause opens (`archive.measures.part_opens`)."""
     opens = part_opens(fig, nth)
@@ -71,7 +72,7 @@ def _whole_measure(chunk: Chunk, fig: dict, nth: int) -> str | None:
     if not before:
         return None
     whole = before[-1]
-    return describe(whole, occurrence(chunk.text, whole))["measure"]
+    return describe(whole, occurrence(chunk.text, whole), lead=lead)["measure"]
 
 
 def matching_figures(archive: Archive, params: SearchParams, in_sentence: bool = True) -> Iterator[dict]:

@@ -35,6 +35,9 @@ def test_parse_question(q, expected):
 @pytest.mark.parametrize("text, measure", [
     ("行政复议纠错率", "admin_review.correction_rate"), ("城镇新增就业多少人", "jobs.urban_new"),
     ("法治政府", None),
+    # what was done with the cases names the measure, not the cases alone
+    ("审结行政复议案件多少件", "admin_review.closed"), ("行政复议案件多少件", "admin_review.handled"),
+    ("成功调解矛盾纠纷", "mediation.succeeded"),
 ])
 def test_asked_measure(text, measure):
     found = asked_measure(text)

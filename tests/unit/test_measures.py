@@ -31,6 +31,13 @@ def measure(sentence: str, value: float) -> str | None:
     ("全年共受理行政复议案件156件，其中不予受理12件", 156, "admin_review.accepted"),
     ("全年共受理行政复议案件156件，其中不予受理12件", 12, None),
     ("办理行政复议案件77件", 77, "admin_review.handled"),
+    # what was done with the cases names the measure; the cases alone (an object) only where nothing else does
+    ("全年审结行政复议案件52件", 52, "admin_review.closed"),
+    ("共收到行政复议案件60件", 60, "admin_review.received"),
+    ("依法纠正行政复议案件8件", 8, "admin_review.corrected"),
+    ("全年行政复议案件61件", 61, "admin_review.handled"),
+    ("成功调解矛盾纠纷1200件", 1200, "mediation.succeeded"),
+    ("排查化解矛盾纠纷1500件", 1500, "mediation.disputes"),
     ("查处行政处罚案件320件，其中不予处罚案件15件", 15, None),
     # 城镇 and 农村 incomes are not all residents' (居民人均可支配收入)
     ("城镇居民人均可支配收入4.85万元，增长5.3%", 4.85, "income.urban_per_capita"),
@@ -136,7 +143,7 @@ def test_the_catalogue_is_data_and_consistent():
     for m in cat.measures:
         assert m.family in cat.families and m.unit in cat.families[m.family], m.id
         assert m.topic is None or m.topic in cat.topics, m.id
-        assert m.wordings and m.name
+        assert m.wordings and m.name and not set(m.objects) & set(m.wordings)
     assert len(raw["measures"]) == len(cat.measures)
 
 
@@ -169,6 +176,28 @@ def test_a_comparison_sentence_gives_each_year_its_figure_and_measure():
     got = [(r["measure"], r["period"], r["value"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)]
     assert got == [("litigation.loss_rate", "2021", 12.3), ("litigation.loss_rate", "2022", 8.5),
                    ("admin_review.closing_rate", "2021", 100.0), ("admin_review.closing_rate", "2022", 100.0)]
+
+
+def test_a_clause_after_a_semicolon_is_measured_in_the_year_its_sentence_opened_with():
+    """"2022年…收到行政复议申请58件；审结52件": the 52 cases closed are 2022's (not the report's year's) and
+    行政复议 cases, as its lead says."""
+    from archive.models import Chunk, Document
+    from indexer.pipeline import figures_of
+    from search_app.figures import figure_row
+
+    text = ("2022年全县共收到行政复议申请58件；审结行政复议案件52件。"
+            "2023年全县收到行政复议申请66件；审结61件，其中调解和解结案9件。")
+    doc = Document(doc_id="d", title="某县2023年法治政府建设年度报告", region="某县", year=2023, doc_type="年度报告",
+                   covers=2023)
+    chunk = Chunk("d-0000", "d", 0, "", text, figures_of(text))
+    got = [(r["measure"], r["period"], r["value"]) for r in (figure_row(doc, chunk, f) for f in chunk.figures)]
+    assert got == [("admin_review.received", "2022", 58), ("admin_review.closed", "2022", 52),
+                   ("admin_review.received", "2023", 66), ("admin_review.closed", "2023", 61),  # 行政复议's, from
+                   ("admin_review.settled", "2023", 9)]  # the lead
+    # a sentence of its own names no topic it does not write
+    apart = "2023年全县收到行政复议申请66件。审结61件。"
+    alone = Chunk("d-0001", "d", 1, "", apart, figures_of(apart))
+    assert [figure_row(doc, alone, f)["measure"] for f in alone.figures] == ["admin_review.received", None]
 
 
 def test_a_part_after_qizhong_is_not_the_measure_of_its_whole():

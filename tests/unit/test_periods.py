@@ -185,6 +185,41 @@ def test_equal_figures_of_one_sentence_are_each_placed_where_they_stand(passage,
     assert [p.label for p in placed] == periods
 
 
+@pytest.mark.parametrize("passage, periods", [
+    # a sentence going on after "；" is of the year its lead names, each clause after it too
+    ("2022年全县共收到行政复议申请58件；审结52件，纠错率12.5%。", ["2022", "2022", "2022"]),
+    ("2022年收到58件；审结52件；办结率100%。", ["2022", "2022", "2022"]),
+    ("2023年上半年受理36件；办结30件。", ["2023年上半年", "2023年上半年"]),
+    ("2023年上半年受理36件；全年办结80件。", ["2023年上半年", "2023"]),  # 全年: the whole year
+    # its own time first; after "。" a sentence of its own; a baseline, a span or 以来 in the lead are not its year
+    ("2022年收到58件；2023年收到66件。", ["2022", "2023"]),
+    ("2022年收到58件。审结52件。", ["2022", "2023"]),
+    ("受理量较2022年增长10%；审结52件。", ["2023", "2023"]),
+    ("2019年以来累计受理500件；审结120件。", ["2019-2023", "2023"]),
+    ("2021-2022年共受理500件；审结120件。", ["2021-2022", "2023"]),
+    ("由上年的95%提高到98%；审结52件。", ["2022", "2023", "2023"]),
+])
+def test_a_sentence_after_a_semicolon_keeps_the_year_of_its_lead(passage, periods):
+    from archive.periods import lead_in, occurrence
+    from indexer.figures import figure_dicts
+
+    figures = figure_dicts(passage)
+    placed = [place(f["sentence"], f["text"], ANNUAL_2023, "", occurrence(passage, f), lead_in(passage, f))
+              for f in figures]
+    assert [p.label for p in placed] == periods
+
+
+def test_the_lead_is_the_sentence_before_the_semicolon_only():
+    from archive.periods import lead_in
+    from indexer.figures import figure_dicts
+
+    passage = "一、总体情况\n2021年办结10件。2022年收到58件；审结52件。"
+    first, second, third = figure_dicts(passage)
+    assert (lead_in(passage, first), lead_in(passage, second)) == ("", "")
+    assert lead_in(passage, third) == "2022年收到58件；"
+    assert lead_in("别的段落", third) == ""  # a passage without the figure's sentence
+
+
 @pytest.mark.parametrize("fig", [
     {"sentence": "办结率100%，满意率100%", "text": "100%", "start": 99},  # not in the passage
     {"sentence": "办结率100%，满意率100%", "text": "100%"},  # no start
