@@ -32,6 +32,10 @@ def measure(sentence: str, value: float) -> str | None:
     ("全年共受理行政复议案件156件，其中不予受理12件", 12, None),
     ("办理行政复议案件77件", 77, "admin_review.handled"),
     # what was done with the cases names the measure; the cases alone (an object) only where nothing else does
+    # the heads' appearances counted in cases or in times: two measures, never one series
+    ("行政机关负责人出庭应诉41人次", 41, "litigation.head_appearance_times"),
+    ("行政机关负责人出庭应诉52次", 52, "litigation.head_appearance_times"),
+    ("行政机关负责人出庭应诉79件", 79, "litigation.head_appearances"),
     ("全年审结行政复议案件52件", 52, "admin_review.closed"),
     ("共收到行政复议案件60件", 60, "admin_review.received"),
     ("依法纠正行政复议案件8件", 8, "admin_review.corrected"),
@@ -84,7 +88,6 @@ def measure(sentence: str, value: float) -> str | None:
     ("行政诉讼案件败诉4件，胜诉案件30件", 30, None),  # no measure of cases won: none made up
     ("全县办理行政应诉案件86件，行政机关负责人出庭应诉79件", 86, "litigation.first_instance"),
     ("全县办理行政应诉案件86件，行政机关负责人出庭应诉79件", 79, "litigation.head_appearances"),
-    ("行政机关负责人出庭应诉52次", 52, None),  # times, not cases: no unit of the measure's
     ("完成行政规范性文件备案审查39件", 39, "norms.filing_review"),
     ("对规范性文件进行合法性审核126件", 126, "norms.legality_review"),
     ("主动公开政府信息1.3万条，办理依申请公开212件", 1.3, "disclosure.proactive"),
