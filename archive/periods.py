@@ -8,9 +8,11 @@ figure gets, from its sentence and its report:
   “十四五”, 去年/上年/过去一年/今年 counted from the report's own year), else one in its section
   heading, else the year the report covers (results) or the report's own year (targets, plans).
   A year after 比/较/与 is a baseline ("较2022年增长"), not the period.
-- kind: `target` when a goal word stands in the figure's clause (力争, 确保, 不低于, 目标 …, or a
-  "目标是：" lead) or its section is one of targets ("主要预期目标"), or a bound follows it
-  (左右, 以上) in a forward-looking context; `result` for a past period; `plan` for the other
+- kind: `target` when a goal word stands in the figure's clause (力争, 确保, 目标 …, or a "目标是：" lead)
+  or its section is one of targets ("主要预期目标"); `result` for a past period written in its sentence,
+  lead or section, even after a limit word ("2023年失业率控制在4%以内" in a 2024 政府工作报告); `target`
+  after a limit word (不低于, 控制在 …) otherwise, or when a bound follows it (左右, 以上) in a
+  forward-looking context; `plan` for the other
   figures of a plan or of a forward-looking section or year; `result` otherwise.
 
 The words are data (`data/periods.json`); the rules are pure functions of the stored figure
@@ -338,11 +340,14 @@ def kind_of(before: str, after: str, report: Report, section: str, period: tuple
     w = words()
     clause = _CLAUSE.split(before)[-1]
     lead = before[:before.rfind("：")] if "：" in before else before[:before.rfind(":")] if ":" in before else ""
-    if any(t in clause or t in lead for t in w["targets"]) or any(t in section for t in w["target_sections"]):
+    goal, limit = (any(t in clause or t in lead for t in w[key]) for key in ("targets", "limits"))
+    if goal or any(t in section for t in w["target_sections"]):
         return "target"
     planned = first_planned_year(report)
     if period is not None and planned is not None and period[1] < planned:
-        return "result"
+        return "result"  # a time written and past: what was achieved, even "控制在4%以内"
+    if limit:
+        return "target"
     forward = looks_ahead(report, section) or (period is not None and planned is not None and period[0] >= planned)
     own = _CLAUSE.split(after)[0]
     if forward and any(own.lstrip().startswith(b) for b in w["bounds"]):

@@ -69,6 +69,13 @@ def test_a_part_of_a_year(sentence, text, report, period, part):
     ("全年学法不少于10次", "10次", PLAN_2023, "2023", "target"),
     ("到2025年，行政复议纠错率力争控制在10%以内", "10%", ANNUAL_2023, "2025", "target"),
     ("预期增长6%左右", "6%", GOV_2026, "2026", "target"),
+    ("今年城镇调查失业率控制在5.5%以内", "5.5%", GOV_2026, "2026", "target"),
+    # a limit word after a past time written: what that year achieved, not a goal
+    ("过去一年，城镇调查失业率控制在5.5%以内", "5.5%", GOV_2026, "2025", "result"),
+    ("2022年，全市行政复议纠错率控制在8%以内，群众满意率不低于95%", "95%", ANNUAL_2023, "2022", "result"),
+    ("2022年，全市行政复议纠错率控制在8%以内", "8%", Report(2023, "政府工作报告"), "2022", "result"),
+    ("去年全年学法不少于10次", "10次", PLAN_2023, "2022", "result"),
+    ("2022年，力争纠错率控制在8%以内", "8%", ANNUAL_2023, "2022", "target"),  # a goal word stays a goal
     # plans: a plan's figures without a goal word, a forward-looking section
     ("推动县级政务服务事项全程网办率达到85%", "85%", PLAN_2023, "2023", "plan"),
     ("组织执法人员培训8期", "8期", PLAN_2023, "2023", "plan"),
@@ -128,6 +135,17 @@ def test_period_and_kind(sentence, text, report, period, kind):
 ])
 def test_the_section_heading_places_a_sentence_without_a_year(section, report, period, kind):
     placed = place("开展普法活动300场", "300场", report, section)
+    assert (placed.label, placed.kind) == (period, kind)
+
+
+@pytest.mark.parametrize("section, report, period, kind", [
+    ("一、2024年工作回顾", Report(2025, "政府工作报告"), "2024", "result"),
+    ("二、2025年工作安排", Report(2025, "政府工作报告"), "2025", "target"),
+    ("", Report(2025, "政府工作报告"), "2025", "target"),  # no time written: a limit is a goal
+    ("", ANNUAL_2023, "2023", "target"),
+])
+def test_a_limit_word_under_a_heading(section, report, period, kind):
+    placed = place("城镇登记失业率控制在4%以内", "4%", report, section)
     assert (placed.label, placed.kind) == (period, kind)
 
 
