@@ -102,10 +102,15 @@ def _heading(line: str) -> _Heading | None:
     return _heading_of(line[:_HEADING_SPAN])
 
 
+def _may_open(line: str) -> bool:
+    """Whether a line may open with a heading marker: most lines cannot, and need no normalising."""
+    first = line.lstrip(_BLANK)[:1]
+    return bool(first) and _may_open_marker(first)
+
+
 @lru_cache(maxsize=4096)
 def _heading_of(line: str) -> _Heading | None:
-    first = line.lstrip(_BLANK)[:1]
-    if not first or not _may_open_marker(first):  # most lines: no marker can match, and need no normalising
+    if not _may_open(line):
         return None
     head = normalise(line[:_MARKER_PREFIX]).lstrip()
     for level, enumeration, pattern in _MARKERS:
@@ -313,6 +318,8 @@ _SPACED_HEAD = re.compile(rf"([^\s。，,；;：:]{{3,{HEADING_MAX_CHARS}}})[ \t
 def _split_fused(line: str) -> list[str]:
     """A numbered heading run into its body: split at the space between them ("一、工作回顾 过去一年，…"),
     or with no punctuation between, before the verb that opens the body ("…政府立法制定《…》")."""
+    if not _may_open(line):  # no heading in it either way (a spaced head starts where the line does)
+        return [line]
     spaced = _SPACED_HEAD.match(line.lstrip())
     if spaced and _heading(spaced.group(1)):
         cut = len(line) - len(line.lstrip()) + spaced.end()

@@ -161,6 +161,9 @@ _LEAD = re.compile(
     r"|共计|累计|合计|总计|先后|同比|较上年|比上年|各类|首先|其次|确保|力争|争取|努力|保持(?!在)|推动|持续|进一步"
     r"|对(?![照接象标外话]))+"
 )
+# Every character a lead can start with, and more: each literal of the pattern (its branches start with literals,
+# classes of literals, "\(" or \d, which `str.isdecimal` covers); a label starting with none has no lead (`_clean`).
+_LEAD_FIRST = frozenset(_LEAD.pattern)
 # Verbs that bring a measure to a level ("提高到98%": the figure is the level, not a change).
 _TO_LEVEL = ("达到了 达到 提高到 提高至 提升至 提升到 上升至 上升到 增至 增加到 增加至 "
              "下降到 下降至 降低到 降低至 降至 减少到 减少至 减至").split()
@@ -186,6 +189,10 @@ _CHANGED = re.compile(r"(?<=[\u4e00-\u9fff]{2})(?:同比|[较比](?:上年|去�
 # What may stand between a change and the level it reached ("增长6.2%，达到3210.5亿元", "下降2.3个百分点，为11.5%").
 _ONLY_LEVEL = re.compile(rf"[\s,，]*(?:{'|'.join(_TO_LEVEL)}|为|达)\s*")
 _TRAIL_LONGEST = max(map(len, _TRAIL_WORDS))  # a tail starts no earlier than this before the end: searched from there
+# The characters a tail or a trailing time can end on: a label ending on none of them has neither (most labels), so
+# their patterns are not run (`_clean`).
+_TRAIL_LAST = frozenset(word[-1] for word in _TRAIL_WORDS)
+_TIME_LAST = frozenset("年度底末初")
 # A one-character tail that is part of a word after these characters: "行为", "签约", "表达".
 _KEEP_TAIL = {"为": "行作认成因", "约": "合公条签预制履节", "近": "附最接临", "达": "表送传到下发通抵",
               "计": "统会设审估", "共": "公总", "超": "赶", "是": "但就还也总于", "等": "平同对相", "了": "为除",
@@ -227,19 +234,22 @@ def _figures(text: str) -> list[dict]:
     pos = floor = 0
     # Each run in turn, those starting before `pos` (inside the figure just found) left out. No figure starts inside
     # a run, where `_BEFORE` sees a digit or numeral before it: a run is tried at its start only.
+    quoted = "”" in view
     for run in _RUN.finditer(view):
-        if run.start() < pos or view[run.end():run.end() + 1] not in _AFTER_RUN:
+        start, stop = run.span()
+        if start < pos or view[stop:stop + 1] not in _AFTER_RUN:
             continue
-        start = run.start()
-        before = view[start - 2:start - 1] if start > 1 else ""
-        signed = start and view[start - 1] in _MINUS and not (before.isascii() and (before.isalnum() or before in "._")
-                                                              and before)
+        signed = False
+        if start and view[start - 1] in _MINUS:
+            before = view[start - 2:start - 1] if start > 1 else ""
+            signed = not (before and before.isascii() and (before.isalnum() or before in "._"))
         if signed:
             start -= 1
         m = (_RANGE_SIGNED if signed else _RANGE).match(view, start)
         if m is None:
             continue
-        shielded = (shields and _inside(shields, shield_starts, start)) or _before_close_quote(view, start, m.end())
+        shielded = ((shields and _inside(shields, shield_starts, start))
+                    or (quoted and _before_close_quote(view, start, m.end())))
         found = None if shielded else _measure(m, view)
         if found is None or (signed and found[2] is not None):  # a negative range: which bound is which is unsure
             continue
@@ -385,11 +395,14 @@ def _respectively(view: str, figures: list[dict], sentences: list[tuple[int, int
         j = i + 1
         while j < len(figures) and _JOINER.fullmatch(view, _end(figures[j - 1]), figures[j]["start"]):
             j += 1
+        if j - i < 2:  # a figure alone: no run
+            i = j
+            continue
         s = sentences[bisect.bisect_right(sentence_starts, first["start"]) - 1][0]
         floor = _end(figures[i - 1]) if i and _end(figures[i - 1]) > s else s
         seg = view[floor:first["start"]]
         at = seg.rfind("分别")
-        if j - i < 2 or (at < 0 and (listed := _listed(_BOUNDARY.split(seg)[-1], j - i)) is None):
+        if at < 0 and (listed := _listed(_BOUNDARY.split(seg)[-1], j - i)) is None:
             i = j
             continue
         subject, verb = (_BOUNDARY.split(seg[:at])[-1], seg[at + 2:]) if at >= 0 else listed
@@ -583,13 +596,15 @@ def _clean(label: str) -> str:
     previous = None
     while previous != label:
         previous = label
-        if lead := _LEAD.match(label):
+        first = label[:1]
+        if (first in _LEAD_FIRST or first.isdecimal()) and (lead := _LEAD.match(label)):
             label = label[lead.end():]
-        tail = _TRAIL.search(label, max(0, len(label) - _TRAIL_LONGEST))
+        last = label[-1:]
+        tail = _TRAIL.search(label, max(0, len(label) - _TRAIL_LONGEST)) if last in _TRAIL_LAST else None
         before = label[tail.start() - 1:tail.start()] if tail else ""
         if tail and not (len(tail[0]) == 1 and before and before in _KEEP_TAIL.get(tail[0], "")):
             label = label[:tail.start()]
-        if time := _TRAIL_TIME.search(label, max(0, len(label) - _TIME_LONGEST)):
+        if label[-1:] in _TIME_LAST and (time := _TRAIL_TIME.search(label, max(0, len(label) - _TIME_LONGEST))):
             label = label[:time.start()]
     return label
 
@@ -609,7 +624,10 @@ def _shorten(label: str) -> str:
 
 def _after(rest: str) -> str:
     word = _AFTER_WORD.match(_NOISE.sub("", _PARENS.sub("", rest) if "(" in rest else rest))
-    return _AFTER_STOP.split(word[0])[0] if word else ""
+    if not word:
+        return ""
+    stop = _AFTER_STOP.search(word[0])  # the words before the first stop (what split()[0] gives, without the rest)
+    return word[0][:stop.start()] if stop else word[0]
 
 
 _WHITESPACE = re.compile(r"\s")

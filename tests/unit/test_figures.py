@@ -365,6 +365,35 @@ def test_the_fast_figure_patterns_match_what_their_plain_forms_match(seeds_dir, 
             assert (near_end and near_end.span()) == (anywhere and anywhere.span()), label
 
 
+def test_a_label_is_cleaned_without_its_patterns_only_where_they_cannot_match(seeds_dir, demo_dir):
+    """`_clean` runs its lead, tail and trailing-time patterns only on a label whose first or last character one of
+    them can start or end on (`_LEAD_FIRST`, `_TRAIL_LAST`, `_TIME_LAST`): every window of the seeds and demo/, each
+    cut at every length, and every lead, tail and time written alone and around other words, with digits of other
+    scripts (\\d is any decimal digit)."""
+    from indexer import figures as F
+
+    leads = ["一是", "（三）", "(12)", "3.", "十、", "第二批", "截至", "2023年度", "2021-2023年", "11月份", "5日",
+             "今年", "全街道", "我镇", "本旗", "其中", "较上年", "保持", "进一步", "对", "١٢٣٤年", "１２月"]
+    times = ["2023年", "2023年度", "2021—2023年", "2022年上半年", "上年", "去年", "当年", "下半年", "连续三年",
+             "连续10年"]
+    labels = [w[a:b] for w in _pattern_windows(seeds_dir, demo_dir) for a, b in ((0, None), (3, None), (0, -3), (5, 9))]
+    labels += F._TRAIL_WORDS + leads + times
+    labels += [f"{lead}收到申请{end}" for lead in leads for end in F._TRAIL_WORDS + times]
+    checked = {"lead": 0, "tail": 0, "time": 0}
+    for label in labels:
+        if not (label[:1] in F._LEAD_FIRST or label[:1].isdecimal()):
+            assert F._LEAD.match(label) is None, label
+            checked["lead"] += 1
+        if label[-1:] not in F._TRAIL_LAST:
+            assert F._TRAIL.search(label) is None, label
+            checked["tail"] += 1
+        if label[-1:] not in F._TIME_LAST:
+            assert F._TRAIL_TIME.search(label) is None, label
+            checked["time"] += 1
+    assert min(checked.values()) > 1000, checked  # most labels skip each pattern: what the checks are for
+    assert F._clean("١٢٣٤年收到申请共计") == "收到申请"
+
+
 def test_a_run_of_digits_or_numerals_is_skipped_only_where_no_figure_starts(seeds_dir, demo_dir):
     """`_AFTER_RUN`: a run followed by a character outside it is not tried, nor any place inside a run; no figure may
     start there. Every run of the seeds and demo/ and of 20,000 random strings of numerals, units, separators and
