@@ -158,11 +158,14 @@ def check_normaliser(tok, norm_map: dict[int, list[int]]) -> list[int]:
     return bad
 
 
-def write_model(m: PackedModel, out: Path) -> None:
-    from safetensors.numpy import save_file
-
+def write_model(m: PackedModel, out: Path, weights: bool = True) -> None:
+    """The model directory; `weights=False`: its configuration and tokenizer only (`bench.gpu` builds the weights
+    where it runs)."""
     out.mkdir(parents=True, exist_ok=True)
-    save_file(bert_state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
+    if weights:
+        from safetensors.numpy import save_file
+
+        save_file(bert_state_dict(m), str(out / "model.safetensors"), metadata={"format": "pt"})
     config = {
         "architectures": ["BertModel"], "model_type": "bert", "vocab_size": m.vocab, "hidden_size": m.hidden,
         "num_hidden_layers": m.layers, "num_attention_heads": m.heads, "intermediate_size": m.ffn,
