@@ -185,12 +185,12 @@ def run(out: Path, model_src: Path, size: str, device: str) -> list[str]:
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="bench-gpu-") as tmp:
         work = Path(tmp)
+        counts = write_files(work / "files", size_of(size))
+        files = sorted((work / "files").iterdir())
+        texts = passages_of(files)  # before torch is imported and CUDA started here: the pool forks this process
         t = time.perf_counter()
         facts = build_weights(model_src, work / "model", device)
         build_s = time.perf_counter() - t
-        counts = write_files(work / "files", size_of(size))
-        files = sorted((work / "files").iterdir())
-        texts = passages_of(files)
         report(f"{len(files)} files, {len(texts)} passages; model built in {build_s:.1f} s")
         rows = embed_rates(work / "model", texts, device)
         ingest = ingest_rate(work / "model", work / "files", work, device)
