@@ -10,8 +10,7 @@ and `.whl/` (the project's runtime packages the GPU machine's image lacks, for i
 for another). Both are ignored by git; name both in the device tool's `carry`. On the GPU machine, whose python3
 has torch, transformers and sentence-transformers, from the repository root:
 
-    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl &&
-        PYTHONPATH=/tmp/site:. python3 -m bench.gpu run --out "$OUT"
+    DEVICE_COMMAND (below; `prepare` prints it)
 
 builds the weights there from the configuration (random, seeded: a product's speed does not depend on the values
 it multiplies), writes the bench corpus as files and measures, on the same passages:
@@ -64,22 +63,23 @@ PLATFORMS = ("manylinux_2_28_x86_64", "manylinux_2_27_x86_64", "manylinux_2_17_x
              "manylinux1_x86_64")
 SUMMARY = re.compile(r"(\d+) 段落, 新嵌入 (\d+) 段, ([\d.]+) 秒")
 INGEST_BATCH = 1024  # about what one ingest batch embeds (64 files of the bench corpus)
+DEVICE_COMMAND = ("python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade --target "
+                  "/tmp/site .whl/*.whl && export PYTHONPATH=/tmp/site:. PYTHONUNBUFFERED=1 && "
+                  "python3 -m bench.gpu run --out $OUT")
 
 
 def pins(names: tuple[str, ...] = MISSING_ON_DEVICE) -> list[str]:
     """`name==version` for each name, from requirements.txt (a dependency it does not pin: the installed one)."""
     from importlib.metadata import version
 
+    from packaging.utils import canonicalize_name  # onnxruntime's dependency
+
     pinned = {}
     for line in (ROOT / "requirements.txt").read_text(encoding="utf-8").splitlines():
         if "==" in line and not line.lstrip().startswith("#"):
             name, _, ver = line.strip().partition("==")
-            pinned[_canonical(name)] = ver
-    return [f"{name}=={pinned.get(_canonical(name)) or version(name)}" for name in names]
-
-
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
+            pinned[canonicalize_name(name)] = ver
+    return [f"{name}=={pinned.get(canonicalize_name(name)) or version(name)}" for name in names]
 
 
 def prepare(out: Path, wheels: Path, python_version: str) -> None:
@@ -103,7 +103,9 @@ def prepare(out: Path, wheels: Path, python_version: str) -> None:
         subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(wheels), *source],
                        check=True)
     size = sum(p.stat().st_size for p in [*out.rglob("*"), *wheels.iterdir()] if p.is_file())
-    report(f"wrote {out} and {len(list(wheels.iterdir()))} wheels in {wheels}: {size / 2**20:.1f} MiB to carry")
+    report(f"wrote {out} and {len(list(wheels.iterdir()))} wheels in {wheels}: {size / 2**20:.1f} MiB to carry; "
+           f"on the GPU machine, carrying {out.parent.name} and {wheels.name}, from the repository root:\n"
+           f"{DEVICE_COMMAND}")
 
 
 def build_weights(src: Path, dst: Path, device: str) -> dict:
@@ -121,21 +123,17 @@ def build_weights(src: Path, dst: Path, device: str) -> dict:
             "gpu": torch.cuda.get_device_name(0) if device == "cuda" else "none (cpu)"}
 
 
-def _prepared_texts(paths: list[Path]) -> list[list[str]]:
+def _embedded_texts(path: Path) -> list[str]:
     from archive.embedders import embedding_text
     from indexer.pipeline import prepare as prepare_file
 
-    return [[embedding_text(c) for c in prepare_file(p, 500).chunks] for p in paths]
+    return [embedding_text(c) for c in prepare_file(path, 500).chunks]
 
 
 def passages_of(files: list[Path]) -> list[str]:
     """What the ingest embeds of every file, in file order (prepared by as many processes as there are cores)."""
-    jobs = os.cpu_count() or 1
-    groups = [files[i::jobs] for i in range(jobs)]
-    with ProcessPoolExecutor(jobs) as pool:
-        done = dict(zip(range(jobs), pool.map(_prepared_texts, groups)))
-    by_file = {path: texts for i, group in enumerate(groups) for path, texts in zip(group, done[i])}
-    return [text for path in files for text in by_file[path]]
+    with ProcessPoolExecutor(os.cpu_count() or 1) as pool:
+        return [text for texts in pool.map(_embedded_texts, files, chunksize=16) for text in texts]
 
 
 def embed_rates(model: Path, texts: list[str], device: str) -> list[list]:

@@ -599,8 +599,7 @@ def _clean(label: str) -> str:
         first = label[:1]
         if (first in _LEAD_FIRST or first.isdecimal()) and (lead := _LEAD.match(label)):
             label = label[lead.end():]
-        last = label[-1:]
-        tail = _TRAIL.search(label, max(0, len(label) - _TRAIL_LONGEST)) if last in _TRAIL_LAST else None
+        tail = _TRAIL.search(label, max(0, len(label) - _TRAIL_LONGEST)) if label[-1:] in _TRAIL_LAST else None
         before = label[tail.start() - 1:tail.start()] if tail else ""
         if tail and not (len(tail[0]) == 1 and before and before in _KEEP_TAIL.get(tail[0], "")):
             label = label[:tail.start()]

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from packaging.utils import canonicalize_name
+
 from bench import gpu
 from indexer.pipeline import IngestReport
 from tests.unit.test_reading import make_docx, minimal_pdf
@@ -42,9 +44,9 @@ def test_the_wheels_carried_are_every_package_an_ingest_imports_that_the_gpu_mac
                          text=True, timeout=300, check=True)
     got = json.loads(out.stdout.splitlines()[-1])
     assert got["code"] == 0, out.stderr[-2000:]
-    loaded = {gpu._canonical(name) for name in got["loaded"]}
-    carried = {gpu._canonical(name) for name in gpu.MISSING_ON_DEVICE}
-    there = {gpu._canonical(name) for name in gpu.ON_DEVICE}
+    loaded = {canonicalize_name(name) for name in got["loaded"]}
+    carried = {canonicalize_name(name) for name in gpu.MISSING_ON_DEVICE}
+    there = {canonicalize_name(name) for name in gpu.ON_DEVICE}
     assert {"jieba", "rjieba", "cn2an", "python-docx", "pypdf"} <= loaded  # the scan saw the readers' packages
     assert loaded <= carried | there, sorted(loaded - carried - there)
     assert not carried & there
